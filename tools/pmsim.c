@@ -1,0 +1,254 @@
+/* pmsim.c — the command line program.
+ *
+ * `pmsim [--version] COMMAND [OPTIONS]`.  Global options are parsed up to
+ * the first non-option (the command); each command parses its own.  Exit
+ * status: 0 success, 1 the command ran and found something wrong, 2 usage
+ * errors (an unknown command or option, a bad value).
+ *
+ * Commands today:
+ * - demo: a walk through the simulated kernel on real memory — faults
+ *   answered by a pager, a frame shared by two tasks, a mapping handed on,
+ *   a recursive unmap — printing each event and the counters. */
+#include <glib.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pmsim-config.h"
+#include "pmsim/anon_pager.h"
+#include "pmsim/l4sim.h"
+#include "pmsim/pool.h"
+
+#define EXIT_USAGE 2
+
+static void print_event(void *ctx, const struct l4_event *ev)
+{
+    (void)ctx;
+    printf("  [t=%" PRIu64 "ns] %-6s task %u", ev->time, l4_event_kind_name(ev->kind), ev->task);
+    switch (ev->kind) {
+    case L4_EV_MAP:
+    case L4_EV_GRANT:
+        printf(" <- task %u  0x%" PRIx64 " +%" PRIu64 " rights %c%c%c  pages %" PRIu64 "\n",
+               ev->from, ev->vaddr, ev->size, ev->rights & L4_R ? 'r' : '-',
+               ev->rights & L4_W ? 'w' : '-', ev->rights & L4_X ? 'x' : '-', ev->pages);
+        break;
+    case L4_EV_UNMAP:
+        printf("  0x%" PRIx64 " +%" PRIu64 " revoke %c%c%c  pages %" PRIu64 "\n", ev->vaddr,
+               ev->size, ev->rights & L4_R ? 'r' : '-', ev->rights & L4_W ? 'w' : '-',
+               ev->rights & L4_X ? 'x' : '-', ev->pages);
+        break;
+    case L4_EV_FAULT:
+        printf("  0x%" PRIx64 " cause %s\n", ev->vaddr, l4_fault_cause_name(ev->cause));
+        break;
+    case L4_EV_EFAULT:
+        printf("  0x%" PRIx64 " unresolved\n", ev->vaddr);
+        break;
+    }
+}
+
+static void print_stats(const l4_kernel_t *k, const pm_pool_t *pool)
+{
+    struct l4_stats s;
+    struct pm_pool_stats ps;
+    l4_stats(k, &s);
+    pm_pool_stats(pool, &ps);
+    printf("\ncounters:\n");
+    printf("  ipcs: %" PRIu64 "\n  typed_items: %" PRIu64 "\n  pages_mapped: %" PRIu64 "\n",
+           s.ipcs, s.typed_items, s.pages_mapped);
+    printf("  unmaps: %" PRIu64 "\n  pages_unmapped: %" PRIu64 "\n  pages_downgraded: %" PRIu64
+           "\n  tlb_flushes: %" PRIu64 "\n",
+           s.unmaps, s.pages_unmapped, s.pages_downgraded, s.tlb_flushes);
+    printf("  faults: %" PRIu64 " (missing %" PRIu64 ", write %" PRIu64 ", unresolved %" PRIu64
+           ")\n",
+           s.faults, s.faults_by_cause[L4_FAULT_MISSING], s.faults_by_cause[L4_FAULT_WRITE],
+           s.faults_unresolved);
+    printf("  bytes_read: %" PRIu64 "\n  bytes_written: %" PRIu64 "\n", s.bytes_read,
+           s.bytes_written);
+    printf("pool: %" PRIu64 " frames of %" PRIu64 " bytes, %" PRIu64 " bound, %" PRIu64
+           " free, largest free run %" PRIu64 "\n",
+           ps.frames, ps.page_size, ps.bound, ps.free, ps.largest_free);
+}
+
+/* One step of the demo: say what happens, check it did. */
+static int expect(const char *what, pm_error_t got, pm_error_t want)
+{
+    bool ok = got == want;
+    printf("%s %s: %s\n", ok ? "ok  " : "FAIL", what, pm_strerror(got));
+    return ok ? 0 : 1;
+}
+
+static int run_demo(uint32_t frames, size_t page_size, bool quiet)
+{
+    pm_pool_t *pool = NULL;
+    l4_kernel_t *k = NULL;
+    struct pm_pool_config pc = {.page_size = page_size, .frames = frames,
+                                .cache_frames = PM_POOL_DEFAULT_CACHE};
+    pm_error_t err = pm_pool_new(&pc, &pool);
+    if (err != PM_OK) {
+        fprintf(stderr, "pmsim: demo: cannot make a pool of %" PRIu32 " frames of %zu bytes: %s\n",
+                frames, page_size, pm_strerror(err));
+        return EXIT_USAGE;
+    }
+    struct l4_kernel_config kc = {
+        .phys_base = pm_pool_base(pool), .page_size = page_size, .frames = frames};
+    if ((err = l4_kernel_new(&kc, &k)) != PM_OK) {
+        fprintf(stderr, "pmsim: demo: cannot make the kernel: %s\n", pm_strerror(err));
+        pm_pool_free(pool);
+        return 1;
+    }
+    if (!quiet)
+        l4_set_event_hook(k, print_event, NULL);
+
+    int failed = 0;
+    struct sim_anon_pager pager;
+    l4_task_t a = 0, b = 0;
+    l4_thread_t ta = 0, tb = 0;
+    failed |= expect("pager thread in the root task", sim_anon_pager_init(&pager, k, pool), PM_OK);
+    failed |= expect("task A", l4_task_create(k, &a), PM_OK);
+    failed |= expect("task B", l4_task_create(k, &b), PM_OK);
+    failed |= expect("thread of A", l4_thread_create(k, a, &ta), PM_OK);
+    failed |= expect("thread of B", l4_thread_create(k, b, &tb), PM_OK);
+    failed |= expect("A's pager is the zero-fill pager", l4_thread_set_pager(k, ta, pager.thread),
+                     PM_OK);
+
+    const uint64_t va = 0x100000, vb = 0x300000;
+    char msg[] = "hello from task A";
+    char buf[64] = {0};
+    printf("\nA writes %zu bytes at 0x%" PRIx64 " (unmapped: a fault, answered by the pager)\n",
+           sizeof msg, va);
+    failed |= expect("A write", l4_access(k, ta, L4_ACCESS_WRITE, va, msg, sizeof msg, NULL), PM_OK);
+    failed |= expect("A read back", l4_access(k, ta, L4_ACCESS_READ, va, buf, sizeof msg, NULL),
+                     PM_OK);
+    failed |= expect("bytes equal", strcmp(buf, msg) == 0 ? PM_OK : PM_EFAULT, PM_OK);
+
+    printf("\nA maps its page to B read-only (a map item from A to B)\n");
+    l4_msg_t m;
+    l4_msg_init(&m, 0);
+    l4_msg_put_item(&m, L4_ITEM_MAP, l4_fpage(va, l4_page_shift(k), L4_R), vb);
+    unsigned sent = 0;
+    failed |= expect("send", l4_send(k, ta, tb, &m, &sent), PM_OK);
+    memset(buf, 0, sizeof buf);
+    failed |= expect("B reads A's bytes", l4_access(k, tb, L4_ACCESS_READ, vb, buf, sizeof msg, NULL),
+                     PM_OK);
+    failed |= expect("bytes equal", strcmp(buf, msg) == 0 ? PM_OK : PM_EFAULT, PM_OK);
+    char x = 'X';
+    failed |= expect("B writes its read-only page (no pager)",
+                     l4_access(k, tb, L4_ACCESS_WRITE, vb, &x, 1, NULL), PM_EFAULT);
+
+    printf("\nphysmem unmaps the frame: A's mapping and B's (derived from it) go\n");
+    pm_pfn_t pfn = PM_PFN_NONE;
+    l4_lookup(k, a, va, &pfn, NULL);
+    failed |= expect("unmap", l4_unmap(k, l4_root_thread(k),
+                                       l4_fpage((uint64_t)pfn.n << l4_page_shift(k),
+                                                l4_page_shift(k), L4_RWX),
+                                       0, NULL),
+                     PM_OK);
+    failed |= expect("B reads again (no pager)",
+                     l4_access(k, tb, L4_ACCESS_READ, vb, buf, 1, NULL), PM_EFAULT);
+    failed |= expect("A reads again (a fresh zero page)",
+                     l4_access(k, ta, L4_ACCESS_READ, va, buf, sizeof msg, NULL), PM_OK);
+    failed |= expect("reads zero", buf[0] == 0 ? PM_OK : PM_EFAULT, PM_OK);
+
+    print_stats(k, pool);
+    l4_kernel_free(k);
+    sim_anon_pager_fini(&pager);
+    pm_pool_free(pool);
+    printf("\n%s\n", failed ? "demo FAILED" : "demo ok");
+    return failed ? 1 : 0;
+}
+
+static int cmd_demo(int argc, char **argv)
+{
+    gint frames = 1024, page_size = 4096;
+    gboolean quiet = FALSE;
+    GOptionEntry entries[] = {
+        {"frames", 'f', 0, G_OPTION_ARG_INT, &frames, "Physical frames in the pool (1024)", "N"},
+        {"page-size", 'p', 0, G_OPTION_ARG_INT, &page_size, "Page size in bytes (4096)", "P"},
+        {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Do not print the kernel's events", NULL},
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
+    };
+    GOptionContext *ctx = g_option_context_new("- walk through the simulated kernel");
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    GError *error = NULL;
+    bool ok = g_option_context_parse(ctx, &argc, &argv, &error);
+    g_option_context_free(ctx);
+    if (!ok) {
+        fprintf(stderr, "pmsim demo: %s\n", error->message);
+        g_error_free(error);
+        return EXIT_USAGE;
+    }
+    if (argc > 1) {
+        fprintf(stderr, "pmsim demo: unexpected argument '%s'\n", argv[1]);
+        return EXIT_USAGE;
+    }
+    if (frames <= 0 || page_size <= 0) {
+        fprintf(stderr, "pmsim demo: --frames and --page-size must be positive\n");
+        return EXIT_USAGE;
+    }
+    return run_demo((uint32_t)frames, (size_t)page_size, quiet);
+}
+
+static const struct command {
+    const char *name;
+    const char *summary;
+    int (*fn)(int argc, char **argv);
+} commands[] = {
+    {"demo", "walk through the simulated kernel: faults, sharing, recursive unmap", cmd_demo},
+};
+
+static char *commands_text(void)
+{
+    GString *s = g_string_new("Commands:\n");
+    for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
+        g_string_append_printf(s, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    g_string_append(s, "\nRun 'pmsim COMMAND --help' for a command's options.");
+    return g_string_free(s, FALSE);
+}
+
+int main(int argc, char **argv)
+{
+    gboolean version = FALSE;
+    GOptionEntry entries[] = {
+        {"version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL},
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
+    };
+    GOptionContext *ctx = g_option_context_new("COMMAND [OPTIONS…]");
+    g_option_context_set_summary(
+        ctx, "pmsim simulates the Hurd-on-L4 physical memory server, its memory policy and\n"
+             "self-paged tasks over real memory and a simulated L4 kernel.");
+    char *desc = commands_text();
+    g_option_context_set_description(ctx, desc);
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    g_option_context_set_strict_posix(ctx, TRUE); /* stop at the command */
+    GError *error = NULL;
+    bool ok = g_option_context_parse(ctx, &argc, &argv, &error);
+    if (!ok) {
+        fprintf(stderr, "pmsim: %s (try 'pmsim --help')\n", error->message);
+        g_error_free(error);
+        g_option_context_free(ctx);
+        g_free(desc);
+        return EXIT_USAGE;
+    }
+    if (version) {
+        printf("pmsim %s\n", PMSIM_VERSION);
+        g_option_context_free(ctx);
+        g_free(desc);
+        return 0;
+    }
+    if (argc < 2) {
+        char *help = g_option_context_get_help(ctx, TRUE, NULL);
+        fprintf(stderr, "%s", help);
+        g_free(help);
+        g_option_context_free(ctx);
+        g_free(desc);
+        return EXIT_USAGE;
+    }
+    g_option_context_free(ctx);
+    g_free(desc);
+    for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "pmsim: unknown command '%s' (try 'pmsim --help')\n", argv[1]);
+    return EXIT_USAGE;
+}
