@@ -26,7 +26,7 @@ bool l4_fpage_valid(l4_fpage_t f, unsigned page_shift)
     uint64_t base = l4_fpage_base(f);
     if (base & ((1ull << s) - 1))
         return false;
-    return base + (1ull << s) <= L4_VADDR_LIMIT;
+    return base <= L4_VADDR_LIMIT - (1ull << s); /* s <= 48: no overflow */
 }
 
 static unsigned floor_log2(uint64_t v) { return 63u - (unsigned)__builtin_clzll(v); }

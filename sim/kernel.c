@@ -221,7 +221,7 @@ static pm_error_t check_items(const l4_kernel_t *k, l4_task_t from, const l4_msg
         if (!l4_fpage_valid(fp, k->shift))
             return PM_EINVAL;
         uint64_t size = l4_fpage_size(fp);
-        if ((base & (size - 1)) != 0 || base + size > L4_VADDR_LIMIT)
+        if ((base & (size - 1)) != 0 || base > L4_VADDR_LIMIT - size)
             return PM_EINVAL;
         if (kind == L4_ITEM_GRANT && from == L4_ROOT_TASK &&
             l4_fpage_base(fp) < ((uint64_t)k->frames << k->shift))
@@ -239,7 +239,11 @@ static pm_error_t do_item(l4_kernel_t *k, struct space *s, struct space *r,
     unsigned rights = l4_fpage_rights(fp);
     uint64_t pages = 0;
     pm_error_t err = PM_OK;
-    for (uint64_t i = 0; i < npages && err == PM_OK; i++) {
+    for (uint64_t i = 0; err == PM_OK; i++) {
+        /* Skip the holes of a sparse sender quickly. */
+        i = l4__next_mapped(k, s, svp + i, svp + npages) - svp;
+        if (i >= npages)
+            break;
         struct mapnode *src = l4__lookup(k, s, svp + i, true);
         if (src == NULL)
             continue;
@@ -356,7 +360,10 @@ pm_error_t l4_unmap(l4_kernel_t *k, l4_thread_t caller, l4_fpage_t fpage, unsign
     uint64_t npages = l4_fpage_size(fpage) >> k->shift, changed = 0;
     k->st.unmaps++;
     if (mask != 0) {
-        for (uint64_t i = 0; i < npages; i++) {
+        for (uint64_t i = 0;; i++) {
+            i = l4__next_mapped(k, s, vp + i, vp + npages) - vp;
+            if (i >= npages)
+                break;
             struct mapnode *n = l4__lookup(k, s, vp + i, false);
             if (n != NULL)
                 changed += l4__unmap_page(k, n, mask, (flags & L4_UNMAP_FLUSH) != 0);

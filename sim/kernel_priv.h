@@ -71,6 +71,7 @@ struct l4_kernel {
 
 /* mdb.c */
 struct mapnode *l4__lookup(l4_kernel_t *k, struct space *s, uint64_t vpage, bool make_root);
+uint64_t l4__next_mapped(const l4_kernel_t *k, const struct space *s, uint64_t from, uint64_t end);
 pm_error_t l4__map_page(l4_kernel_t *k, struct mapnode *src, struct space *dst, uint64_t vpage,
                         unsigned rights, bool *changed);
 pm_error_t l4__grant_page(l4_kernel_t *k, struct mapnode *src, struct space *dst, uint64_t vpage,

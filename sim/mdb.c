@@ -72,6 +72,38 @@ struct mapnode *l4__lookup(l4_kernel_t *k, struct space *s, uint64_t vpage, bool
     return slot ? *slot : NULL;
 }
 
+/* The first page at or after FROM, below END, that TABLE (a page table at
+ * LEVEL covering pages from BASE) maps; END when there is none. */
+static uint64_t pt_next(void *const *table, unsigned level, uint64_t base, uint64_t from,
+                        uint64_t end)
+{
+    uint64_t span = 1ull << (PT_BITS * level);
+    for (uint64_t i = from > base ? (from - base) / span : 0; i < PT_FANOUT; i++) {
+        uint64_t at = base + i * span;
+        if (at >= end)
+            return end;
+        if (table[i] == NULL)
+            continue;
+        if (level == 0)
+            return at;
+        uint64_t f = pt_next(table[i], level - 1, at, from > at ? from : at, end);
+        if (f < end)
+            return f;
+    }
+    return end;
+}
+
+uint64_t l4__next_mapped(const l4_kernel_t *k, const struct space *s, uint64_t from, uint64_t end)
+{
+    if (from >= end)
+        return end;
+    if (s->id == L4_ROOT_TASK && from < k->frames)
+        return from; /* the identity range is all mapped */
+    if (s->pt_root == NULL)
+        return end;
+    return pt_next(s->pt_root, k->pt_levels - 1, 0, from, end);
+}
+
 static void link_child(struct mapnode *parent, struct mapnode *child)
 {
     child->parent = parent;

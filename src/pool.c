@@ -5,17 +5,25 @@
  * naturally aligned in absolute frame numbers, so a run of 2^k frames can be
  * sent as one fpage.  Bookkeeping lives beside the memory, never in it (the
  * frames' bytes belong to the simulated machine, and touching them would cost
- * host RSS): one state byte and two free-list links per frame, nine bytes in
- * all.  Allocation finds the smallest non-empty order with one bit scan and
- * splits down; release merges with free buddies upwards; both O(log n).
+ * host RSS): one state byte and two free-list links per frame, and a bit for
+ * "retained".  Allocation finds the smallest non-empty order with one bit
+ * scan and splits down; release merges with free buddies upwards; both
+ * O(log n).  Lists are LIFO, so the run released last is reused first.
  *
- * Giving memory back costs a system call, so released single frames first go
- * to a small LIFO cache that the next single-frame allocations take from (the
- * common allocate/free churn never reaches the kernel).  When the cache is
- * full its older half goes back to the buddy lists, each frame's memory
- * returned to the host; pm_pool_trim() empties it.  Frames in the buddy
- * lists therefore always read as zero, and only cached frames need clearing
- * for PM_POOL_ZERO. */
+ * Merging and splitting all the way up and down a large pool on every
+ * allocate/free pair would touch a cache line per level, so, as Linux's
+ * per-CPU page lists do, small released runs (up to HOT_ORDERS - 1) first go
+ * to short LIFO "hot" lists, unmerged, that serve the next allocations of
+ * that size; a full list hands its older half to the buddy lists.
+ *
+ * Giving memory back costs a system call and, worse, a host page fault when
+ * the frame is used again.  So a released run goes into the buddy lists at
+ * once but keeps its memory: its frames are marked retained (a bitmap, with
+ * a summary bit per 64 frames to find them quickly).  Allocation clears the
+ * marks of what it takes (zeroing those frames for PM_POOL_ZERO); when more
+ * than `retain_frames` free frames are retained, all of them are given back,
+ * one call per run of neighbours.  A free frame that is not retained reads
+ * as zero: never touched, or given back. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -30,11 +38,18 @@
 #define ST_INTERIOR 0x00 /* inside a run, not its first frame */
 #define ST_FREE 0x40     /* first frame of a free run in the buddy lists */
 #define ST_ALLOC 0x80    /* first frame of an allocated run */
-#define ST_CACHED 0xC0   /* a free single frame in the reuse cache */
+#define ST_HOT 0xC0      /* first frame of a free run in a hot list */
 #define ST_KIND(s) ((s)&0xC0)
 #define ST_ORDER(s) ((unsigned)((s)&0x3F))
 
 enum { ZONE_DMA = 0, ZONE_NORMAL = 1, NZONES = 2 };
+
+/* Hot lists: orders 0 … HOT_ORDERS - 1, up to HOT_LEN runs each. */
+#define HOT_ORDERS 5
+#define HOT_LEN 32
+/* Frames the hot lists may hold: they are used only when retain_frames
+ * allows that many. */
+#define HOT_FRAMES ((uint64_t)HOT_LEN * ((1u << HOT_ORDERS) - 1))
 
 struct zone {
     uint32_t start, end;                 /* frames [start, end) */
@@ -52,8 +67,12 @@ struct pm_pool {
     struct zone zone[NZONES];
     uint8_t *state;
     uint32_t *next, *prev; /* free-list links, valid for ST_FREE heads */
-    uint32_t *cache;       /* LIFO of cached frames */
-    uint32_t cache_len, cache_cap;
+    uint64_t *kept;        /* bit per frame: free, but still holding host memory */
+    uint64_t *kept_sum;    /* bit per word of kept[]: that word is not zero */
+    uint64_t nkept, retain;
+    uint32_t hot[HOT_ORDERS][HOT_LEN]; /* free runs of the normal zone, unmerged */
+    uint32_t hot_len[HOT_ORDERS];
+    uint64_t hot_frames;
     struct pm_pool_stats st; /* counters; the gauges are computed on read */
 };
 
@@ -143,18 +162,73 @@ static bool buddy_alloc(pm_pool_t *p, struct zone *z, unsigned order, uint32_t *
     return true;
 }
 
-/* Return the older half of the cache (or all of it) to the buddy lists. */
-static void cache_spill(pm_pool_t *p, uint32_t keep)
+/* ---- retained frames ------------------------------------------------ */
+
+/* Mark frames [pfn, pfn + n) retained. */
+static void keep_range(pm_pool_t *p, uint32_t pfn, uint64_t n)
 {
-    uint32_t n = p->cache_len - keep;
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t pfn = p->cache[i];
-        p->state[pfn] = ST_INTERIOR;
-        host_release(p, pfn, 1);
-        buddy_free(p, pfn, 0);
+    for (uint64_t f = pfn; f < (uint64_t)pfn + n;) {
+        uint64_t w = f >> 6, bit = f & 63, take = 64 - bit;
+        if (take > (uint64_t)pfn + n - f)
+            take = (uint64_t)pfn + n - f;
+        uint64_t mask = (take == 64 ? ~0ull : ((1ull << take) - 1)) << bit;
+        p->nkept += take - (uint64_t)__builtin_popcountll(p->kept[w] & mask);
+        p->kept[w] |= mask;
+        p->kept_sum[w >> 6] |= 1ull << (w & 63);
+        f += take;
     }
-    memmove(p->cache, p->cache + n, (size_t)keep * sizeof p->cache[0]);
-    p->cache_len = keep;
+}
+
+/* Unmark frames [pfn, pfn + n) as they are allocated; with ZERO, clear the
+ * bytes of those that were retained (the others read as zero already). */
+static void unkeep_range(pm_pool_t *p, uint32_t pfn, uint64_t n, bool zero)
+{
+    for (uint64_t f = pfn; f < (uint64_t)pfn + n;) {
+        uint64_t w = f >> 6, bit = f & 63, take = 64 - bit;
+        if (take > (uint64_t)pfn + n - f)
+            take = (uint64_t)pfn + n - f;
+        uint64_t mask = (take == 64 ? ~0ull : ((1ull << take) - 1)) << bit;
+        uint64_t hit = p->kept[w] & mask;
+        if (hit != 0) {
+            p->nkept -= (uint64_t)__builtin_popcountll(hit);
+            p->kept[w] &= ~hit;
+            if (p->kept[w] == 0)
+                p->kept_sum[w >> 6] &= ~(1ull << (w & 63));
+            for (; zero && hit != 0; hit &= hit - 1) {
+                uint64_t frame = (w << 6) | (uint64_t)__builtin_ctzll(hit);
+                memset(p->base + ((size_t)frame << p->shift), 0, p->page_size);
+            }
+        }
+        f += take;
+    }
+}
+
+/* Give the memory of every retained frame back, one call per run. */
+static void purge(pm_pool_t *p)
+{
+    uint64_t words = ((uint64_t)p->frames + 63) >> 6;
+    uint64_t run_start = 0, run_len = 0;
+    for (uint64_t sw = 0; sw < (words + 63) >> 6; sw++) {
+        for (uint64_t sum = p->kept_sum[sw]; sum != 0; sum &= sum - 1) {
+            uint64_t w = (sw << 6) | (uint64_t)__builtin_ctzll(sum);
+            for (uint64_t bits = p->kept[w]; bits != 0; bits &= bits - 1) {
+                uint64_t f = (w << 6) | (uint64_t)__builtin_ctzll(bits);
+                if (run_len > 0 && f == run_start + run_len) {
+                    run_len++;
+                    continue;
+                }
+                if (run_len > 0)
+                    host_release(p, (uint32_t)run_start, run_len);
+                run_start = f;
+                run_len = 1;
+            }
+            p->kept[w] = 0;
+        }
+        p->kept_sum[sw] = 0;
+    }
+    if (run_len > 0)
+        host_release(p, (uint32_t)run_start, run_len);
+    p->nkept = 0;
 }
 
 static unsigned log2_exact(size_t v)
@@ -184,14 +258,17 @@ pm_error_t pm_pool_new(const struct pm_pool_config *cfg, pm_pool_t **out)
     p->shift = shift;
     p->frames = cfg->frames;
     p->memfd = -1;
-    p->cache_cap = cfg->cache_frames;
+    p->retain = cfg->retain_frames;
     size_t bytes = (size_t)cfg->frames << shift;
 
     p->state = calloc(cfg->frames, 1);
     p->next = malloc((size_t)cfg->frames * sizeof *p->next);
     p->prev = malloc((size_t)cfg->frames * sizeof *p->prev);
-    p->cache = malloc(((size_t)p->cache_cap + 1) * sizeof *p->cache);
-    if (p->state == NULL || p->next == NULL || p->prev == NULL || p->cache == NULL)
+    size_t words = ((size_t)cfg->frames + 63) / 64;
+    p->kept = calloc(words, sizeof *p->kept);
+    p->kept_sum = calloc((words + 63) / 64, sizeof *p->kept_sum);
+    if (p->state == NULL || p->next == NULL || p->prev == NULL || p->kept == NULL ||
+        p->kept_sum == NULL)
         goto nomem;
 
     if (cfg->backing == PM_POOL_MEMFD) {
@@ -251,26 +328,30 @@ void pm_pool_free(pm_pool_t *pool)
     free(pool->state);
     free(pool->next);
     free(pool->prev);
-    free(pool->cache);
+    free(pool->kept);
+    free(pool->kept_sum);
     free(pool);
 }
 
-/* The allocation itself, shared by alloc and move.  Cached frames serve
- * single-frame requests outside the DMA zone first. */
-static bool take(pm_pool_t *p, unsigned order, unsigned flags, uint32_t *out, bool *dirty)
+/* The allocation itself, shared by alloc and move: the normal zone first
+ * unless DMA is asked for, the DMA zone as the last resort. */
+static bool take(pm_pool_t *p, unsigned order, unsigned flags, uint32_t *out)
 {
-    *dirty = false;
-    if (flags & PM_POOL_DMA)
-        return buddy_alloc(p, &p->zone[ZONE_DMA], order, out);
-    if (order == 0 && p->cache_len > 0) {
-        uint32_t pfn = p->cache[--p->cache_len];
-        p->state[pfn] = ST_ALLOC;
+    if (order < HOT_ORDERS && p->hot_len[order] > 0 && !(flags & PM_POOL_DMA)) {
+        uint32_t pfn = p->hot[order][--p->hot_len[order]];
+        p->hot_frames -= 1ull << order;
+        p->state[pfn] = (uint8_t)(ST_ALLOC | order);
+        if (flags & PM_POOL_ZERO)
+            memset(p->base + ((size_t)pfn << p->shift), 0, p->page_size << order);
         *out = pfn;
-        *dirty = true;
         return true;
     }
-    return buddy_alloc(p, &p->zone[ZONE_NORMAL], order, out) ||
-           buddy_alloc(p, &p->zone[ZONE_DMA], order, out);
+    bool ok = (flags & PM_POOL_DMA) ? buddy_alloc(p, &p->zone[ZONE_DMA], order, out)
+                                    : buddy_alloc(p, &p->zone[ZONE_NORMAL], order, out) ||
+                                          buddy_alloc(p, &p->zone[ZONE_DMA], order, out);
+    if (ok && p->nkept > 0)
+        unkeep_range(p, *out, 1ull << order, (flags & PM_POOL_ZERO) != 0);
+    return ok;
 }
 
 pm_error_t pm_pool_alloc(pm_pool_t *pool, unsigned order, unsigned flags, pm_pfn_t *out)
@@ -278,13 +359,10 @@ pm_error_t pm_pool_alloc(pm_pool_t *pool, unsigned order, unsigned flags, pm_pfn
     if (order > PM_POOL_MAX_ORDER || (flags & ~(unsigned)(PM_POOL_DMA | PM_POOL_ZERO)) != 0)
         return PM_EINVAL;
     uint32_t pfn;
-    bool dirty;
-    if (!take(pool, order, flags, &pfn, &dirty)) {
+    if (!take(pool, order, flags, &pfn)) {
         pool->st.alloc_failures++;
         return PM_ENOMEM;
     }
-    if (dirty && (flags & PM_POOL_ZERO))
-        memset(pool->base + ((size_t)pfn << pool->shift), 0, pool->page_size);
     pool->st.allocs++;
     *out = PM_PFN(pfn);
     return PM_OK;
@@ -295,19 +373,46 @@ static bool is_alloc_head(const pm_pool_t *p, uint32_t pfn, unsigned order)
     return pfn < p->frames && order <= PM_POOL_MAX_ORDER && p->state[pfn] == (ST_ALLOC | order);
 }
 
+/* Into the buddy lists, merged, memory retained or given back. */
+static void to_buddy(pm_pool_t *p, uint32_t pfn, unsigned order)
+{
+    uint64_t n = 1ull << order;
+    p->state[pfn] = ST_INTERIOR;
+    buddy_free(p, pfn, order);
+    if (p->retain == 0) {
+        host_release(p, pfn, n);
+        return;
+    }
+    keep_range(p, pfn, n);
+    if (p->nkept + p->hot_frames > p->retain)
+        purge(p);
+}
+
+/* Hand the older half of hot list ORDER (all of it with ALL) to the buddy
+ * lists. */
+static void hot_spill(pm_pool_t *p, unsigned order, bool all)
+{
+    uint32_t len = p->hot_len[order], n = all ? len : len / 2;
+    for (uint32_t i = 0; i < n; i++) {
+        p->hot_frames -= 1ull << order;
+        to_buddy(p, p->hot[order][i], order);
+    }
+    memmove(p->hot[order], p->hot[order] + n, (size_t)(len - n) * sizeof p->hot[order][0]);
+    p->hot_len[order] = len - n;
+}
+
 /* Release without the argument checks (done by the callers). */
 static void give_back(pm_pool_t *p, uint32_t pfn, unsigned order)
 {
-    if (order == 0 && p->cache_cap > 0 && zone_of(p, pfn) == ZONE_NORMAL) {
-        if (p->cache_len == p->cache_cap)
-            cache_spill(p, p->cache_cap / 2);
-        p->state[pfn] = ST_CACHED;
-        p->cache[p->cache_len++] = pfn;
+    if (order < HOT_ORDERS && p->retain >= HOT_FRAMES && zone_of(p, pfn) == ZONE_NORMAL) {
+        if (p->hot_len[order] == HOT_LEN)
+            hot_spill(p, order, false);
+        p->state[pfn] = (uint8_t)(ST_HOT | order);
+        p->hot[order][p->hot_len[order]++] = pfn;
+        p->hot_frames += 1ull << order;
         return;
     }
-    p->state[pfn] = ST_INTERIOR;
-    host_release(p, pfn, 1ull << order);
-    buddy_free(p, pfn, order);
+    to_buddy(p, pfn, order);
 }
 
 pm_error_t pm_pool_release(pm_pool_t *pool, pm_pfn_t pfn, unsigned order)
@@ -325,8 +430,7 @@ pm_error_t pm_pool_move(pm_pool_t *pool, pm_pfn_t from, unsigned order, unsigned
     if (!is_alloc_head(pool, from.n, order) || (flags & ~(unsigned)PM_POOL_DMA) != 0)
         return PM_EINVAL;
     uint32_t pfn;
-    bool dirty;
-    if (!take(pool, order, flags, &pfn, &dirty)) {
+    if (!take(pool, order, flags, &pfn)) {
         pool->st.alloc_failures++;
         return PM_ENOMEM;
     }
@@ -371,16 +475,25 @@ bool pm_pool_is_bound(const pm_pool_t *pool, pm_pfn_t pfn)
     return false;
 }
 
-void pm_pool_trim(pm_pool_t *pool) { cache_spill(pool, 0); }
+void pm_pool_trim(pm_pool_t *pool)
+{
+    for (unsigned k = 0; k < HOT_ORDERS; k++)
+        hot_spill(pool, k, true);
+    if (pool->nkept > 0)
+        purge(pool);
+}
 
 void pm_pool_stats(const pm_pool_t *pool, struct pm_pool_stats *out)
 {
     *out = pool->st;
     uint64_t dma = pool->zone[ZONE_DMA].free, normal = pool->zone[ZONE_NORMAL].free;
-    out->cached = pool->cache_len;
-    out->free = dma + normal + pool->cache_len;
+    out->retained = pool->nkept + pool->hot_frames;
+    out->free = dma + normal + pool->hot_frames;
     out->bound = pool->frames - out->free;
     out->dma_free = dma;
     uint64_t any = pool->zone[ZONE_DMA].nonempty | pool->zone[ZONE_NORMAL].nonempty;
-    out->largest_free = any ? 1ull << (63 - __builtin_clzll(any)) : (pool->cache_len ? 1 : 0);
+    out->largest_free = any ? 1ull << (63 - __builtin_clzll(any)) : 0;
+    for (unsigned k = 0; k < HOT_ORDERS; k++)
+        if (pool->hot_len[k] > 0 && (1ull << k) > out->largest_free)
+            out->largest_free = 1ull << k;
 }

@@ -83,7 +83,7 @@ static int run_demo(uint32_t frames, size_t page_size, bool quiet)
     pm_pool_t *pool = NULL;
     l4_kernel_t *k = NULL;
     struct pm_pool_config pc = {.page_size = page_size, .frames = frames,
-                                .cache_frames = PM_POOL_DEFAULT_CACHE};
+                                .retain_frames = PM_POOL_DEFAULT_RETAIN};
     pm_error_t err = pm_pool_new(&pc, &pool);
     if (err != PM_OK) {
         fprintf(stderr, "pmsim: demo: cannot make a pool of %" PRIu32 " frames of %zu bytes: %s\n",

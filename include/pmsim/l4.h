@@ -158,7 +158,7 @@ bool l4_msg_item(const l4_msg_t *msg, unsigned i, enum l4_item_kind *kind, l4_fp
  *  names no mapping of the sender maps nothing.
  *  Returns 0; ESRCH (no such thread); EINVAL (a malformed message or item:
  *  an invalid fpage, a send base not aligned on the fpage size or outside
- *  the address space, a grant from the root task) — then nothing was
+ *  the address space, a grant of the root task's physical memory) — then nothing was
  *  transferred and *ITEMS_SENT is untouched. */
 pm_error_t l4_send(l4_kernel_t *k, l4_thread_t from, l4_thread_t to, const l4_msg_t *msg,
                    unsigned *items_sent);

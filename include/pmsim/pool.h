@@ -8,11 +8,12 @@
  * is left.
  *
  * Host memory: the region is reserved with MAP_NORESERVE, so a frame costs no
- * resident memory until it is touched.  A released frame's memory is given
+ * resident memory until it is touched.  Released frames give their memory
  * back to the host (madvise MADV_DONTNEED, or a hole punched in the memfd),
- * except for a small cache of recently released single frames that the next
- * allocations reuse while they are still hot; the cache is bounded by
- * `cache_frames` and emptied by pm_pool_trim().
+ * but lazily: up to `retain_frames` released frames keep their memory (and
+ * bytes) so that the next allocations reuse them without a host page fault;
+ * past that bound all of them are given back at once, in as few calls as
+ * their runs allow.  pm_pool_trim() gives them back now.
  *
  * A pool is not thread-safe: one caller at a time. */
 #ifndef PMSIM_POOL_H
@@ -43,8 +44,8 @@ enum pm_pool_backing {
 /** The largest order the pool hands out: runs of up to 2^31 frames. */
 #define PM_POOL_MAX_ORDER 31
 
-/** Default bound on the cache of released single frames (1 MiB of 4 KiB frames). */
-#define PM_POOL_DEFAULT_CACHE 256
+/** Default bound on released frames that keep their memory (16 MiB of 4 KiB frames). */
+#define PM_POOL_DEFAULT_RETAIN 4096
 
 struct pm_pool_config {
     /** P, the page and frame size in bytes: a power of two, at least 4096. */
@@ -53,10 +54,10 @@ struct pm_pool_config {
     uint32_t frames;
     /** Frames at the start of the pool that form the DMA zone; at most `frames`. */
     uint32_t dma_frames;
-    /** Released single frames kept (with their contents) for quick reuse
-     *  before their memory goes back to the host; 0 gives every released
-     *  frame back at once. */
-    uint32_t cache_frames;
+    /** Released frames that may keep their memory (and contents) for quick
+     *  reuse before it goes back to the host; 0 gives every released frame
+     *  back at once. */
+    uint32_t retain_frames;
     enum pm_pool_backing backing;
 };
 
@@ -64,7 +65,7 @@ struct pm_pool_config {
 enum {
     /** Take the frames from the DMA zone only. */
     PM_POOL_DMA = 1u << 0,
-    /** The frames must read as zero (frames reused from the cache are cleared). */
+    /** The frames must read as zero (retained frames are cleared). */
     PM_POOL_ZERO = 1u << 1,
 };
 
@@ -72,11 +73,11 @@ enum {
 struct pm_pool_stats {
     uint64_t frames;         /**< physical frames in the pool */
     uint64_t page_size;      /**< P in bytes */
-    uint64_t free;           /**< free frames (the cache included) */
+    uint64_t free;           /**< free frames (retained ones included) */
     uint64_t bound;          /**< frames handed out (bound to virtual frames) */
     uint64_t dma_frames;     /**< frames in the DMA zone */
     uint64_t dma_free;       /**< free frames in the DMA zone */
-    uint64_t cached;         /**< free frames held in the reuse cache */
+    uint64_t retained;       /**< free frames still holding their host memory */
     uint64_t largest_free;   /**< frames in the largest free naturally aligned run */
     uint64_t allocs;         /**< successful pm_pool_alloc calls */
     uint64_t releases;       /**< successful pm_pool_release calls */
@@ -136,7 +137,7 @@ int pm_pool_memfd(const pm_pool_t *pool);
 /** True when PFN lies inside a run that is currently allocated. */
 bool pm_pool_is_bound(const pm_pool_t *pool, pm_pfn_t pfn);
 
-/** Give the memory of every cached free frame back to the host now. */
+/** Give the memory of every retained free frame back to the host now. */
 void pm_pool_trim(pm_pool_t *pool);
 
 /** Read the statistics into *OUT (which the caller owns). */

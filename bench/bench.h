@@ -1,0 +1,123 @@
+/* bench.h — small helpers shared by the benchmarks: a monotonic clock, the
+ * command line (a scale for the iteration counts), best-of-N bookkeeping and
+ * the output lines.
+ *
+ * Every measurement is run a few times and the best repetition is reported:
+ * the machines these run on are shared and noisy, and the best run is the one
+ * least disturbed by others.  All helpers are static inline so that each
+ * benchmark is one translation unit. */
+#ifndef PMSIM_BENCH_H
+#define PMSIM_BENCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Nanoseconds on the monotonic clock. */
+static inline uint64_t bench_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The best (smallest) time per operation over the repetitions so far. */
+struct bench_best {
+    double ns_per_op; /* 0 until the first repetition */
+    double first;     /* ns/op of the first repetition */
+};
+
+/* Record one repetition of OPS operations that took NS nanoseconds. */
+static inline void bench_record(struct bench_best *b, uint64_t ns, uint64_t ops)
+{
+    double per = ops ? (double)ns / (double)ops : 0.0;
+    if (b->ns_per_op == 0.0) {
+        b->first = per;
+        b->ns_per_op = per;
+    } else if (per < b->ns_per_op) {
+        b->ns_per_op = per;
+    }
+}
+
+/* Operations per second at the best time. */
+static inline double bench_rate(const struct bench_best *b)
+{
+    return b->ns_per_op > 0.0 ? 1e9 / b->ns_per_op : 0.0;
+}
+
+/* Parse the command line: `--quick` (a tenth of the work, fewer
+ * repetitions), `--scale=F` (F times the work), `--help`.  Returns the scale,
+ * sets *REPS, or exits (0 for --help, 2 for a bad argument). */
+static inline double bench_parse_args(int argc, char **argv, const char *about, unsigned *reps)
+{
+    double scale = 1.0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--quick") == 0) {
+            scale = 0.1;
+            *reps = 3;
+        } else if (strncmp(a, "--scale=", 8) == 0) {
+            char *end;
+            scale = strtod(a + 8, &end);
+            if (*end != '\0' || !(scale > 0.0) || scale > 1000.0) {
+                fprintf(stderr, "%s: bad scale '%s' (a number in (0, 1000])\n", argv[0], a + 8);
+                exit(2);
+            }
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            printf("usage: %s [--quick | --scale=F]\n\n%s\n\n"
+                   "  --quick     a short run: a tenth of the iterations, 3 repetitions\n"
+                   "  --scale=F   F times the default iterations (e.g. 0.5, 4)\n",
+                   argv[0], about);
+            exit(0);
+        } else {
+            fprintf(stderr, "%s: unknown argument '%s' (try --help)\n", argv[0], a);
+            exit(2);
+        }
+    }
+    return scale;
+}
+
+/* N scaled by SCALE, at least MIN. */
+static inline uint64_t bench_scaled(uint64_t n, double scale, uint64_t min)
+{
+    double v = (double)n * scale;
+    return v < (double)min ? min : (uint64_t)v;
+}
+
+#define BENCH_LABEL_WIDTH 38
+
+/* `label : 45.20 M/s   22.1 ns/op` */
+static inline void bench_print_rate(const char *label, const struct bench_best *b)
+{
+    printf("%-*s: %8.2f M/s %9.1f ns/op\n", BENCH_LABEL_WIDTH, label, bench_rate(b) / 1e6,
+           b->ns_per_op);
+}
+
+/* `label : 1.80x  (goal >= 1.0)`; GOAL <= 0 prints no goal. */
+static inline void bench_print_ratio(const char *label, double ratio, double goal)
+{
+    if (goal > 0.0)
+        printf("%-*s: %8.2fx  (goal >= %.1f)\n", BENCH_LABEL_WIDTH, label, ratio, goal);
+    else
+        printf("%-*s: %8.2fx  (no goal)\n", BENCH_LABEL_WIDTH, label, ratio);
+}
+
+/* `goal label : met` or `NOT met`. */
+static inline void bench_print_goal(const char *label, bool met)
+{
+    printf("goal %-*s: %s\n", BENCH_LABEL_WIDTH - 5, label, met ? "met" : "NOT met");
+}
+
+/* Abort the benchmark on a failure that makes its figures meaningless. */
+#define BENCH_CHECK(cond)                                                                          \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
+            exit(1);                                                                               \
+        }                                                                                          \
+    } while (0)
+
+#endif

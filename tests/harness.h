@@ -1,0 +1,132 @@
+/* harness.h — what every Check suite shares: a small simulated machine (a
+ * pool and a kernel over it), host RSS, and running one Suite as a program.
+ *
+ * Each suite is its own executable (tests/meson.build), built from one .c
+ * file that defines `static Suite *make_suite(void)` and uses
+ * PMSIM_TEST_MAIN. */
+#ifndef PMSIM_TESTS_HARNESS_H
+#define PMSIM_TESTS_HARNESS_H
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pmsim/anon_pager.h"
+#include "pmsim/l4sim.h"
+#include "pmsim/pool.h"
+
+/* Assertions for hot loops.  Check's ck_assert_* record every passing
+ * check through a pipe to the parent (a system call each), which makes a
+ * loop of a million checks take seconds; these say nothing unless they fail. */
+#define CHECK(expr)                                                                                \
+    do {                                                                                           \
+        if (!(expr))                                                                               \
+            ck_abort_msg("%s:%d: assertion '%s' failed", __FILE__, __LINE__, #expr);               \
+    } while (0)
+#define CHECK_EQ(a, b)                                                                             \
+    do {                                                                                           \
+        unsigned long long check_a_ = (unsigned long long)(a), check_b_ = (unsigned long long)(b); \
+        if (check_a_ != check_b_)                                                                  \
+            ck_abort_msg("%s:%d: %s == %llu, %s == %llu", __FILE__, __LINE__, #a, check_a_, #b,    \
+                         check_b_);                                                                \
+    } while (0)
+
+/* True when the LEN bytes at P all equal BYTE. */
+static inline bool bytes_all(const void *p, size_t len, unsigned char byte)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < len; i++)
+        if (b[i] != byte)
+            return false;
+    return true;
+}
+
+/* A machine: a pool of FRAMES frames of PAGE bytes and a kernel over it. */
+struct world {
+    pm_pool_t *pool;
+    l4_kernel_t *k;
+    size_t page;
+    unsigned shift;
+};
+
+static inline void world_init(struct world *w, uint32_t frames, size_t page)
+{
+    struct pm_pool_config pc = {.page_size = page, .frames = frames, .retain_frames = 16};
+    ck_assert_int_eq(pm_pool_new(&pc, &w->pool), PM_OK);
+    struct l4_kernel_config kc = {
+        .phys_base = pm_pool_base(w->pool), .page_size = page, .frames = frames};
+    ck_assert_int_eq(l4_kernel_new(&kc, &w->k), PM_OK);
+    w->page = page;
+    w->shift = (unsigned)__builtin_ctzll(page);
+}
+
+static inline void world_fini(struct world *w)
+{
+    l4_kernel_free(w->k);
+    pm_pool_free(w->pool);
+}
+
+/* A new task with one thread; returns the thread, the task in *TASK. */
+static inline l4_thread_t world_task(struct world *w, l4_task_t *task)
+{
+    l4_task_t t;
+    l4_thread_t th;
+    ck_assert_int_eq(l4_task_create(w->k, &t), PM_OK);
+    ck_assert_int_eq(l4_thread_create(w->k, t, &th), PM_OK);
+    if (task != NULL)
+        *task = t;
+    return th;
+}
+
+/* The address, in the root task, of physical frame PFN. */
+static inline uint64_t world_phys(const struct world *w, pm_pfn_t pfn)
+{
+    return (uint64_t)pfn.n << w->shift;
+}
+
+/* Send one item of the fpage at SRC (2^LOG2 bytes, RIGHTS) from thread FROM
+ * to thread TO at DST; returns the send's result. */
+static inline pm_error_t world_item(struct world *w, enum l4_item_kind kind, l4_thread_t from,
+                                    l4_thread_t to, uint64_t src, unsigned log2, unsigned rights,
+                                    uint64_t dst)
+{
+    l4_msg_t m;
+    l4_msg_init(&m, 0);
+    ck_assert(l4_msg_put_item(&m, kind, l4_fpage(src, log2, rights), dst));
+    return l4_send(w->k, from, to, &m, NULL);
+}
+
+/* Map physical frame PFN from physmem (the root) to thread TO at DST. */
+static inline pm_error_t world_map_frame(struct world *w, pm_pfn_t pfn, l4_thread_t to,
+                                         uint64_t dst, unsigned rights)
+{
+    return world_item(w, L4_ITEM_MAP, l4_root_thread(w->k), to, world_phys(w, pfn), w->shift,
+                      rights, dst);
+}
+
+/* Host resident set size in bytes (from /proc/self/statm). */
+static inline size_t host_rss(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long size = 0, resident = 0;
+    if (f != NULL) {
+        if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+#define PMSIM_TEST_MAIN                                                                            \
+    int main(void)                                                                                 \
+    {                                                                                              \
+        SRunner *sr = srunner_create(make_suite());                                                \
+        srunner_run_all(sr, CK_NORMAL);                                                            \
+        int failed = srunner_ntests_failed(sr);                                                    \
+        srunner_free(sr);                                                                          \
+        return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;                                          \
+    }
+
+#endif
