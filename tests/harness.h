@@ -106,6 +106,21 @@ static inline pm_error_t world_map_frame(struct world *w, pm_pfn_t pfn, l4_threa
                       rights, dst);
 }
 
+/* The first 16 events of a run (an l4_event_fn: l4_set_event_hook(k,
+ * event_log_record, &log)); n counts them all. */
+struct event_log {
+    struct l4_event ev[16];
+    size_t n;
+};
+
+static inline void event_log_record(void *ctx, const struct l4_event *ev)
+{
+    struct event_log *e = ctx;
+    if (e->n < 16)
+        e->ev[e->n] = *ev;
+    e->n++;
+}
+
 /* Host resident set size in bytes (from /proc/self/statm). */
 static inline size_t host_rss(void)
 {

@@ -78,19 +78,6 @@ static void pattern(unsigned char *buf, size_t len, unsigned seed)
         buf[i] = (unsigned char)(i * 31 + seed * 7 + (i >> 8));
 }
 
-/* The events of a run. */
-struct events {
-    struct l4_event ev[16];
-    size_t n;
-};
-
-static void record(void *ctx, const struct l4_event *ev)
-{
-    struct events *e = ctx;
-    if (e->n < 16)
-        e->ev[e->n] = *ev;
-    e->n++;
-}
 
 /* ---- shared frames ----------------------------------------------------- */
 
@@ -139,8 +126,8 @@ START_TEST(test_write_readonly_faults)
     l4_thread_t ta = world_task(&w, &a);
     map(12, ta, VA_A, L4_R);
     memcpy(frame(12), "original", 8);
-    struct events e = {.n = 0};
-    l4_set_event_hook(w.k, record, &e);
+    struct event_log e = {.n = 0};
+    l4_set_event_hook(w.k, event_log_record, &e);
     size_t done = 99;
     ck_assert_int_eq(wr(ta, VA_A + 2, "XX", 2, &done), PM_EFAULT);
     ck_assert_uint_eq(done, 0);
@@ -632,8 +619,8 @@ START_TEST(test_pager_deletes_task)
     l4_task_t a;
     l4_thread_t ta = paged_task(&pg, &a, NULL);
     map(36, ta, VA_A, L4_RW);
-    struct events e = {.n = 0};
-    l4_set_event_hook(w.k, record, &e);
+    struct event_log e = {.n = 0};
+    l4_set_event_hook(w.k, event_log_record, &e);
     static unsigned char in[2 * PG];
     pattern(in, sizeof in, 3);
     size_t done = 0;

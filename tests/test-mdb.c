@@ -1072,25 +1072,13 @@ START_TEST(test_counters)
 }
 END_TEST
 
-struct events {
-    struct l4_event ev[16];
-    size_t n;
-};
-
-static void record(void *ctx, const struct l4_event *ev)
-{
-    struct events *e = ctx;
-    if (e->n < 16)
-        e->ev[e->n] = *ev;
-    e->n++;
-}
 
 START_TEST(test_events)
 {
     l4_task_t a, b;
     l4_thread_t ta = world_task(&w, &a), tb = world_task(&w, &b);
-    struct events e = {.n = 0};
-    l4_set_event_hook(w.k, record, &e);
+    struct event_log e = {.n = 0};
+    l4_set_event_hook(w.k, event_log_record, &e);
     l4_clock_advance(w.k, 1000);
 
     ck_assert_int_eq(world_item(&w, L4_ITEM_MAP, root(), ta, 4ull * PG, w.shift + 1, L4_RW, VA_A),
