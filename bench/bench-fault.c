@@ -169,8 +169,8 @@ static uint64_t host_hits(const unsigned char *mem, uint64_t npages, uint64_t m,
 
 static unsigned char *host_map(uint64_t npages)
 {
-    void *m = mmap(NULL, (size_t)npages * PAGE, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *m = mmap(NULL, (size_t)npages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                   -1, 0);
     BENCH_CHECK(m != MAP_FAILED);
     return m;
 }
@@ -215,9 +215,8 @@ struct prepared_result {
 
 /* One repetition with the prepared pager, and the hit path on the pages it
  * mapped. */
-static struct prepared_result prepared_round(struct world *w, struct prepared_pager *pp,
-                                             uint64_t n, uint64_t m_hits, uint64_t *setup,
-                                             uint64_t *teardown)
+static struct prepared_result prepared_round(struct world *w, struct prepared_pager *pp, uint64_t n,
+                                             uint64_t m_hits, uint64_t *setup, uint64_t *teardown)
 {
     struct prepared_result r;
     uint64_t t0 = bench_now_ns();
@@ -255,12 +254,12 @@ static void print_thp(void)
 int main(int argc, char **argv)
 {
     unsigned reps = 5;
-    double scale = bench_parse_args(
-        argc, argv,
-        "Simulated page faults (l4_access write to unmapped pages, resolved by a\n"
-        "pager's map item) against the host's minor faults on first touch; and\n"
-        "the l4_access hit path against plain memory reads.",
-        &reps);
+    double scale =
+        bench_parse_args(argc, argv,
+                         "Simulated page faults (l4_access write to unmapped pages, resolved by a\n"
+                         "pager's map item) against the host's minor faults on first touch; and\n"
+                         "the l4_access hit path against plain memory reads.",
+                         &reps);
     uint64_t n = bench_scaled(65536, scale, 64);
     if (n > POOL_FRAMES / 4)
         n = POOL_FRAMES / 4; /* the prepared frames and the pager's share a pool */
@@ -288,13 +287,14 @@ int main(int argc, char **argv)
     uint64_t t_prep = bench_now_ns() - t0;
 
     printf("bench-fault: simulated page faults vs host minor faults\n");
-    printf("pool: %u frames of %u B (MAP_NORESERVE), retained-frame bound %u frames (\"hot\": %llu); "
-           "one kernel per pool for the run\n",
-           POOL_FRAMES, PAGE, PM_POOL_DEFAULT_RETAIN, (unsigned long long)n);
+    printf(
+        "pool: %u frames of %u B (MAP_NORESERVE), retained-frame bound %u frames (\"hot\": %llu); "
+        "one kernel per pool for the run\n",
+        POOL_FRAMES, PAGE, PM_POOL_DEFAULT_RETAIN, (unsigned long long)n);
     printf("%llu pages per repetition\n", (unsigned long long)n);
     print_thp();
-    printf("best of %u repetitions; scale %.2g; a fresh task (and region) every repetition\n",
-           reps, scale);
+    printf("best of %u repetitions; scale %.2g; a fresh task (and region) every repetition\n", reps,
+           scale);
     printf("timed: the %llu l4_access writes (fault, pager, map, retry, store) / the %llu host "
            "first writes\n",
            (unsigned long long)n, (unsigned long long)n);
@@ -348,8 +348,7 @@ int main(int argc, char **argv)
            "untimed, anon hot pool (mean)", (double)hot_setup / per_rep,
            (double)hot_down / per_rep);
     printf("  %-*s: %9.1f ns/page setup, %9.1f ns/page teardown\n", BENCH_LABEL_WIDTH - 2,
-           "untimed, prepared (mean)", (double)prep_setup / per_rep,
-           (double)prep_down / per_rep);
+           "untimed, prepared (mean)", (double)prep_setup / per_rep, (double)prep_down / per_rep);
     printf("hit path, 8-byte reads of mapped pages (accesses/s):\n");
     bench_print_rate("  l4_access read, next page", &hit);
     bench_print_rate("  host read, next page", &hhit);

@@ -51,8 +51,8 @@ static void *(*volatile memcpy_fn)(void *, const void *, size_t) = memcpy;
 
 struct ctx {
     pm_pool_t *pool;
-    unsigned char *base; /* frame N at base + N * PAGE */
-    pm_pfn_t *pfns;      /* BATCH entries */
+    unsigned char *base;  /* frame N at base + N * PAGE */
+    pm_pfn_t *pfns;       /* BATCH entries */
     unsigned char **ptrs; /* BATCH entries */
 };
 
@@ -211,11 +211,11 @@ static double batch_host_releases(struct ctx *c)
 int main(int argc, char **argv)
 {
     unsigned reps = 5;
-    double scale = bench_parse_args(
-        argc, argv,
-        "Frame pool allocate+free (order 0, tight and batched), order-4 runs and\n"
-        "pm_pool_move, against glibc malloc/free and memcpy of one page.",
-        &reps);
+    double scale =
+        bench_parse_args(argc, argv,
+                         "Frame pool allocate+free (order 0, tight and batched), order-4 runs and\n"
+                         "pm_pool_move, against glibc malloc/free and memcpy of one page.",
+                         &reps);
     uint64_t n_tight = bench_scaled(10000000, scale, 1000);
     uint64_t n_rounds = bench_scaled(40, scale, 2);
     uint64_t n_runs = bench_scaled(100000, scale, 1000);

@@ -33,7 +33,7 @@ static enum l4_fault_cause cause_of(const struct mapnode *n, enum l4_access_kind
 {
     if (n == NULL)
         return L4_FAULT_MISSING;
-    return kind == L4_ACCESS_WRITE ? L4_FAULT_WRITE
+    return kind == L4_ACCESS_WRITE  ? L4_FAULT_WRITE
            : kind == L4_ACCESS_EXEC ? L4_FAULT_EXEC
                                     : L4_FAULT_READ;
 }
@@ -133,8 +133,12 @@ pm_error_t l4_access(l4_kernel_t *k, l4_thread_t thread, enum l4_access_kind kin
         if (s != NULL)
             s->st.faults_unresolved++;
         struct l4_event ev = {
-            .kind = L4_EV_EFAULT, .time = k->now, .task = task, .vaddr = vaddr + pos,
-            .rights = need, .pages = 0,
+            .kind = L4_EV_EFAULT,
+            .time = k->now,
+            .task = task,
+            .vaddr = vaddr + pos,
+            .rights = need,
+            .pages = 0,
         };
         l4__emit(k, &ev);
     }

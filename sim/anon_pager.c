@@ -31,8 +31,7 @@ static pm_error_t on_fault(void *ctx, l4_kernel_t *k, l4_thread_t self, l4_threa
         return err;
     }
     p->frames[p->nframes++] = pfn;
-    l4_msg_put_item(reply, L4_ITEM_MAP, l4_fpage((uint64_t)pfn.n << shift, shift, p->rights),
-                    page);
+    l4_msg_put_item(reply, L4_ITEM_MAP, l4_fpage((uint64_t)pfn.n << shift, shift, p->rights), page);
     p->faults++;
     return PM_OK;
 }

@@ -29,7 +29,10 @@ bool l4_fpage_valid(l4_fpage_t f, unsigned page_shift)
     return base <= L4_VADDR_LIMIT - (1ull << s); /* s <= 48: no overflow */
 }
 
-static unsigned floor_log2(uint64_t v) { return 63u - (unsigned)__builtin_clzll(v); }
+static unsigned floor_log2(uint64_t v)
+{
+    return 63u - (unsigned)__builtin_clzll(v);
+}
 
 size_t l4_fpage_cover(uint64_t src, uint64_t dst, uint64_t len, unsigned page_shift,
                       unsigned rights, l4_fpage_t *out, size_t max, uint64_t *covered)
@@ -55,13 +58,25 @@ size_t l4_fpage_cover(uint64_t src, uint64_t dst, uint64_t len, unsigned page_sh
     return n;
 }
 
-void l4_msg_init(l4_msg_t *msg, uint16_t label) { msg->mr[0] = TAG_MAKE(label, 0, 0); }
+void l4_msg_init(l4_msg_t *msg, uint16_t label)
+{
+    msg->mr[0] = TAG_MAKE(label, 0, 0);
+}
 
-uint16_t l4_msg_label(const l4_msg_t *msg) { return TAG_LABEL(msg->mr[0]); }
+uint16_t l4_msg_label(const l4_msg_t *msg)
+{
+    return TAG_LABEL(msg->mr[0]);
+}
 
-unsigned l4_msg_untyped(const l4_msg_t *msg) { return TAG_U(msg->mr[0]); }
+unsigned l4_msg_untyped(const l4_msg_t *msg)
+{
+    return TAG_U(msg->mr[0]);
+}
 
-unsigned l4_msg_items(const l4_msg_t *msg) { return TAG_T(msg->mr[0]) / 2; }
+unsigned l4_msg_items(const l4_msg_t *msg)
+{
+    return TAG_T(msg->mr[0]) / 2;
+}
 
 bool l4_msg_put_word(l4_msg_t *msg, uint64_t word)
 {

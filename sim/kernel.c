@@ -32,7 +32,10 @@ void l4__emit(l4_kernel_t *k, const struct l4_event *ev)
         k->hook(k->hook_ctx, ev);
 }
 
-static bool valid_page_size(size_t ps) { return ps >= 4096 && (ps & (ps - 1)) == 0; }
+static bool valid_page_size(size_t ps)
+{
+    return ps >= 4096 && (ps & (ps - 1)) == 0;
+}
 
 pm_error_t l4_kernel_new(const struct l4_kernel_config *cfg, l4_kernel_t **out)
 {
@@ -92,11 +95,26 @@ void l4_kernel_free(l4_kernel_t *k)
     free(k);
 }
 
-l4_thread_t l4_root_thread(const l4_kernel_t *k) { return k->root_thread; }
-size_t l4_page_size(const l4_kernel_t *k) { return k->page_size; }
-unsigned l4_page_shift(const l4_kernel_t *k) { return k->shift; }
-unsigned l4_map_item_limit(const l4_kernel_t *k) { return k->map_items; }
-pm_time_t l4_system_clock(const l4_kernel_t *k) { return k->now; }
+l4_thread_t l4_root_thread(const l4_kernel_t *k)
+{
+    return k->root_thread;
+}
+size_t l4_page_size(const l4_kernel_t *k)
+{
+    return k->page_size;
+}
+unsigned l4_page_shift(const l4_kernel_t *k)
+{
+    return k->shift;
+}
+unsigned l4_map_item_limit(const l4_kernel_t *k)
+{
+    return k->map_items;
+}
+pm_time_t l4_system_clock(const l4_kernel_t *k)
+{
+    return k->now;
+}
 
 void l4_clock_advance(l4_kernel_t *k, pm_time_t ns)
 {
@@ -160,7 +178,10 @@ pm_error_t l4_task_delete(l4_kernel_t *k, l4_task_t task)
     return PM_OK;
 }
 
-bool l4_task_exists(const l4_kernel_t *k, l4_task_t task) { return l4__space(k, task) != NULL; }
+bool l4_task_exists(const l4_kernel_t *k, l4_task_t task)
+{
+    return l4__space(k, task) != NULL;
+}
 
 pm_error_t l4_thread_create(l4_kernel_t *k, l4_task_t task, l4_thread_t *out)
 {
@@ -231,8 +252,8 @@ static pm_error_t check_items(const l4_kernel_t *k, l4_task_t from, const l4_msg
 }
 
 /* Carry out one checked item from space S to space R. */
-static pm_error_t do_item(l4_kernel_t *k, struct space *s, struct space *r,
-                          enum l4_item_kind kind, l4_fpage_t fp, uint64_t base)
+static pm_error_t do_item(l4_kernel_t *k, struct space *s, struct space *r, enum l4_item_kind kind,
+                          l4_fpage_t fp, uint64_t base)
 {
     uint64_t npages = l4_fpage_size(fp) >> k->shift;
     uint64_t svp = l4_fpage_base(fp) >> k->shift, dvp = base >> k->shift;
@@ -447,7 +468,10 @@ size_t l4_mappings_of(const l4_kernel_t *k, pm_pfn_t pfn,
     return count;
 }
 
-void l4_stats(const l4_kernel_t *k, struct l4_stats *out) { *out = k->st; }
+void l4_stats(const l4_kernel_t *k, struct l4_stats *out)
+{
+    *out = k->st;
+}
 
 pm_error_t l4_task_stats(const l4_kernel_t *k, l4_task_t task, struct l4_task_stats *out)
 {

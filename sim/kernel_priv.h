@@ -21,7 +21,7 @@
 
 struct mapnode {
     struct mapnode *parent;
-    struct mapnode *child;      /* first child */
+    struct mapnode *child;       /* first child */
     struct mapnode *next, *prev; /* siblings */
     uint64_t vpage;
     l4_task_t task;

@@ -39,10 +39,9 @@ bool pm_error_parse(const char *name, pm_error_t *err)
     static const struct {
         const char *name;
         pm_error_t code;
-    } table[] = {
-        {"ok", PM_OK},
+    } table[] = {{"ok", PM_OK},
 #define PM__ERR_ROW(name, text) {#name, PM_##name},
-        PM_ERRNO_MAP(PM__ERR_ROW)
+                 PM_ERRNO_MAP(PM__ERR_ROW)
 #undef PM__ERR_ROW
     };
     if (name == NULL)

@@ -52,10 +52,10 @@ enum { ZONE_DMA = 0, ZONE_NORMAL = 1, NZONES = 2 };
 #define HOT_FRAMES ((uint64_t)HOT_LEN * ((1u << HOT_ORDERS) - 1))
 
 struct zone {
-    uint32_t start, end;                 /* frames [start, end) */
+    uint32_t start, end;                  /* frames [start, end) */
     uint32_t head[PM_POOL_MAX_ORDER + 1]; /* free lists by order */
-    uint64_t nonempty;                   /* bit k set: head[k] != NIL */
-    uint64_t free;                       /* free frames in the buddy lists */
+    uint64_t nonempty;                    /* bit k set: head[k] != NIL */
+    uint64_t free;                        /* free frames in the buddy lists */
 };
 
 struct pm_pool {
@@ -275,8 +275,8 @@ pm_error_t pm_pool_new(const struct pm_pool_config *cfg, pm_pool_t **out)
         p->memfd = memfd_create("pmsim-pool", MFD_CLOEXEC);
         if (p->memfd < 0 || ftruncate(p->memfd, (off_t)bytes) != 0)
             goto nomem;
-        p->base = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, p->memfd,
-                       0);
+        p->base =
+            mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, p->memfd, 0);
     } else {
         p->base = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -451,11 +451,26 @@ void *pm_pool_frame(const pm_pool_t *pool, pm_pfn_t pfn)
     return pool->base + ((size_t)pfn.n << pool->shift);
 }
 
-void *pm_pool_base(const pm_pool_t *pool) { return pool->base; }
-size_t pm_pool_page_size(const pm_pool_t *pool) { return pool->page_size; }
-unsigned pm_pool_page_shift(const pm_pool_t *pool) { return pool->shift; }
-uint32_t pm_pool_frames(const pm_pool_t *pool) { return pool->frames; }
-int pm_pool_memfd(const pm_pool_t *pool) { return pool->memfd; }
+void *pm_pool_base(const pm_pool_t *pool)
+{
+    return pool->base;
+}
+size_t pm_pool_page_size(const pm_pool_t *pool)
+{
+    return pool->page_size;
+}
+unsigned pm_pool_page_shift(const pm_pool_t *pool)
+{
+    return pool->shift;
+}
+uint32_t pm_pool_frames(const pm_pool_t *pool)
+{
+    return pool->frames;
+}
+int pm_pool_memfd(const pm_pool_t *pool)
+{
+    return pool->memfd;
+}
 
 bool pm_pool_is_bound(const pm_pool_t *pool, pm_pfn_t pfn)
 {

@@ -78,7 +78,6 @@ static void pattern(unsigned char *buf, size_t len, unsigned seed)
         buf[i] = (unsigned char)(i * 31 + seed * 7 + (i >> 8));
 }
 
-
 /* ---- shared frames ----------------------------------------------------- */
 
 START_TEST(test_shared_two_tasks)

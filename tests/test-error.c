@@ -7,7 +7,7 @@ static const struct {
     int host;
     const char *name;
 } rows[] = {
-    {PM_EINVAL, EINVAL, "EINVAL"}, {PM_EBADF, EBADF, "EBADF"},   {PM_EPERM, EPERM, "EPERM"},
+    {PM_EINVAL, EINVAL, "EINVAL"}, {PM_EBADF, EBADF, "EBADF"},    {PM_EPERM, EPERM, "EPERM"},
     {PM_EEXIST, EEXIST, "EEXIST"}, {PM_ENOENT, ENOENT, "ENOENT"}, {PM_ENOMEM, ENOMEM, "ENOMEM"},
     {PM_EBUSY, EBUSY, "EBUSY"},    {PM_ESTALE, ESTALE, "ESTALE"}, {PM_EFAULT, EFAULT, "EFAULT"},
     {PM_ESRCH, ESRCH, "ESRCH"},

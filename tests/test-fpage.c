@@ -29,12 +29,12 @@ START_TEST(test_fpage_valid)
 {
     ck_assert(l4_fpage_valid(l4_fpage(0, 12, L4_R), 12));
     ck_assert(l4_fpage_valid(l4_fpage(0x10000, 16, L4_R), 12));
-    ck_assert(!l4_fpage_valid(l4_fpage(0x11000, 16, L4_R), 12));        /* unaligned */
-    ck_assert(!l4_fpage_valid(l4_fpage(0x1000, 11, L4_R), 12));         /* below a page */
-    ck_assert(!l4_fpage_valid(l4_fpage(0x2000, 12, L4_R), 14));         /* below a 16K page */
-    ck_assert(l4_fpage_valid(l4_fpage(0, L4_VADDR_BITS, L4_R), 12));     /* all of it */
+    ck_assert(!l4_fpage_valid(l4_fpage(0x11000, 16, L4_R), 12));          /* unaligned */
+    ck_assert(!l4_fpage_valid(l4_fpage(0x1000, 11, L4_R), 12));           /* below a page */
+    ck_assert(!l4_fpage_valid(l4_fpage(0x2000, 12, L4_R), 14));           /* below a 16K page */
+    ck_assert(l4_fpage_valid(l4_fpage(0, L4_VADDR_BITS, L4_R), 12));      /* all of it */
     ck_assert(!l4_fpage_valid(l4_fpage(0, L4_VADDR_BITS + 1, L4_R), 12)); /* too big */
-    ck_assert(!l4_fpage_valid(l4_fpage(L4_VADDR_LIMIT, 12, L4_R), 12));  /* outside */
+    ck_assert(!l4_fpage_valid(l4_fpage(L4_VADDR_LIMIT, 12, L4_R), 12));   /* outside */
     ck_assert(l4_fpage_valid(l4_fpage(L4_VADDR_LIMIT - PG, 12, L4_R), 12));
 }
 END_TEST
@@ -91,7 +91,8 @@ START_TEST(test_cover_shapes)
     l4_fpage_t out[64];
     uint64_t covered;
     /* Both sides aligned: one fpage for 2 MiB. */
-    ck_assert_uint_eq(l4_fpage_cover(0x200000, 0x400000, 0x200000, SHIFT, L4_R, out, 64, &covered), 1);
+    ck_assert_uint_eq(l4_fpage_cover(0x200000, 0x400000, 0x200000, SHIFT, L4_R, out, 64, &covered),
+                      1);
     ck_assert_uint_eq(l4_fpage_log2size(out[0]), 21);
     /* Misaligned by one page at the receiver: page-sized pieces only. */
     ck_assert_uint_eq(l4_fpage_cover(0x200000, 0x401000, 0x10000, SHIFT, L4_R, out, 64, &covered),

@@ -1072,7 +1072,6 @@ START_TEST(test_counters)
 }
 END_TEST
 
-
 START_TEST(test_events)
 {
     l4_task_t a, b;

@@ -29,11 +29,16 @@ static const struct {
     int backing;
     pm_error_t want;
 } configs[] = {
-    {4096, 16, 0, PM_POOL_ANON, PM_OK},      {8192, 16, 16, PM_POOL_ANON, PM_OK},
-    {65536, 3, 1, PM_POOL_MEMFD, PM_OK},     {2048, 16, 0, PM_POOL_ANON, PM_EINVAL},
-    {4095, 16, 0, PM_POOL_ANON, PM_EINVAL},  {6144, 16, 0, PM_POOL_ANON, PM_EINVAL},
-    {0, 16, 0, PM_POOL_ANON, PM_EINVAL},     {4096, 0, 0, PM_POOL_ANON, PM_EINVAL},
-    {4096, 16, 17, PM_POOL_ANON, PM_EINVAL}, {4096, 16, 0, 7, PM_EINVAL},
+    {4096, 16, 0, PM_POOL_ANON, PM_OK},
+    {8192, 16, 16, PM_POOL_ANON, PM_OK},
+    {65536, 3, 1, PM_POOL_MEMFD, PM_OK},
+    {2048, 16, 0, PM_POOL_ANON, PM_EINVAL},
+    {4095, 16, 0, PM_POOL_ANON, PM_EINVAL},
+    {6144, 16, 0, PM_POOL_ANON, PM_EINVAL},
+    {0, 16, 0, PM_POOL_ANON, PM_EINVAL},
+    {4096, 0, 0, PM_POOL_ANON, PM_EINVAL},
+    {4096, 16, 17, PM_POOL_ANON, PM_EINVAL},
+    {4096, 16, 0, 7, PM_EINVAL},
     {(size_t)1 << 31, 16, 0, PM_POOL_ANON, PM_EINVAL},
 };
 
@@ -220,7 +225,7 @@ START_TEST(test_release_checks)
     pm_pool_t *p = make_pool(64, 0, 4);
     pm_pfn_t a, b;
     ck_assert_int_eq(pm_pool_alloc(p, 2, 0, &a), PM_OK);
-    ck_assert_int_eq(pm_pool_release(p, a, 1), PM_EINVAL);              /* wrong order */
+    ck_assert_int_eq(pm_pool_release(p, a, 1), PM_EINVAL);               /* wrong order */
     ck_assert_int_eq(pm_pool_release(p, PM_PFN(a.n + 1), 0), PM_EINVAL); /* inside the run */
     ck_assert_int_eq(pm_pool_release(p, PM_PFN(64), 0), PM_EINVAL);      /* outside the pool */
     ck_assert_int_eq(pm_pool_release(p, PM_PFN(UINT32_MAX), 0), PM_EINVAL);
@@ -501,7 +506,8 @@ START_TEST(test_rss_low_until_touched)
     /* Bookkeeping is 9 bytes a frame (~9 MiB), untouched as well;
      * the frames themselves cost nothing yet. */
     size_t made = host_rss();
-    ck_assert_msg(made - before < 24u << 20, "a fresh 4 GiB pool costs %zu KiB", (made - before) >> 10);
+    ck_assert_msg(made - before < 24u << 20, "a fresh 4 GiB pool costs %zu KiB",
+                  (made - before) >> 10);
 
     /* Touch 2048 frames (8 MiB). */
     enum { N = 2048 };

@@ -54,8 +54,8 @@ static void print_stats(const l4_kernel_t *k, const pm_pool_t *pool)
     l4_stats(k, &s);
     pm_pool_stats(pool, &ps);
     printf("\ncounters:\n");
-    printf("  ipcs: %" PRIu64 "\n  typed_items: %" PRIu64 "\n  pages_mapped: %" PRIu64 "\n",
-           s.ipcs, s.typed_items, s.pages_mapped);
+    printf("  ipcs: %" PRIu64 "\n  typed_items: %" PRIu64 "\n  pages_mapped: %" PRIu64 "\n", s.ipcs,
+           s.typed_items, s.pages_mapped);
     printf("  unmaps: %" PRIu64 "\n  pages_unmapped: %" PRIu64 "\n  pages_downgraded: %" PRIu64
            "\n  tlb_flushes: %" PRIu64 "\n",
            s.unmaps, s.pages_unmapped, s.pages_downgraded, s.tlb_flushes);
@@ -82,8 +82,8 @@ static int run_demo(uint32_t frames, size_t page_size, bool quiet)
 {
     pm_pool_t *pool = NULL;
     l4_kernel_t *k = NULL;
-    struct pm_pool_config pc = {.page_size = page_size, .frames = frames,
-                                .retain_frames = PM_POOL_DEFAULT_RETAIN};
+    struct pm_pool_config pc = {
+        .page_size = page_size, .frames = frames, .retain_frames = PM_POOL_DEFAULT_RETAIN};
     pm_error_t err = pm_pool_new(&pc, &pool);
     if (err != PM_OK) {
         fprintf(stderr, "pmsim: demo: cannot make a pool of %" PRIu32 " frames of %zu bytes: %s\n",
@@ -109,17 +109,18 @@ static int run_demo(uint32_t frames, size_t page_size, bool quiet)
     failed |= expect("task B", l4_task_create(k, &b), PM_OK);
     failed |= expect("thread of A", l4_thread_create(k, a, &ta), PM_OK);
     failed |= expect("thread of B", l4_thread_create(k, b, &tb), PM_OK);
-    failed |= expect("A's pager is the zero-fill pager", l4_thread_set_pager(k, ta, pager.thread),
-                     PM_OK);
+    failed |=
+        expect("A's pager is the zero-fill pager", l4_thread_set_pager(k, ta, pager.thread), PM_OK);
 
     const uint64_t va = 0x100000, vb = 0x300000;
     char msg[] = "hello from task A";
     char buf[64] = {0};
     printf("\nA writes %zu bytes at 0x%" PRIx64 " (unmapped: a fault, answered by the pager)\n",
            sizeof msg, va);
-    failed |= expect("A write", l4_access(k, ta, L4_ACCESS_WRITE, va, msg, sizeof msg, NULL), PM_OK);
-    failed |= expect("A read back", l4_access(k, ta, L4_ACCESS_READ, va, buf, sizeof msg, NULL),
-                     PM_OK);
+    failed |=
+        expect("A write", l4_access(k, ta, L4_ACCESS_WRITE, va, msg, sizeof msg, NULL), PM_OK);
+    failed |=
+        expect("A read back", l4_access(k, ta, L4_ACCESS_READ, va, buf, sizeof msg, NULL), PM_OK);
     failed |= expect("bytes equal", strcmp(buf, msg) == 0 ? PM_OK : PM_EFAULT, PM_OK);
 
     printf("\nA maps its page to B read-only (a map item from A to B)\n");
@@ -129,8 +130,8 @@ static int run_demo(uint32_t frames, size_t page_size, bool quiet)
     unsigned sent = 0;
     failed |= expect("send", l4_send(k, ta, tb, &m, &sent), PM_OK);
     memset(buf, 0, sizeof buf);
-    failed |= expect("B reads A's bytes", l4_access(k, tb, L4_ACCESS_READ, vb, buf, sizeof msg, NULL),
-                     PM_OK);
+    failed |= expect("B reads A's bytes",
+                     l4_access(k, tb, L4_ACCESS_READ, vb, buf, sizeof msg, NULL), PM_OK);
     failed |= expect("bytes equal", strcmp(buf, msg) == 0 ? PM_OK : PM_EFAULT, PM_OK);
     char x = 'X';
     failed |= expect("B writes its read-only page (no pager)",
@@ -139,13 +140,13 @@ static int run_demo(uint32_t frames, size_t page_size, bool quiet)
     printf("\nphysmem unmaps the frame: A's mapping and B's (derived from it) go\n");
     pm_pfn_t pfn = PM_PFN_NONE;
     l4_lookup(k, a, va, &pfn, NULL);
-    failed |= expect("unmap", l4_unmap(k, l4_root_thread(k),
-                                       l4_fpage((uint64_t)pfn.n << l4_page_shift(k),
-                                                l4_page_shift(k), L4_RWX),
-                                       0, NULL),
-                     PM_OK);
-    failed |= expect("B reads again (no pager)",
-                     l4_access(k, tb, L4_ACCESS_READ, vb, buf, 1, NULL), PM_EFAULT);
+    failed |= expect(
+        "unmap",
+        l4_unmap(k, l4_root_thread(k),
+                 l4_fpage((uint64_t)pfn.n << l4_page_shift(k), l4_page_shift(k), L4_RWX), 0, NULL),
+        PM_OK);
+    failed |= expect("B reads again (no pager)", l4_access(k, tb, L4_ACCESS_READ, vb, buf, 1, NULL),
+                     PM_EFAULT);
     failed |= expect("A reads again (a fresh zero page)",
                      l4_access(k, ta, L4_ACCESS_READ, va, buf, sizeof msg, NULL), PM_OK);
     failed |= expect("reads zero", buf[0] == 0 ? PM_OK : PM_EFAULT, PM_OK);

@@ -19,10 +19,10 @@ extern "C" {
 #define PM_ERRNO_MAP(XX)                                                                           \
     XX(EINVAL, "malformed arguments: unaligned address, zero or overflowing count, unknown flag")  \
     XX(EBADF, "not a capability of the caller, revoked, or of the wrong kind")                     \
-    XX(EPERM, "a weak capability used for an owner-only call, or the control capability twice")   \
+    XX(EPERM, "a weak capability used for an owner-only call, or the control capability twice")    \
     XX(EEXIST, "allocating into an identifier in use without SQUASH")                              \
-    XX(ENOENT, "no frame at a source identifier, or deallocating an empty identifier")            \
-    XX(ENOMEM, "over the guarantee without EXTRA, no physical memory, or no destination frame")   \
+    XX(ENOENT, "no frame at a source identifier, or deallocating an empty identifier")             \
+    XX(ENOMEM, "over the guarantee without EXTRA, no physical memory, or no destination frame")    \
     XX(EBUSY, "the container is locked by a server")                                               \
     XX(ESTALE, "a soft reference whose frame was reused")                                          \
     XX(EFAULT, "a simulated access that no mapping allows and no pager resolves")                  \

@@ -83,10 +83,22 @@ static inline l4_fpage_t l4_fpage(uint64_t base, unsigned log2size, unsigned rig
     l4_fpage_t f = {(base & ~(uint64_t)0x3FF) | ((uint64_t)(log2size & 0x3F) << 4) | (rights & 7)};
     return f;
 }
-static inline uint64_t l4_fpage_base(l4_fpage_t f) { return f.raw & ~(uint64_t)0x3FF; }
-static inline unsigned l4_fpage_log2size(l4_fpage_t f) { return (unsigned)(f.raw >> 4) & 0x3F; }
-static inline uint64_t l4_fpage_size(l4_fpage_t f) { return 1ull << l4_fpage_log2size(f); }
-static inline unsigned l4_fpage_rights(l4_fpage_t f) { return (unsigned)f.raw & 7; }
+static inline uint64_t l4_fpage_base(l4_fpage_t f)
+{
+    return f.raw & ~(uint64_t)0x3FF;
+}
+static inline unsigned l4_fpage_log2size(l4_fpage_t f)
+{
+    return (unsigned)(f.raw >> 4) & 0x3F;
+}
+static inline uint64_t l4_fpage_size(l4_fpage_t f)
+{
+    return 1ull << l4_fpage_log2size(f);
+}
+static inline unsigned l4_fpage_rights(l4_fpage_t f)
+{
+    return (unsigned)f.raw & 7;
+}
 static inline l4_fpage_t l4_fpage_with_rights(l4_fpage_t f, unsigned rights)
 {
     l4_fpage_t g = {(f.raw & ~(uint64_t)7) | (rights & 7)};

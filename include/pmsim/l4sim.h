@@ -49,22 +49,22 @@ enum l4_fault_cause {
 
 /** Kernel-wide counters (l4_stats). */
 struct l4_stats {
-    uint64_t ipcs;            /**< messages: sends, calls (2), faults (fault + reply) */
-    uint64_t typed_items;     /**< map and grant items carried out */
-    uint64_t map_items;       /**< map items carried out */
-    uint64_t grant_items;     /**< grant items carried out */
-    uint64_t pages_mapped;    /**< page mappings created or given more rights */
-    uint64_t pages_granted;   /**< page mappings moved by grant items */
-    uint64_t unmaps;          /**< l4_unmap calls */
-    uint64_t pages_unmapped;  /**< page mappings removed (by unmap, replace, task deletion) */
-    uint64_t pages_downgraded;/**< page mappings that lost some rights but stayed */
-    uint64_t tlb_flushes;     /**< translations invalidated: one per removed or reduced mapping */
-    uint64_t faults;          /**< page faults raised */
+    uint64_t ipcs;             /**< messages: sends, calls (2), faults (fault + reply) */
+    uint64_t typed_items;      /**< map and grant items carried out */
+    uint64_t map_items;        /**< map items carried out */
+    uint64_t grant_items;      /**< grant items carried out */
+    uint64_t pages_mapped;     /**< page mappings created or given more rights */
+    uint64_t pages_granted;    /**< page mappings moved by grant items */
+    uint64_t unmaps;           /**< l4_unmap calls */
+    uint64_t pages_unmapped;   /**< page mappings removed (by unmap, replace, task deletion) */
+    uint64_t pages_downgraded; /**< page mappings that lost some rights but stayed */
+    uint64_t tlb_flushes;      /**< translations invalidated: one per removed or reduced mapping */
+    uint64_t faults;           /**< page faults raised */
     uint64_t faults_by_cause[L4_FAULT_NCAUSES];
     uint64_t faults_unresolved; /**< accesses that ended in EFAULT */
-    uint64_t accesses;        /**< l4_access calls */
-    uint64_t bytes_read;      /**< bytes loaded (read and exec) */
-    uint64_t bytes_written;   /**< bytes stored */
+    uint64_t accesses;          /**< l4_access calls */
+    uint64_t bytes_read;        /**< bytes loaded (read and exec) */
+    uint64_t bytes_written;     /**< bytes stored */
 };
 
 /** Per-task counters (l4_task_stats). */
@@ -79,22 +79,22 @@ struct l4_task_stats {
 
 /** What an event reports (l4_set_event_hook). */
 enum l4_event_kind {
-    L4_EV_MAP,     /**< a map item carried out: to, vaddr, size, rights, pages */
-    L4_EV_GRANT,   /**< a grant item carried out */
-    L4_EV_UNMAP,   /**< an unmap/flush: task (caller), vaddr, size, rights revoked, pages */
-    L4_EV_FAULT,   /**< a page fault raised: task, vaddr, cause, rights wanted */
-    L4_EV_EFAULT,  /**< an access given up: task, vaddr */
+    L4_EV_MAP,    /**< a map item carried out: to, vaddr, size, rights, pages */
+    L4_EV_GRANT,  /**< a grant item carried out */
+    L4_EV_UNMAP,  /**< an unmap/flush: task (caller), vaddr, size, rights revoked, pages */
+    L4_EV_FAULT,  /**< a page fault raised: task, vaddr, cause, rights wanted */
+    L4_EV_EFAULT, /**< an access given up: task, vaddr */
 };
 
 struct l4_event {
     enum l4_event_kind kind;
     pm_time_t time;
-    l4_task_t task;    /**< the receiver (map, grant), the caller (unmap), the faulter */
-    l4_task_t from;    /**< the sender (map, grant); 0 otherwise */
+    l4_task_t task; /**< the receiver (map, grant), the caller (unmap), the faulter */
+    l4_task_t from; /**< the sender (map, grant); 0 otherwise */
     uint64_t vaddr;
-    uint64_t size;     /**< bytes (fpage size), 0 for faults */
-    unsigned rights;   /**< rights given, revoked, or wanted */
-    uint64_t pages;    /**< pages affected */
+    uint64_t size;   /**< bytes (fpage size), 0 for faults */
+    unsigned rights; /**< rights given, revoked, or wanted */
+    uint64_t pages;  /**< pages affected */
     enum l4_fault_cause cause;
 };
 
@@ -106,8 +106,8 @@ typedef void (*l4_event_fn)(void *ctx, const struct l4_event *ev);
  *  message with label 0) with the answer.  Returns 0, or an error, which
  *  the caller of l4_call gets (for a fault: the access fails with EFAULT).
  *  FROM is the sending (faulting) thread. */
-typedef pm_error_t (*l4_handler_fn)(void *ctx, l4_kernel_t *k, l4_thread_t self,
-                                    l4_thread_t from, const l4_msg_t *msg, l4_msg_t *reply);
+typedef pm_error_t (*l4_handler_fn)(void *ctx, l4_kernel_t *k, l4_thread_t self, l4_thread_t from,
+                                    const l4_msg_t *msg, l4_msg_t *reply);
 
 /** Kinds of simulated access. */
 enum l4_access_kind { L4_ACCESS_READ, L4_ACCESS_WRITE, L4_ACCESS_EXEC };
