@@ -253,7 +253,7 @@ static pm_error_t check_items(const l4_kernel_t *k, l4_task_t from, const l4_msg
 
 /* Carry out one checked item from space S to space R. */
 static pm_error_t do_item(l4_kernel_t *k, struct space *s, struct space *r, enum l4_item_kind kind,
-                          l4_fpage_t fp, uint64_t base)
+                          l4_fpage_t fp, uint64_t base, uint64_t tag)
 {
     uint64_t npages = l4_fpage_size(fp) >> k->shift;
     uint64_t svp = l4_fpage_base(fp) >> k->shift, dvp = base >> k->shift;
@@ -269,7 +269,7 @@ static pm_error_t do_item(l4_kernel_t *k, struct space *s, struct space *r, enum
         if (src == NULL)
             continue;
         bool changed = false;
-        err = kind == L4_ITEM_MAP ? l4__map_page(k, src, r, dvp + i, rights, &changed)
+        err = kind == L4_ITEM_MAP ? l4__map_page(k, src, r, dvp + i, rights, tag + i, &changed)
                                   : l4__grant_page(k, src, r, dvp + i, rights, &changed);
         pages += changed;
     }
@@ -294,7 +294,7 @@ static pm_error_t do_item(l4_kernel_t *k, struct space *s, struct space *r, enum
 
 /* Carry out the items of a checked message, up to the item limit. */
 static pm_error_t carry(l4_kernel_t *k, l4_task_t from, l4_task_t to, const l4_msg_t *msg,
-                        unsigned *items_sent)
+                        const uint64_t *tags, unsigned *items_sent)
 {
     struct space *s = l4__space(k, from), *r = l4__space(k, to);
     if (s == NULL || r == NULL)
@@ -308,7 +308,7 @@ static pm_error_t carry(l4_kernel_t *k, l4_task_t from, l4_task_t to, const l4_m
         l4_fpage_t fp;
         uint64_t base;
         l4_msg_item(msg, sent, &kind, &fp, &base);
-        err = do_item(k, s, r, kind, fp, base);
+        err = do_item(k, s, r, kind, fp, base, tags != NULL ? tags[sent] : 0);
     }
     if (items_sent != NULL)
         *items_sent = sent;
@@ -318,6 +318,12 @@ static pm_error_t carry(l4_kernel_t *k, l4_task_t from, l4_task_t to, const l4_m
 pm_error_t l4_send(l4_kernel_t *k, l4_thread_t from, l4_thread_t to, const l4_msg_t *msg,
                    unsigned *items_sent)
 {
+    return l4_send_tagged(k, from, to, msg, NULL, items_sent);
+}
+
+pm_error_t l4_send_tagged(l4_kernel_t *k, l4_thread_t from, l4_thread_t to, const l4_msg_t *msg,
+                          const uint64_t *tags, unsigned *items_sent)
+{
     struct thread *f = l4__thread(k, from), *t = l4__thread(k, to);
     if (f == NULL || t == NULL)
         return PM_ESRCH;
@@ -325,7 +331,7 @@ pm_error_t l4_send(l4_kernel_t *k, l4_thread_t from, l4_thread_t to, const l4_ms
     if (err != PM_OK)
         return err;
     k->st.ipcs++;
-    return carry(k, f->task, t->task, msg, items_sent);
+    return carry(k, f->task, t->task, msg, tags, items_sent);
 }
 
 pm_error_t l4__call(l4_kernel_t *k, l4_thread_t from, l4_thread_t to, const l4_msg_t *msg,
@@ -338,7 +344,7 @@ pm_error_t l4__call(l4_kernel_t *k, l4_thread_t from, l4_thread_t to, const l4_m
     if (err != PM_OK)
         return err;
     k->st.ipcs++;
-    err = carry(k, f->task, t->task, msg, NULL);
+    err = carry(k, f->task, t->task, msg, NULL, NULL);
     if (err != PM_OK)
         return err;
     l4_msg_t r;
@@ -352,7 +358,7 @@ pm_error_t l4__call(l4_kernel_t *k, l4_thread_t from, l4_thread_t to, const l4_m
     if (err == PM_OK && f != NULL && t != NULL) {
         err = check_items(k, t->task, &r);
         if (err == PM_OK)
-            err = carry(k, t->task, f->task, &r, NULL);
+            err = carry(k, t->task, f->task, &r, NULL, NULL);
     }
     if (err == PM_OK && reply != NULL)
         *reply = r;
@@ -367,8 +373,10 @@ pm_error_t l4_call(l4_kernel_t *k, l4_thread_t from, l4_thread_t to, const l4_ms
 
 /* ---- unmap ------------------------------------------------------------ */
 
-pm_error_t l4_unmap(l4_kernel_t *k, l4_thread_t caller, l4_fpage_t fpage, unsigned flags,
-                    uint64_t *pages_changed)
+/* The work of l4_unmap and l4_unmap_tagged: visit the caller's mapped pages
+ * in FPAGE; TAGGED restricts it to direct descendants with TAG + index. */
+static pm_error_t unmap_common(l4_kernel_t *k, l4_thread_t caller, l4_fpage_t fpage,
+                               unsigned flags, bool tagged, uint64_t tag, uint64_t *pages_changed)
 {
     struct thread *t = l4__thread(k, caller);
     if (t == NULL)
@@ -386,8 +394,10 @@ pm_error_t l4_unmap(l4_kernel_t *k, l4_thread_t caller, l4_fpage_t fpage, unsign
             if (i >= npages)
                 break;
             struct mapnode *n = l4__lookup(k, s, vp + i, false);
-            if (n != NULL)
-                changed += l4__unmap_page(k, n, mask, (flags & L4_UNMAP_FLUSH) != 0);
+            if (n == NULL)
+                continue;
+            changed += tagged ? l4__unmap_children_tagged(k, n, mask, tag + i)
+                              : l4__unmap_page(k, n, mask, (flags & L4_UNMAP_FLUSH) != 0);
         }
     }
     struct l4_event ev = {
@@ -403,6 +413,18 @@ pm_error_t l4_unmap(l4_kernel_t *k, l4_thread_t caller, l4_fpage_t fpage, unsign
     if (pages_changed != NULL)
         *pages_changed = changed;
     return PM_OK;
+}
+
+pm_error_t l4_unmap(l4_kernel_t *k, l4_thread_t caller, l4_fpage_t fpage, unsigned flags,
+                    uint64_t *pages_changed)
+{
+    return unmap_common(k, caller, fpage, flags, false, 0, pages_changed);
+}
+
+pm_error_t l4_unmap_tagged(l4_kernel_t *k, l4_thread_t caller, l4_fpage_t fpage, uint64_t tag,
+                           uint64_t *pages_changed)
+{
+    return unmap_common(k, caller, fpage, 0, true, tag, pages_changed);
 }
 
 /* ---- inspection and counters ------------------------------------------ */
@@ -451,6 +473,7 @@ size_t l4_mappings_of(const l4_kernel_t *k, pm_pfn_t pfn,
                 .vaddr = cur->vpage << k->shift,
                 .rights = cur->rights,
                 .depth = depth,
+                .tag = cur->tag,
             };
             fn(ctx, &m);
         }

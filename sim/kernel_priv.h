@@ -24,6 +24,7 @@ struct mapnode {
     struct mapnode *child;       /* first child */
     struct mapnode *next, *prev; /* siblings */
     uint64_t vpage;
+    uint64_t tag; /* l4_send_tagged */
     l4_task_t task;
     uint32_t pfn;
     uint8_t rights;
@@ -73,7 +74,9 @@ struct l4_kernel {
 struct mapnode *l4__lookup(l4_kernel_t *k, struct space *s, uint64_t vpage, bool make_root);
 uint64_t l4__next_mapped(const l4_kernel_t *k, const struct space *s, uint64_t from, uint64_t end);
 pm_error_t l4__map_page(l4_kernel_t *k, struct mapnode *src, struct space *dst, uint64_t vpage,
-                        unsigned rights, bool *changed);
+                        unsigned rights, uint64_t tag, bool *changed);
+uint64_t l4__unmap_children_tagged(l4_kernel_t *k, struct mapnode *node, unsigned mask,
+                                   uint64_t tag);
 pm_error_t l4__grant_page(l4_kernel_t *k, struct mapnode *src, struct space *dst, uint64_t vpage,
                           unsigned rights, bool *changed);
 uint64_t l4__unmap_page(l4_kernel_t *k, struct mapnode *node, unsigned mask, bool flush);

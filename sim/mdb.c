@@ -231,7 +231,7 @@ static struct mapnode **claim_slot(l4_kernel_t *k, const struct mapnode *src, st
 }
 
 pm_error_t l4__map_page(l4_kernel_t *k, struct mapnode *src, struct space *dst, uint64_t vpage,
-                        unsigned rights, bool *changed)
+                        unsigned rights, uint64_t tag, bool *changed)
 {
     pm_error_t err;
     *changed = false;
@@ -243,7 +243,9 @@ pm_error_t l4__map_page(l4_kernel_t *k, struct mapnode *src, struct space *dst, 
         return err;
     struct mapnode *ex = *slot;
     if (ex != NULL && ex->parent == src && ex->pfn == src->pfn) {
-        /* Mapping again from the same source extends the rights. */
+        /* Mapping again from the same source extends the rights (and
+         * takes the new tag). */
+        ex->tag = tag;
         if ((ex->rights | rights) != ex->rights) {
             ex->rights |= (uint8_t)rights;
             k->st.pages_mapped++;
@@ -260,6 +262,7 @@ pm_error_t l4__map_page(l4_kernel_t *k, struct mapnode *src, struct space *dst, 
     n->task = dst->id;
     n->pfn = src->pfn;
     n->rights = (uint8_t)rights;
+    n->tag = tag;
     link_child(src, n);
     *slot = n;
     dst->st.mapped_pages++;
@@ -310,6 +313,20 @@ uint64_t l4__unmap_page(l4_kernel_t *k, struct mapnode *node, unsigned mask, boo
             k->st.pages_downgraded++;
             k->st.tlb_flushes++;
         }
+    }
+    return changed;
+}
+
+uint64_t l4__unmap_children_tagged(l4_kernel_t *k, struct mapnode *node, unsigned mask,
+                                   uint64_t tag)
+{
+    uint64_t changed = 0;
+    struct mapnode *c = node->child;
+    while (c != NULL) {
+        struct mapnode *next = c->next;
+        if (c->tag == tag && (c->rights & mask) != 0)
+            changed += l4__unmap_page(k, c, mask, true);
+        c = next;
     }
     return changed;
 }

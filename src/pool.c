@@ -356,13 +356,17 @@ static bool take(pm_pool_t *p, unsigned order, unsigned flags, uint32_t *out)
 
 pm_error_t pm_pool_alloc(pm_pool_t *pool, unsigned order, unsigned flags, pm_pfn_t *out)
 {
-    if (order > PM_POOL_MAX_ORDER || (flags & ~(unsigned)(PM_POOL_DMA | PM_POOL_ZERO)) != 0)
+    if (order > PM_POOL_MAX_ORDER ||
+        (flags & ~(unsigned)(PM_POOL_DMA | PM_POOL_ZERO | PM_POOL_SPLIT)) != 0)
         return PM_EINVAL;
     uint32_t pfn;
     if (!take(pool, order, flags, &pfn)) {
         pool->st.alloc_failures++;
         return PM_ENOMEM;
     }
+    if (flags & PM_POOL_SPLIT)
+        for (uint64_t i = 0; i < 1ull << order; i++)
+            pool->state[pfn + i] = ST_ALLOC;
     pool->st.allocs++;
     *out = PM_PFN(pfn);
     return PM_OK;

@@ -1237,6 +1237,92 @@ START_TEST(test_sparse_huge_fpages)
 }
 END_TEST
 
+/* Tags reported by l4_mappings_of, by task. */
+struct tags_seen {
+    l4_task_t task[8];
+    uint64_t tag[8];
+    unsigned depth[8];
+    size_t n;
+};
+
+static void collect_tags(void *ctx, const struct l4_mapping_info *m)
+{
+    struct tags_seen *t = ctx;
+    if (t->n < 8) {
+        t->task[t->n] = m->task;
+        t->tag[t->n] = m->tag;
+        t->depth[t->n] = m->depth;
+    }
+    t->n++;
+}
+
+START_TEST(test_tagged)
+{
+    l4_task_t a, b, c;
+    l4_thread_t ta = world_task(&w, &a), tb = world_task(&w, &b), tc = world_task(&w, &c);
+    /* Frames 8..11 as one 16 KiB item to A with tag 100 (pages get 100..103),
+     * frame 9 to B with tag 200; A passes its second page on to C. */
+    l4_msg_t m;
+    l4_msg_init(&m, 0);
+    ck_assert(l4_msg_put_item(&m, L4_ITEM_MAP, l4_fpage(8ull * PG, 14, L4_RW), VA_A));
+    uint64_t tag = 100;
+    ck_assert_int_eq(l4_send_tagged(w.k, root(), ta, &m, &tag, NULL), PM_OK);
+    l4_msg_init(&m, 0);
+    ck_assert(l4_msg_put_item(&m, L4_ITEM_MAP, l4_fpage(9ull * PG, 12, L4_RW), VA_B));
+    tag = 200;
+    ck_assert_int_eq(l4_send_tagged(w.k, root(), tb, &m, &tag, NULL), PM_OK);
+    ck_assert_int_eq(map1(ta, tc, VA_A + PG, L4_R, VA_C), PM_OK);
+    struct tags_seen seen = {.n = 0};
+    ck_assert_uint_eq(l4_mappings_of(w.k, PM_PFN(9), collect_tags, &seen), 3);
+    for (size_t i = 0; i < seen.n; i++) {
+        if (seen.task[i] == a)
+            ck_assert_uint_eq(seen.tag[i], 101);
+        else if (seen.task[i] == b)
+            ck_assert_uint_eq(seen.tag[i], 200);
+        else
+            ck_assert_uint_eq(seen.tag[i], 0); /* C's, derived by an untagged send */
+    }
+    /* Revoke what was made with tag 101 on frame 9: A's page and C's go,
+     * B's stays; a wrong tag does nothing. */
+    uint64_t changed = 0;
+    ck_assert_int_eq(
+        l4_unmap_tagged(w.k, root(), l4_fpage(9ull * PG, 12, L4_RWX), 999, &changed), PM_OK);
+    ck_assert_uint_eq(changed, 0);
+    ck_assert_int_eq(
+        l4_unmap_tagged(w.k, root(), l4_fpage(9ull * PG, 12, L4_RWX), 101, &changed), PM_OK);
+    ck_assert_uint_eq(changed, 2);
+    ck_assert_uint_eq(rights_at(a, VA_A + PG), 0);
+    ck_assert_uint_eq(rights_at(c, VA_C), 0);
+    ck_assert_uint_eq(rights_at(b, VA_B), L4_RW);
+    ck_assert_uint_eq(rights_at(a, VA_A), L4_RW); /* frame 8, another tag */
+    /* A range: tags 100 + i over frames 8..11 revokes A's remaining pages
+     * (only W: they stay readable). */
+    ck_assert_int_eq(l4_unmap_tagged(w.k, root(), l4_fpage(8ull * PG, 14, L4_W), 100, &changed),
+                     PM_OK);
+    ck_assert_uint_eq(changed, 3);
+    ck_assert_uint_eq(rights_at(a, VA_A), L4_R);
+    ck_assert_uint_eq(rights_at(a, VA_A + 3 * PG), L4_R);
+    ck_assert_uint_eq(rights_at(b, VA_B), L4_RW);
+    /* A grant keeps the tag: B hands its page to C, and tag 200 still finds it. */
+    ck_assert_int_eq(world_item(&w, L4_ITEM_GRANT, tb, tc, VA_B, w.shift, L4_RW, VA_D), PM_OK);
+    ck_assert_uint_eq(rights_at(b, VA_B), 0);
+    ck_assert_uint_eq(rights_at(c, VA_D), L4_RW);
+    ck_assert_int_eq(
+        l4_unmap_tagged(w.k, root(), l4_fpage(9ull * PG, 12, L4_RWX), 200, &changed), PM_OK);
+    ck_assert_uint_eq(changed, 1);
+    ck_assert_uint_eq(rights_at(c, VA_D), 0);
+    /* Remapping from the same source takes the new tag. */
+    l4_msg_init(&m, 0);
+    ck_assert(l4_msg_put_item(&m, L4_ITEM_MAP, l4_fpage(8ull * PG, 12, L4_RW), VA_A));
+    tag = 7;
+    ck_assert_int_eq(l4_send_tagged(w.k, root(), ta, &m, &tag, NULL), PM_OK);
+    seen.n = 0;
+    ck_assert_uint_eq(l4_mappings_of(w.k, PM_PFN(8), collect_tags, &seen), 1);
+    ck_assert_uint_eq(seen.tag[0], 7);
+    ck_assert_uint_eq(rights_at(a, VA_A), L4_RW);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("mdb");
@@ -1272,6 +1358,7 @@ static Suite *make_suite(void)
         {"long_chain_tasks", test_long_chain_tasks},
         {"long_chain_one_task", test_long_chain_one_task},
         {"sparse_huge_fpages", test_sparse_huge_fpages},
+        {"tagged", test_tagged},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = tcase_create(cases[i].name);

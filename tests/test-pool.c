@@ -220,6 +220,28 @@ START_TEST(test_runs_naturally_aligned)
 }
 END_TEST
 
+START_TEST(test_split_runs)
+{
+    pm_pool_t *p = make_pool(64, 0, 0);
+    pm_pfn_t r;
+    ck_assert_int_eq(pm_pool_alloc(p, 3, PM_POOL_SPLIT, &r), PM_OK);
+    ck_assert_uint_eq(r.n % 8, 0);
+    ck_assert_int_eq(pm_pool_release(p, r, 3), PM_EINVAL); /* no longer one run */
+    for (uint32_t i = 0; i < 8; i++)
+        ck_assert(pm_pool_is_bound(p, PM_PFN(r.n + i)));
+    /* Released one by one, in any order; they merge back. */
+    ck_assert_int_eq(pm_pool_release(p, PM_PFN(r.n + 5), 0), PM_OK);
+    ck_assert(!pm_pool_is_bound(p, PM_PFN(r.n + 5)));
+    ck_assert(pm_pool_is_bound(p, PM_PFN(r.n + 4)));
+    for (uint32_t i = 0; i < 8; i++)
+        if (i != 5)
+            ck_assert_int_eq(pm_pool_release(p, PM_PFN(r.n + i), 0), PM_OK);
+    ck_assert_uint_eq(stats(p).largest_free, 64);
+    ck_assert_uint_eq(stats(p).bound, 0);
+    pm_pool_free(p);
+}
+END_TEST
+
 START_TEST(test_release_checks)
 {
     pm_pool_t *p = make_pool(64, 0, 4);
@@ -645,6 +667,7 @@ static Suite *make_suite(void)
 
     tc = tcase_create("runs");
     tcase_add_loop_test(tc, test_runs_naturally_aligned, 0, 8);
+    tcase_add_test(tc, test_split_runs);
     tcase_add_test(tc, test_release_checks);
     tcase_add_test(tc, test_merge_restores_largest);
     suite_add_tcase(s, tc);

@@ -20,6 +20,18 @@
  *   derived.  Unmapping an fpage revokes rights from every mapping derived
  *   from it, recursively; a flush also revokes the caller's own.
  *
+ * One extension to X.2 (a simulator decision): *mapping tags*.  A sender may
+ * attach an opaque 64-bit tag to each map item it sends (l4_send_tagged);
+ * page i of the item's fpage gets tag + i, and the kernel keeps the tag with
+ * the receiver's mapping.  The sender can later revoke exactly the mappings
+ * it made with one tag (l4_unmap_tagged), wherever they went since (grants
+ * included), with everything derived from them.  Physmem tags each mapping
+ * with the capability and frame identifier it was made for, which is what
+ * lets it unmap no more than correctness needs (SPEC §3.9): one virtual
+ * frame's mappings, or those obtained through one capability, while other
+ * virtual frames of the same physical frame keep theirs.  Untagged sends
+ * carry tag 0.
+ *
  * The root task (L4_ROOT_TASK) is physmem's: it holds all physical memory,
  * frame N at address N × P, with all rights.  Those root mappings are the
  * roots of the mapping database and are permanent: a flush from the root task
@@ -175,6 +187,13 @@ bool l4_msg_item(const l4_msg_t *msg, unsigned i, enum l4_item_kind *kind, l4_fp
 pm_error_t l4_send(l4_kernel_t *k, l4_thread_t from, l4_thread_t to, const l4_msg_t *msg,
                    unsigned *items_sent);
 
+/** l4_send, with TAGS[i] (TAGS has one entry per item of MSG) attached to
+ *  the mappings item i creates: page j of the item's fpage gets TAGS[i] + j.
+ *  A map over an existing mapping from the same source takes the new tag.
+ *  Grant items keep the tags their mappings had. */
+pm_error_t l4_send_tagged(l4_kernel_t *k, l4_thread_t from, l4_thread_t to, const l4_msg_t *msg,
+                          const uint64_t *tags, unsigned *items_sent);
+
 /** Call thread TO: send MSG (its items carried out as by l4_send), run TO's
  *  message handler (l4sim.h), whose reply goes back to FROM with its items
  *  carried out from TO's space into FROM's.  Counts two IPCs.
@@ -203,6 +222,15 @@ enum {
 pm_error_t l4_unmap(l4_kernel_t *k, l4_thread_t caller, l4_fpage_t fpage, unsigned flags,
                     uint64_t *pages_changed);
 
+/** l4_unmap restricted to the mappings the caller made with one tag: for
+ *  each page of FPAGE, revoke the rights of FPAGE from those of its direct
+ *  descendants whose tag is TAG + (page index within FPAGE), and from what
+ *  derives from them.  The caller's own mappings are never touched (no
+ *  flush).  Returns 0; ESRCH (no such thread); EINVAL (invalid fpage,
+ *  unknown flag). */
+pm_error_t l4_unmap_tagged(l4_kernel_t *k, l4_thread_t caller, l4_fpage_t fpage, uint64_t tag,
+                           uint64_t *pages_changed);
+
 /* ---- time -------------------------------------------------------------- */
 
 /** The simulated system clock, in nanoseconds. */
@@ -221,6 +249,7 @@ struct l4_mapping_info {
     uint64_t vaddr;
     unsigned rights;
     unsigned depth; /**< 1 for a mapping derived straight from the root */
+    uint64_t tag;   /**< the tag it was made with (0: none) */
 };
 
 /** Call FN for every mapping derived from physical frame PFN (the root

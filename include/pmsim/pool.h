@@ -67,6 +67,10 @@ enum {
     PM_POOL_DMA = 1u << 0,
     /** The frames must read as zero (retained frames are cleared). */
     PM_POOL_ZERO = 1u << 1,
+    /** Hand the run out as 2^order single frames, each released on its own
+     *  with order 0 (an aligned run for one large fpage, whose frames then
+     *  live separate lives). */
+    PM_POOL_SPLIT = 1u << 2,
 };
 
 /** Statistics, read into a struct the caller owns (pm_pool_stats). */
