@@ -15,6 +15,7 @@
 
 #include "pmsim/anon_pager.h"
 #include "pmsim/l4sim.h"
+#include "pmsim/physmem.h"
 #include "pmsim/pool.h"
 
 /* Assertions for hot loops.  Check's ck_assert_* record every passing
@@ -119,6 +120,65 @@ static inline void event_log_record(void *ctx, const struct l4_event *ev)
     if (e->n < 16)
         e->ev[e->n] = *ev;
     e->n++;
+}
+
+/* ---- physmem ------------------------------------------------------------ */
+
+/* A machine with physmem on it, and up to 8 tasks known to physmem. */
+struct pmworld {
+    struct world w;
+    pm_physmem_t *pm;
+    l4_task_t task[8];
+    l4_thread_t thread[8];
+    unsigned ntasks;
+};
+
+static inline void pmworld_init(struct pmworld *p, uint32_t frames, uint32_t dma, unsigned ntasks)
+{
+    struct pm_pool_config pc = {
+        .page_size = 4096, .frames = frames, .dma_frames = dma, .retain_frames = 16};
+    ck_assert_int_eq(pm_pool_new(&pc, &p->w.pool), PM_OK);
+    struct l4_kernel_config kc = {
+        .phys_base = pm_pool_base(p->w.pool), .page_size = 4096, .frames = frames};
+    ck_assert_int_eq(l4_kernel_new(&kc, &p->w.k), PM_OK);
+    p->w.page = 4096;
+    p->w.shift = 12;
+    struct pm_physmem_config cfg = {
+        .pool = p->w.pool, .kernel = p->w.k, .thread = l4_root_thread(p->w.k)};
+    ck_assert_int_eq(pm_physmem_new(&cfg, &p->pm), PM_OK);
+    ck_assert_uint_le(ntasks, 8);
+    p->ntasks = ntasks;
+    for (unsigned i = 0; i < ntasks; i++) {
+        p->thread[i] = world_task(&p->w, &p->task[i]);
+        ck_assert_int_eq(pm_task_add(p->pm, p->task[i], p->thread[i]), PM_OK);
+    }
+}
+
+static inline void pmworld_fini(struct pmworld *p)
+{
+    pm_physmem_free(p->pm);
+    world_fini(&p->w);
+}
+
+static inline void pmworld_report(void *ctx, const char *problem)
+{
+    (void)ctx;
+    fprintf(stderr, "invariant: %s\n", problem);
+}
+
+/* Run the invariant checker; fail the test if anything is broken. */
+#define PM_CHECK_INVARIANTS(p)                                                                     \
+    do {                                                                                           \
+        size_t pm_problems_ = pm_check((p)->pm, pmworld_report, NULL);                            \
+        if (pm_problems_ != 0)                                                                     \
+            ck_abort_msg("%s:%d: %zu invariant(s) broken", __FILE__, __LINE__, pm_problems_);     \
+    } while (0)
+
+/* A simulated access by task I; returns its result. */
+static inline pm_error_t pm_rw(struct pmworld *p, unsigned i, enum l4_access_kind kind,
+                               uint64_t va, void *buf, size_t len)
+{
+    return l4_access(p->w.k, p->thread[i], kind, va, buf, len, NULL);
 }
 
 /* Host resident set size in bytes (from /proc/self/statm). */

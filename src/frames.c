@@ -1,0 +1,322 @@
+/* frames.c — virtual frames, share groups and physical frames: binding,
+ * copy-on-write breaks, and unmapping no more than a frame's own mappings.
+ *
+ * Reference counts are structural: a group lives while it has members or
+ * pins, a physical frame while groups name it or pins hold it; when the
+ * last goes, the frame returns to the pool.  Pins let a multi-frame
+ * operation (a copy whose ranges overlap) hold on to what it read first
+ * while it rewrites the same slots. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "physmem_priv.h"
+
+uint32_t pm__slot(const struct container *c, frame_t f) { return pm__sparse_get(&c->frames, f); }
+
+static struct container *container_by_id(const pm_physmem_t *pm, uint32_t id)
+{
+    return g_hash_table_lookup(pm->containers, GUINT_TO_POINTER(id));
+}
+
+/* ---- physical frames ----------------------------------------------------- */
+
+static void pframe_put(pm_physmem_t *pm, uint32_t pfn)
+{
+    struct pframe *p = &pm->pf[pfn];
+    p->groups--;
+    if (p->groups == 0 && p->pins == 0) {
+        (void)pm_pool_release(pm->pool, PM_PFN(pfn), 0);
+        pm->st.frames_freed++;
+    }
+}
+
+/* ---- groups ---------------------------------------------------------------- */
+
+bool pm__group_reserve(pm_physmem_t *pm, uint32_t n)
+{
+    /* Free entries on the list, then room at the end of the array. */
+    uint32_t avail = pm->ngroups_cap - pm->groups_used;
+    for (uint32_t g = pm->group_free; g != 0 && avail < n; g = pm->groups[g].next_free)
+        avail++;
+    if (avail >= n)
+        return true;
+    uint64_t want = (uint64_t)pm->groups_used + n + 1;
+    if (want > SLOT_MAPPED)
+        return false; /* group ids must leave the slot's top bit free */
+    uint64_t cap = pm->ngroups_cap ? pm->ngroups_cap : 64;
+    while (cap < want)
+        cap *= 2;
+    if (cap > SLOT_MAPPED)
+        cap = SLOT_MAPPED;
+    struct group *ng = realloc(pm->groups, cap * sizeof *ng);
+    if (ng == NULL)
+        return false;
+    memset(ng + pm->ngroups_cap, 0, (cap - pm->ngroups_cap) * sizeof *ng);
+    pm->groups = ng;
+    if (pm->groups_used == 0)
+        pm->groups_used = 1; /* id 0 is no group */
+    pm->ngroups_cap = (uint32_t)cap;
+    return true;
+}
+
+uint32_t pm__group_new(pm_physmem_t *pm, uint32_t pfn)
+{
+    uint32_t g;
+    if (pm->group_free != 0) {
+        g = pm->group_free;
+        pm->group_free = pm->groups[g].next_free;
+    } else {
+        g = pm->groups_used++; /* reserved by the caller */
+    }
+    pm->groups[g] = (struct group){.pfn = pfn};
+    if (pfn != NO_PFN)
+        pm->pf[pfn].groups++;
+    return g;
+}
+
+static void group_free(pm_physmem_t *pm, uint32_t g)
+{
+    struct group *gr = &pm->groups[g];
+    if (gr->pfn != NO_PFN)
+        pframe_put(pm, gr->pfn);
+    *gr = (struct group){.next_free = pm->group_free};
+    pm->group_free = g;
+}
+
+static GArray *member_list(const pm_physmem_t *pm, uint32_t g)
+{
+    return g_hash_table_lookup(pm->members, GUINT_TO_POINTER(g));
+}
+
+void pm__group_join(pm_physmem_t *pm, uint32_t g, struct vref member)
+{
+    struct group *gr = &pm->groups[g];
+    if (gr->members == 0) {
+        gr->sole = member;
+    } else if (gr->members == 1) {
+        GArray *list = g_array_sized_new(FALSE, FALSE, sizeof(struct vref), 4);
+        g_array_append_val(list, gr->sole);
+        g_array_append_val(list, member);
+        g_hash_table_insert(pm->members, GUINT_TO_POINTER(g), list);
+    } else {
+        g_array_append_val(member_list(pm, g), member);
+    }
+    gr->members++;
+}
+
+static bool same(struct vref a, struct vref b) { return a.cid == b.cid && a.f == b.f; }
+
+void pm__group_leave(pm_physmem_t *pm, uint32_t g, struct vref member)
+{
+    struct group *gr = &pm->groups[g];
+    if (gr->members > 1) {
+        GArray *list = member_list(pm, g);
+        for (guint i = 0; i < list->len; i++) {
+            if (same(g_array_index(list, struct vref, i), member)) {
+                g_array_remove_index_fast(list, i);
+                break;
+            }
+        }
+        if (list->len == 1) {
+            gr->sole = g_array_index(list, struct vref, 0);
+            g_hash_table_remove(pm->members, GUINT_TO_POINTER(g));
+        }
+    }
+    gr->members--;
+    if (gr->members == 0 && gr->pins == 0)
+        group_free(pm, g);
+}
+
+void pm__group_replace(pm_physmem_t *pm, uint32_t g, struct vref old, struct vref member)
+{
+    struct group *gr = &pm->groups[g];
+    if (gr->members == 1) {
+        gr->sole = member;
+        return;
+    }
+    GArray *list = member_list(pm, g);
+    for (guint i = 0; i < list->len; i++)
+        if (same(g_array_index(list, struct vref, i), old))
+            g_array_index(list, struct vref, i) = member;
+}
+
+void pm__group_pin(pm_physmem_t *pm, uint32_t g) { pm->groups[g].pins++; }
+
+void pm__group_unpin(pm_physmem_t *pm, uint32_t g)
+{
+    struct group *gr = &pm->groups[g];
+    gr->pins--;
+    if (gr->members == 0 && gr->pins == 0)
+        group_free(pm, g);
+}
+
+/* Call FN for each member of group G. */
+static void each_member(pm_physmem_t *pm, uint32_t g, void (*fn)(pm_physmem_t *, struct vref, void *),
+                        void *ctx)
+{
+    struct group *gr = &pm->groups[g];
+    if (gr->members == 1) {
+        fn(pm, gr->sole, ctx);
+        return;
+    }
+    GArray *list = member_list(pm, g);
+    for (guint i = 0; list != NULL && i < list->len; i++)
+        fn(pm, g_array_index(list, struct vref, i), ctx);
+}
+
+static void pinned_member(pm_physmem_t *pm, struct vref m, void *ctx)
+{
+    struct container *c = container_by_id(pm, m.cid);
+    if (c != NULL && c->locked && l4_system_clock(pm->k) < c->lock_until)
+        *(bool *)ctx = true;
+}
+
+bool pm__group_pinned(const pm_physmem_t *pm, uint32_t g)
+{
+    bool pinned = false;
+    each_member((pm_physmem_t *)pm, g, pinned_member, &pinned);
+    return pinned;
+}
+
+/* ---- unmapping ---------------------------------------------------------- */
+
+/* Revoke RIGHTS from the mappings made for frame F of C, or only those
+ * made through the capability with generation GEN (0: through any), on
+ * physical frame PFN. */
+static void unmap_tagged(pm_physmem_t *pm, struct container *c, frame_t f, uint32_t pfn,
+                         uint32_t gen, unsigned rights)
+{
+    l4_fpage_t fp = l4_fpage((uint64_t)pfn << pm->shift, pm->shift, rights);
+    for (guint i = 0; i < c->mapcaps->len; i++) {
+        uint32_t g = g_array_index(c->mapcaps, uint32_t, i);
+        if (gen != 0 && g != gen)
+            continue;
+        (void)l4_unmap_tagged(pm->k, pm->thread, fp, (uint64_t)g << 32 | f, NULL);
+        pm->st.unmaps++;
+    }
+    struct pm_event ev = {.kind = PM_EV_UNMAP, .container = c->id, .frame = f,
+                          .pfn = PM_PFN(pfn), .count = 1};
+    pm__emit(pm, &ev);
+}
+
+void pm__unmap_frame(pm_physmem_t *pm, struct container *c, frame_t f)
+{
+    uint32_t v = pm__slot(c, f);
+    if (!(v & SLOT_MAPPED))
+        return;
+    uint32_t pfn = pm->groups[SLOT_GROUP(v)].pfn;
+    if (pfn != NO_PFN)
+        unmap_tagged(pm, c, f, pfn, 0, L4_RWX);
+    pm__sparse_set(&c->frames, f, SLOT_GROUP(v));
+}
+
+void pm__unmap_frame_cap(pm_physmem_t *pm, struct container *c, frame_t f, uint32_t gen)
+{
+    uint32_t v = pm__slot(c, f);
+    uint32_t pfn = pm->groups[SLOT_GROUP(v)].pfn;
+    if ((v & SLOT_MAPPED) && pfn != NO_PFN)
+        unmap_tagged(pm, c, f, pfn, gen, L4_RWX);
+}
+
+void pm__downgrade_pfn(pm_physmem_t *pm, uint32_t pfn)
+{
+    (void)l4_unmap(pm->k, pm->thread, l4_fpage((uint64_t)pfn << pm->shift, pm->shift, L4_W), 0,
+                   NULL);
+    pm->st.unmaps++;
+}
+
+/* ---- binding and copy-on-write ------------------------------------------ */
+
+pm_error_t pm__bind(pm_physmem_t *pm, struct container *c, frame_t f, uint32_t g, unsigned flags)
+{
+    struct group *gr = &pm->groups[g];
+    if (gr->pfn != NO_PFN)
+        return PM_OK;
+    pm_pfn_t pfn;
+    unsigned pf = PM_POOL_ZERO | ((flags & CONT_ALLOC_DMA) ? PM_POOL_DMA : 0);
+    pm_error_t err = pm_pool_alloc(pm->pool, 0, pf, &pfn);
+    if (err != PM_OK)
+        return err;
+    gr->pfn = pfn.n;
+    pm->pf[pfn.n] = (struct pframe){.groups = 1};
+    pm->st.frames_bound++;
+    struct pm_event ev = {.kind = PM_EV_BIND, .container = c->id, .frame = f, .pfn = pfn, .count = 1};
+    pm__emit(pm, &ev);
+    return PM_OK;
+}
+
+struct break_ctx {
+    uint32_t old_pfn;
+};
+
+static void unmap_member_old(pm_physmem_t *pm, struct vref m, void *ctx)
+{
+    struct break_ctx *b = ctx;
+    struct container *c = container_by_id(pm, m.cid);
+    if (c == NULL)
+        return;
+    uint32_t v = pm__slot(c, m.f);
+    if (!(v & SLOT_MAPPED))
+        return;
+    unmap_tagged(pm, c, m.f, b->old_pfn, 0, L4_RWX);
+    pm__sparse_set(&c->frames, m.f, SLOT_GROUP(v));
+}
+
+/* Give group G a private copy of its physical frame, which other groups
+ * share: a copy-on-write break, for the whole group at once.  The group's
+ * old mappings go; the other groups keep theirs. */
+pm_error_t pm__cow_break(pm_physmem_t *pm, uint32_t g)
+{
+    struct group *gr = &pm->groups[g];
+    uint32_t old = gr->pfn;
+    if (old == NO_PFN || pm->pf[old].groups < 2)
+        return PM_OK;
+    pm_pfn_t pfn;
+    pm_error_t err = pm_pool_alloc(pm->pool, 0, 0, &pfn);
+    if (err != PM_OK)
+        return err;
+    memcpy(pm_pool_frame(pm->pool, pfn), pm_pool_frame(pm->pool, PM_PFN(old)), pm->page_size);
+    struct break_ctx b = {.old_pfn = old};
+    each_member(pm, g, unmap_member_old, &b);
+    gr->pfn = pfn.n;
+    pm->pf[pfn.n] = (struct pframe){.groups = 1};
+    pframe_put(pm, old);
+    pm->st.cow_breaks++;
+    pm->st.bytes_copied += pm->page_size;
+    pm->st.frames_bound++;
+    struct pm_event ev = {
+        .kind = PM_EV_COW_BREAK, .pfn = pfn, .old_pfn = PM_PFN(old), .count = gr->members};
+    if (gr->members >= 1) {
+        ev.container = gr->members == 1 ? gr->sole.cid : 0;
+        ev.frame = gr->members == 1 ? gr->sole.f : 0;
+    }
+    pm__emit(pm, &ev);
+    return PM_OK;
+}
+
+/* ---- adding and dropping virtual frames -------------------------------- */
+
+pm_error_t pm__frame_add(pm_physmem_t *pm, struct container *c, frame_t f, unsigned flags)
+{
+    uint32_t g = pm__group_new(pm, NO_PFN);
+    pm__group_join(pm, g, (struct vref){c->id, f});
+    pm__sparse_set(&c->frames, f, g);
+    if (flags & CONT_ALLOC_DMA) {
+        pm_error_t err = pm__bind(pm, c, f, g, flags);
+        if (err != PM_OK) {
+            pm__frame_drop(pm, c, f);
+            return err;
+        }
+    }
+    return PM_OK;
+}
+
+void pm__frame_drop(pm_physmem_t *pm, struct container *c, frame_t f)
+{
+    uint32_t v = pm__slot(c, f);
+    if (v == 0)
+        return;
+    pm__unmap_frame(pm, c, f);
+    pm__sparse_set(&c->frames, f, 0);
+    pm__group_leave(pm, SLOT_GROUP(v), (struct vref){c->id, f});
+}

@@ -1,0 +1,591 @@
+/* physmem.c — physmem itself: tasks, capabilities, containers, accounting,
+ * leases, and allocating and deallocating frames (SPEC §3.1–§3.3, §4).
+ *
+ * A capability handle is (slot + 1) << 32 | generation: the slot finds the
+ * capability in the holder's table, the generation (unique for the life of
+ * physmem) proves it is the same one, so a stale, revoked or foreign handle
+ * is EBADF and never reaches another container.
+ *
+ * Accounting follows the rule in physmem.h: never more virtual frames than
+ * physical ones, and once guarantees are in force, G per task plus, for
+ * eligible tasks asking for EXTRA, the frames nobody else is guaranteed or
+ * using.  Every call checks everything that can fail before it changes
+ * anything (host memory included: sparse-array leaves and group entries
+ * are reserved first), so a failure leaves no trace. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "physmem_priv.h"
+
+/* ---- the server ---------------------------------------------------------- */
+
+pm_error_t pm_physmem_new(const struct pm_physmem_config *cfg, pm_physmem_t **out)
+{
+    if (cfg == NULL || out == NULL || cfg->pool == NULL || cfg->kernel == NULL ||
+        l4_thread_task(cfg->kernel, cfg->thread) != L4_ROOT_TASK)
+        return PM_EINVAL;
+    pm_physmem_t *pm = calloc(1, sizeof *pm);
+    if (pm == NULL)
+        return PM_ENOMEM;
+    pm->pool = cfg->pool;
+    pm->k = cfg->kernel;
+    pm->thread = cfg->thread;
+    pm->shift = pm_pool_page_shift(cfg->pool);
+    pm->page_size = pm_pool_page_size(cfg->pool);
+    pm->frames = pm_pool_frames(cfg->pool);
+    pm->pf = calloc(pm->frames, sizeof *pm->pf);
+    pm->tasks = g_ptr_array_new();
+    pm->caps = g_hash_table_new(g_direct_hash, g_direct_equal);
+    pm->containers = g_hash_table_new(g_direct_hash, g_direct_equal);
+    pm->members = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+                                        (GDestroyNotify)g_array_unref);
+    pm->next_gen = 1;
+    pm->next_container = 1;
+    if (pm->pf == NULL || !pm__group_reserve(pm, 64)) {
+        pm_physmem_free(pm);
+        return PM_ENOMEM;
+    }
+    *out = pm;
+    return PM_OK;
+}
+
+void pm_physmem_free(pm_physmem_t *pm)
+{
+    if (pm == NULL)
+        return;
+    if (pm->containers != NULL) {
+        GList *all = g_hash_table_get_values(pm->containers);
+        for (GList *l = all; l != NULL; l = l->next)
+            pm__destroy_container(pm, l->data);
+        g_list_free(all);
+        g_hash_table_destroy(pm->containers);
+    }
+    if (pm->tasks != NULL) {
+        for (guint i = 0; i < pm->tasks->len; i++) {
+            struct task *t = g_ptr_array_index(pm->tasks, i);
+            if (t == NULL)
+                continue;
+            g_ptr_array_free(t->slots, TRUE);
+            free(t);
+        }
+        g_ptr_array_free(pm->tasks, TRUE);
+    }
+    if (pm->caps != NULL)
+        g_hash_table_destroy(pm->caps);
+    if (pm->members != NULL)
+        g_hash_table_destroy(pm->members);
+    free(pm->groups);
+    free(pm->pf);
+    free(pm);
+}
+
+void pm__emit(pm_physmem_t *pm, struct pm_event *ev)
+{
+    if (pm->hook == NULL)
+        return;
+    ev->time = l4_system_clock(pm->k);
+    pm->hook(pm->hook_ctx, ev);
+}
+
+void pm_set_event_hook(pm_physmem_t *pm, pm_event_fn fn, void *ctx)
+{
+    pm->hook = fn;
+    pm->hook_ctx = ctx;
+}
+
+const char *pm_event_kind_name(enum pm_event_kind kind)
+{
+    static const char *const names[] = {
+        [PM_EV_ALLOCATE] = "allocate", [PM_EV_DEALLOCATE] = "deallocate",
+        [PM_EV_BIND] = "bind",         [PM_EV_MAP] = "map",
+        [PM_EV_UNMAP] = "unmap",       [PM_EV_COW_BREAK] = "cow-break",
+        [PM_EV_COPY] = "copy",         [PM_EV_MOVE] = "move",
+        [PM_EV_RELEASE] = "release",
+    };
+    return (unsigned)kind < sizeof names / sizeof names[0] ? names[kind] : "?";
+}
+
+void pm_stats(const pm_physmem_t *pm, struct pm_stats *out) { *out = pm->st; }
+
+/* ---- tasks ----------------------------------------------------------------- */
+
+struct task *pm__task(const pm_physmem_t *pm, l4_task_t id)
+{
+    return id < pm->tasks->len ? g_ptr_array_index(pm->tasks, id) : NULL;
+}
+
+pm_error_t pm_task_add(pm_physmem_t *pm, l4_task_t task, l4_thread_t thread)
+{
+    if (task == L4_NILTASK || l4_thread_task(pm->k, thread) != task)
+        return PM_ESRCH;
+    if (pm__task(pm, task) != NULL)
+        return PM_EEXIST;
+    struct task *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return PM_ENOMEM;
+    t->id = task;
+    t->thread = thread;
+    t->slots = g_ptr_array_new();
+    if (pm->tasks->len <= task)
+        g_ptr_array_set_size(pm->tasks, (guint)task + 1);
+    g_ptr_array_index(pm->tasks, task) = t;
+    return PM_OK;
+}
+
+pm_error_t pm_task_set_guarantee(pm_physmem_t *pm, l4_task_t task, uint64_t guaranteed,
+                                 bool extra_eligible)
+{
+    struct task *t = pm__task(pm, task);
+    if (t == NULL)
+        return PM_ESRCH;
+    t->guaranteed = guaranteed;
+    t->eligible = extra_eligible;
+    pm->guarantees = true;
+    return PM_OK;
+}
+
+pm_error_t pm_task_info(const pm_physmem_t *pm, l4_task_t task, struct pm_task_info *out)
+{
+    const struct task *t = pm__task(pm, task);
+    if (t == NULL)
+        return PM_ESRCH;
+    out->guaranteed = t->guaranteed;
+    out->allocated = t->allocated;
+    out->extra = t->allocated > t->guaranteed ? t->allocated - t->guaranteed : 0;
+    out->extra_eligible = t->eligible;
+    out->containers = t->owned;
+    out->capabilities = t->live_caps;
+    return PM_OK;
+}
+
+uint64_t pm__allowance(const pm_physmem_t *pm, const struct task *owner, bool extra)
+{
+    uint64_t room = pm->frames - pm->total_allocated;
+    if (!pm->guarantees)
+        return room;
+    uint64_t a = owner->allocated, g = owner->guaranteed;
+    if (!(extra && owner->eligible)) {
+        uint64_t within = g > a ? g - a : 0;
+        return within < room ? within : room;
+    }
+    /* Everything that no other task is guaranteed or using. */
+    uint64_t others = 0;
+    for (guint i = 0; i < pm->tasks->len; i++) {
+        const struct task *t = g_ptr_array_index(pm->tasks, i);
+        if (t != NULL && t != owner)
+            others += t->allocated > t->guaranteed ? t->allocated : t->guaranteed;
+    }
+    uint64_t lim = pm->frames > others + a ? pm->frames - others - a : 0;
+    return lim < room ? lim : room;
+}
+
+/* ---- capabilities --------------------------------------------------------- */
+
+container_t pm__handle(const struct cap *cap)
+{
+    return ((container_t)cap->slot + 1) << 32 | cap->gen;
+}
+
+struct cap *pm__cap(const pm_physmem_t *pm, const struct task *t, container_t handle)
+{
+    (void)pm;
+    uint64_t slot = (handle >> 32);
+    if (slot == 0 || slot > t->slots->len)
+        return NULL;
+    struct cap *cap = g_ptr_array_index(t->slots, (guint)(slot - 1));
+    return cap != NULL && cap->gen == (uint32_t)handle ? cap : NULL;
+}
+
+pm_error_t pm__lookup(const pm_physmem_t *pm, l4_task_t caller, container_t c, struct task **t,
+                      struct cap **cap)
+{
+    struct task *tt = pm__task(pm, caller);
+    if (tt == NULL)
+        return PM_ESRCH;
+    struct cap *cc = pm__cap(pm, tt, c);
+    if (cc == NULL)
+        return PM_EBADF;
+    *t = tt;
+    *cap = cc;
+    return PM_OK;
+}
+
+/* A lease holds while now < lock_until; an expired one ends by itself. */
+static bool lease_holds(const pm_physmem_t *pm, const struct container *c)
+{
+    return c->locked && l4_system_clock(pm->k) < c->lock_until;
+}
+
+bool pm__blocked(const pm_physmem_t *pm, const struct cap *cap)
+{
+    return !cap->weak && lease_holds(pm, cap->c) && cap->holder->id != cap->c->lock_holder;
+}
+
+pm_error_t pm__new_cap(pm_physmem_t *pm, struct task *holder, struct container *c, bool weak,
+                       struct cap **out)
+{
+    struct cap *cap = calloc(1, sizeof *cap);
+    if (cap == NULL)
+        return PM_ENOMEM;
+    cap->gen = pm->next_gen++;
+    cap->weak = weak;
+    cap->holder = holder;
+    cap->c = c;
+    cap->slot = holder->slots->len;
+    g_ptr_array_add(holder->slots, cap);
+    g_ptr_array_add(c->caps, cap);
+    g_hash_table_insert(pm->caps, GUINT_TO_POINTER(cap->gen), cap);
+    holder->live_caps++;
+    *out = cap;
+    return PM_OK;
+}
+
+/* Forget CAP: its handle stops working.  Its mappings must be gone already. */
+void pm__kill_cap(pm_physmem_t *pm, struct cap *cap)
+{
+    g_ptr_array_index(cap->holder->slots, cap->slot) = NULL;
+    g_ptr_array_remove_fast(cap->c->caps, cap);
+    g_hash_table_remove(pm->caps, GUINT_TO_POINTER(cap->gen));
+    for (guint i = 0; i < cap->c->mapcaps->len; i++) {
+        if (g_array_index(cap->c->mapcaps, uint32_t, i) == cap->gen) {
+            g_array_remove_index_fast(cap->c->mapcaps, i);
+            break;
+        }
+    }
+    cap->holder->live_caps--;
+    free(cap);
+}
+
+/* ---- containers ----------------------------------------------------------- */
+
+pm_error_t pm__new_container(pm_physmem_t *pm, struct task *owner, struct container **out)
+{
+    struct container *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return PM_ENOMEM;
+    c->id = pm->next_container++;
+    c->owner = owner;
+    pm__sparse_init(&c->frames);
+    c->caps = g_ptr_array_new();
+    c->mapcaps = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    g_hash_table_insert(pm->containers, GUINT_TO_POINTER(c->id), c);
+    owner->owned++;
+    *out = c;
+    return PM_OK;
+}
+
+void pm__destroy_container(pm_physmem_t *pm, struct container *c)
+{
+    uint32_t f, v;
+    uint64_t n = 0;
+    while (pm__sparse_next(&c->frames, 0, &f, &v)) {
+        pm__frame_drop(pm, c, f);
+        n++;
+    }
+    c->owner->allocated -= n;
+    pm->total_allocated -= n;
+    pm->st.frames_deallocated += n;
+    while (c->caps->len > 0)
+        pm__kill_cap(pm, g_ptr_array_index(c->caps, c->caps->len - 1));
+    c->owner->owned--;
+    g_hash_table_remove(pm->containers, GUINT_TO_POINTER(c->id));
+    pm__sparse_fini(&c->frames);
+    g_ptr_array_free(c->caps, TRUE);
+    g_array_free(c->mapcaps, TRUE);
+    free(c);
+}
+
+pm_error_t pm_container_create(pm_physmem_t *pm, l4_task_t caller, container_t *out)
+{
+    struct task *t = pm__task(pm, caller);
+    if (t == NULL)
+        return PM_ESRCH;
+    if (out == NULL)
+        return PM_EINVAL;
+    pm->st.rpcs++;
+    struct container *c;
+    struct cap *cap;
+    pm_error_t err = pm__new_container(pm, t, &c);
+    if (err != PM_OK)
+        return err;
+    if ((err = pm__new_cap(pm, t, c, false, &cap)) != PM_OK) {
+        pm__destroy_container(pm, c);
+        return err;
+    }
+    *out = pm__handle(cap);
+    return PM_OK;
+}
+
+pm_error_t pm_container_destroy(pm_physmem_t *pm, l4_task_t caller, container_t c)
+{
+    struct task *t;
+    struct cap *cap;
+    pm_error_t err = pm__lookup(pm, caller, c, &t, &cap);
+    if (err != PM_OK)
+        return err;
+    pm->st.rpcs++;
+    if (cap->weak)
+        return PM_EPERM;
+    if (pm__blocked(pm, cap))
+        return PM_EBUSY;
+    pm__destroy_container(pm, cap->c);
+    return PM_OK;
+}
+
+/* Share and give: a new capability to C in REMOTE's table. */
+static pm_error_t hand_out(pm_physmem_t *pm, l4_task_t caller, container_t c, l4_task_t remote,
+                           bool weak, container_t *ref)
+{
+    struct task *t, *r;
+    struct cap *cap, *ncap;
+    pm_error_t err = pm__lookup(pm, caller, c, &t, &cap);
+    if (err == PM_ESRCH)
+        return err;
+    if ((r = pm__task(pm, remote)) == NULL)
+        return PM_ESRCH;
+    if (ref == NULL)
+        return PM_EINVAL;
+    if (err != PM_OK)
+        return err;
+    pm->st.rpcs++;
+    if (cap->weak)
+        return PM_EPERM;
+    if ((err = pm__new_cap(pm, r, cap->c, weak, &ncap)) != PM_OK)
+        return err;
+    *ref = pm__handle(ncap);
+    return PM_OK;
+}
+
+pm_error_t pm_container_share(pm_physmem_t *pm, l4_task_t caller, container_t c, l4_task_t remote,
+                              container_t *weak_ref)
+{
+    return hand_out(pm, caller, c, remote, true, weak_ref);
+}
+
+pm_error_t pm_container_give(pm_physmem_t *pm, l4_task_t caller, container_t c, l4_task_t remote,
+                             container_t *full_ref)
+{
+    return hand_out(pm, caller, c, remote, false, full_ref);
+}
+
+pm_error_t pm_container_revoke(pm_physmem_t *pm, l4_task_t caller, container_t c,
+                               container_t weak_ref)
+{
+    struct task *t;
+    struct cap *cap;
+    pm_error_t err = pm__lookup(pm, caller, c, &t, &cap);
+    if (err != PM_OK)
+        return err;
+    pm->st.rpcs++;
+    struct cap *share = NULL;
+    for (guint i = 0; i < cap->c->caps->len; i++) {
+        struct cap *x = g_ptr_array_index(cap->c->caps, i);
+        if (x->weak && pm__handle(x) == weak_ref)
+            share = x;
+    }
+    if (share == NULL)
+        return PM_EBADF;
+    if (cap->weak)
+        return PM_EPERM;
+    if (pm__blocked(pm, cap))
+        return PM_EBUSY;
+    /* Unmap what was mapped through the share, frame by frame. */
+    bool mapped_through = false;
+    for (guint i = 0; i < cap->c->mapcaps->len; i++)
+        mapped_through |= g_array_index(cap->c->mapcaps, uint32_t, i) == share->gen;
+    if (mapped_through) {
+        uint32_t f, v;
+        for (uint64_t from = 0; pm__sparse_next(&cap->c->frames, from, &f, &v); from = (uint64_t)f + 1)
+            if (v & SLOT_MAPPED)
+                pm__unmap_frame_cap(pm, cap->c, f, share->gen);
+    }
+    pm__kill_cap(pm, share);
+    return PM_OK;
+}
+
+/* ---- leases --------------------------------------------------------------- */
+
+pm_error_t pm_container_lock(pm_physmem_t *pm, l4_task_t caller, container_t c,
+                             pm_time_t duration)
+{
+    struct task *t;
+    struct cap *cap;
+    if (pm__task(pm, caller) == NULL)
+        return PM_ESRCH;
+    if (duration == 0)
+        return PM_EINVAL;
+    pm_error_t err = pm__lookup(pm, caller, c, &t, &cap);
+    if (err != PM_OK)
+        return err;
+    pm->st.rpcs++;
+    if (lease_holds(pm, cap->c))
+        return PM_EBUSY;
+    pm_time_t now = l4_system_clock(pm->k);
+    cap->c->locked = true;
+    cap->c->lock_holder = caller;
+    cap->c->lock_until = duration > UINT64_MAX - now ? UINT64_MAX : now + duration;
+    return PM_OK;
+}
+
+pm_error_t pm_container_unlock(pm_physmem_t *pm, l4_task_t caller, container_t c)
+{
+    struct task *t;
+    struct cap *cap;
+    pm_error_t err = pm__lookup(pm, caller, c, &t, &cap);
+    if (err != PM_OK)
+        return err;
+    pm->st.rpcs++;
+    if (!lease_holds(pm, cap->c) || cap->c->lock_holder != caller)
+        return PM_EPERM;
+    cap->c->locked = false;
+    return PM_OK;
+}
+
+/* ---- allocate and deallocate ---------------------------------------------- */
+
+static bool range_ok(frame_t start, uint64_t count)
+{
+    return count > 0 && (uint64_t)start + count - 1 <= UINT32_MAX;
+}
+
+pm_error_t pm_container_allocate(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t start,
+                                 uint32_t *count, unsigned flags)
+{
+    struct task *t;
+    struct cap *cap;
+    if (pm__task(pm, caller) == NULL)
+        return PM_ESRCH;
+    if (count == NULL || !range_ok(start, *count) ||
+        (flags & ~(unsigned)(CONT_ALLOC_PARTIAL | CONT_ALLOC_SQUASH | CONT_ALLOC_EXTRA |
+                             CONT_ALLOC_DMA)) != 0)
+        return PM_EINVAL;
+    pm_error_t err = pm__lookup(pm, caller, c, &t, &cap);
+    if (err != PM_OK)
+        return err;
+    pm->st.rpcs++;
+    if (cap->weak)
+        return PM_EPERM;
+    struct container *ct = cap->c;
+    uint64_t allow = pm__allowance(pm, ct->owner, (flags & CONT_ALLOC_EXTRA) != 0);
+    uint64_t dma_room = UINT64_MAX;
+    if (flags & CONT_ALLOC_DMA) {
+        struct pm_pool_stats ps;
+        pm_pool_stats(pm->pool, &ps);
+        dma_room = ps.dma_free;
+    }
+    /* Visit the identifiers in order: the first that fails decides.  A
+     * squashed identifier needs no room in A (one frame goes, one comes),
+     * but with DMA its new frame is bound from the zone at once. */
+    uint32_t n = *count, k = n;
+    uint64_t need = 0, need_dma = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        bool used = pm__slot(ct, start + i) != 0;
+        if (used && !(flags & CONT_ALLOC_SQUASH)) {
+            *count = 0;
+            return PM_EEXIST;
+        }
+        need += !used;
+        need_dma += (flags & CONT_ALLOC_DMA) != 0;
+        if (need > allow || need_dma > dma_room) {
+            k = i;
+            break;
+        }
+    }
+    if (k < n && (!(flags & CONT_ALLOC_PARTIAL) || k == 0)) {
+        *count = 0;
+        return PM_ENOMEM;
+    }
+    if (!pm__sparse_reserve(&ct->frames, start, k) || !pm__group_reserve(pm, k)) {
+        *count = 0;
+        return PM_ENOMEM;
+    }
+    uint64_t added = 0;
+    for (uint32_t i = 0; i < k; i++) {
+        if (pm__slot(ct, start + i) != 0)
+            pm__frame_drop(pm, ct, start + i); /* SQUASH: the old contents are lost */
+        else
+            added++;
+        err = pm__frame_add(pm, ct, start + i, flags & CONT_ALLOC_DMA);
+        if (err != PM_OK) {
+            /* Only a DMA bind can fail here, and the room was counted. */
+            k = i;
+            break;
+        }
+    }
+    ct->owner->allocated += added;
+    pm->total_allocated += added;
+    pm->st.frames_allocated += k;
+    struct pm_event ev = {
+        .kind = PM_EV_ALLOCATE, .task = caller, .container = ct->id, .frame = start, .count = k};
+    pm__emit(pm, &ev);
+    *count = k;
+    return k < n ? PM_ENOMEM : err;
+}
+
+pm_error_t pm_container_deallocate(pm_physmem_t *pm, l4_task_t caller, container_t c,
+                                   frame_t start, uint32_t *count, unsigned flags)
+{
+    struct task *t;
+    struct cap *cap;
+    if (pm__task(pm, caller) == NULL)
+        return PM_ESRCH;
+    if (count == NULL || !range_ok(start, *count) ||
+        (flags & ~(unsigned)(CONT_DEALLOC_PARTIAL | CONT_DEALLOC_SQUASH)) != 0)
+        return PM_EINVAL; /* CONT_DEALLOC_SOFT among them, until soft references exist */
+    pm_error_t err = pm__lookup(pm, caller, c, &t, &cap);
+    if (err != PM_OK)
+        return err;
+    pm->st.rpcs++;
+    if (cap->weak)
+        return PM_EPERM;
+    if (pm__blocked(pm, cap))
+        return PM_EBUSY;
+    struct container *ct = cap->c;
+    uint32_t n = *count, k = n;
+    if (!(flags & CONT_DEALLOC_SQUASH)) {
+        for (uint32_t i = 0; i < n; i++) {
+            if (pm__slot(ct, start + i) == 0) {
+                k = i;
+                break;
+            }
+        }
+        if (k < n && (!(flags & CONT_DEALLOC_PARTIAL) || k == 0)) {
+            *count = 0;
+            return PM_ENOENT;
+        }
+    }
+    uint64_t gone = 0;
+    for (uint32_t i = 0; i < k; i++) {
+        if (pm__slot(ct, start + i) == 0)
+            continue;
+        pm__frame_drop(pm, ct, start + i);
+        gone++;
+    }
+    ct->owner->allocated -= gone;
+    pm->total_allocated -= gone;
+    pm->st.frames_deallocated += gone;
+    struct pm_event ev = {
+        .kind = PM_EV_DEALLOCATE, .task = caller, .container = ct->id, .frame = start, .count = gone};
+    pm__emit(pm, &ev);
+    *count = k;
+    return k < n ? PM_ENOENT : PM_OK;
+}
+
+pm_error_t pm_frame_info(const pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t f,
+                         struct pm_frame_info *out)
+{
+    struct task *t;
+    struct cap *cap;
+    pm_error_t err = pm__lookup(pm, caller, c, &t, &cap);
+    if (err != PM_OK)
+        return err;
+    uint32_t g = SLOT_GROUP(pm__slot(cap->c, f));
+    if (g == 0)
+        return PM_ENOENT;
+    const struct group *gr = &pm->groups[g];
+    out->bound = gr->pfn != NO_PFN;
+    out->pfn = out->bound ? PM_PFN(gr->pfn) : PM_PFN_NONE;
+    out->cow = out->bound && pm->pf[gr->pfn].groups > 1;
+    out->group_size = gr->members;
+    return PM_OK;
+}

@@ -1,0 +1,114 @@
+/* sparse.c — the radix tree behind a container's frames (see sparse.h). */
+#include <stdlib.h>
+
+#include "sparse.h"
+
+#define BITS 8u
+#define FAN (1u << BITS)
+#define LEVELS 4u /* 32-bit keys */
+
+void pm__sparse_init(struct pm__sparse *s)
+{
+    s->root = NULL;
+    s->count = 0;
+}
+
+static void free_level(void **t, unsigned level)
+{
+    if (t == NULL)
+        return;
+    if (level > 1)
+        for (unsigned i = 0; i < FAN; i++)
+            free_level(t[i], level - 1);
+    else
+        for (unsigned i = 0; i < FAN; i++)
+            free(t[i]);
+    free(t);
+}
+
+void pm__sparse_fini(struct pm__sparse *s)
+{
+    free_level(s->root, LEVELS - 1);
+    s->root = NULL;
+    s->count = 0;
+}
+
+static unsigned idx(uint32_t key, unsigned level) { return (key >> (BITS * level)) & (FAN - 1); }
+
+/* The leaf holding KEY, made when MAKE; NULL if absent (or out of memory). */
+static uint32_t *leaf(const struct pm__sparse *cs, uint32_t key, bool make)
+{
+    struct pm__sparse *s = (struct pm__sparse *)cs;
+    void ***slot = &s->root;
+    for (unsigned level = LEVELS - 1; level > 0; level--) {
+        if (*slot == NULL) {
+            if (!make)
+                return NULL;
+            *slot = calloc(FAN, sizeof(void *));
+            if (*slot == NULL)
+                return NULL;
+        }
+        slot = (void ***)&(*slot)[idx(key, level)];
+    }
+    if (*slot == NULL) {
+        if (!make)
+            return NULL;
+        *slot = calloc(FAN, sizeof(uint32_t));
+    }
+    return (uint32_t *)*slot;
+}
+
+uint32_t pm__sparse_get(const struct pm__sparse *s, uint32_t key)
+{
+    const uint32_t *l = leaf(s, key, false);
+    return l != NULL ? l[key & (FAN - 1)] : 0;
+}
+
+bool pm__sparse_reserve(struct pm__sparse *s, uint32_t key, uint64_t n)
+{
+    for (uint64_t k = key; k < (uint64_t)key + n; k = (k | (FAN - 1)) + 1)
+        if (leaf(s, (uint32_t)k, true) == NULL)
+            return false;
+    return true;
+}
+
+void pm__sparse_set(struct pm__sparse *s, uint32_t key, uint32_t value)
+{
+    uint32_t *l = leaf(s, key, value != 0);
+    if (l == NULL)
+        return; /* removing from nothing */
+    uint32_t *v = &l[key & (FAN - 1)];
+    s->count += (value != 0) - (*v != 0);
+    *v = value;
+}
+
+/* Search T (at LEVEL, covering keys from BASE) for the first value at or
+ * after FROM. */
+static bool next_in(void *const *t, unsigned level, uint64_t base, uint64_t from, uint32_t *key,
+                    uint32_t *value)
+{
+    uint64_t span = 1ull << (BITS * level);
+    for (uint64_t i = from > base ? (from - base) / span : 0; i < FAN; i++) {
+        uint64_t at = base + i * span;
+        if (level == 0) {
+            const uint32_t *vals = (const uint32_t *)t;
+            if (vals[i] != 0) {
+                *key = (uint32_t)at;
+                *value = vals[i];
+                return true;
+            }
+            continue;
+        }
+        if (t[i] != NULL &&
+            next_in(t[i], level - 1, at, from > at ? from : at, key, value))
+            return true;
+    }
+    return false;
+}
+
+bool pm__sparse_next(const struct pm__sparse *s, uint64_t from, uint32_t *key, uint32_t *value)
+{
+    if (s->root == NULL || from > UINT32_MAX)
+        return false;
+    return next_in(s->root, LEVELS - 1, 0, from, key, value);
+}
