@@ -127,7 +127,6 @@ size_t pm_check(const pm_physmem_t *pm, void (*report)(void *ctx, const char *pr
         if (gr->pfn != NO_PFN)
             groups[gr->pfn]++;
     }
-    uint64_t held = 0;
     for (uint32_t pfn = 0; groups != NULL && pfn < pm->frames; pfn++) {
         if (groups[pfn] != pm->pf[pfn].groups)
             problem(&ck, "frame %u counts %u share groups but %u name it", pfn,
@@ -139,12 +138,10 @@ size_t pm_check(const pm_physmem_t *pm, void (*report)(void *ctx, const char *pr
             problem(&ck, "frame %u is bound in the pool but no virtual frame names it", pfn);
         if (groups[pfn] == 0)
             continue;
-        held++;
         ck.pfn = pfn;
         ck.cow = groups[pfn] > 1;
         l4_mappings_of(pm->k, PM_PFN(pfn), check_mapping, &ck);
     }
-    (void)held;
     free(members);
     free(groups);
     g_hash_table_destroy(owned);

@@ -38,9 +38,21 @@ static bool has_duplicates(struct side s, uint32_t count)
     return dup;
 }
 
-/* True when an identifier appears on both sides. */
+/* True when an identifier appears on both sides.  Ranges compare as
+ * intervals, a list against a range element by element: only two lists
+ * need a set. */
 static bool overlaps(struct side a, struct side b, uint32_t count)
 {
+    if (a.list == NULL && b.list == NULL)
+        return (uint64_t)a.start < (uint64_t)b.start + count &&
+               (uint64_t)b.start < (uint64_t)a.start + count;
+    if (a.list == NULL || b.list == NULL) {
+        struct side range = a.list == NULL ? a : b, list = a.list == NULL ? b : a;
+        for (uint32_t i = 0; i < count; i++)
+            if (list.list[i] >= range.start && (uint64_t)list.list[i] < (uint64_t)range.start + count)
+                return true;
+        return false;
+    }
     GHashTable *seen = g_hash_table_new(g_int64_hash, g_int64_equal);
     gint64 *keys = g_new(gint64, count);
     bool hit = false;
@@ -255,13 +267,14 @@ static pm_error_t create_common(pm_physmem_t *pm, l4_task_t caller, container_t 
     pm->st.rpcs++;
     if (scap != NULL && pm__blocked(pm, scap))
         return PM_EBUSY;
-    /* Frame i needs room in A, then (for copies) a source frame. */
+    /* Frame i needs a source frame (for copies), then room in A: per frame,
+     * ENOENT comes before ENOMEM (SPEC §3.9). */
     uint64_t allow = pm__allowance(pm, t, false);
     for (uint32_t i = 0; i < count; i++) {
-        if (i >= allow)
-            return PM_ENOMEM;
         if (scap != NULL && pm__slot(scap->c, id_at(ss, i)) == 0)
             return PM_ENOENT;
+        if (i >= allow)
+            return PM_ENOMEM;
     }
     struct container *c;
     struct cap *full, *weak;

@@ -58,6 +58,11 @@ static pm_error_t bind_range(pm_physmem_t *pm, struct container *c, frame_t star
             }
             for (uint32_t x = 0; x < (1u << order); x++, i++) {
                 struct group *gr = &pm->groups[SLOT_GROUP(pm__slot(c, start + i))];
+                if (gr->pfn != NO_PFN) {
+                    /* Another member of this share group, bound just now. */
+                    (void)pm_pool_release(pm->pool, PM_PFN(run.n + x), 0);
+                    continue;
+                }
                 gr->pfn = run.n + x;
                 pm->pf[run.n + x] = (struct pframe){.groups = 1};
                 pm->st.frames_bound++;
