@@ -448,8 +448,8 @@ static bool range_ok(frame_t start, uint64_t count)
     return count > 0 && (uint64_t)start + count - 1 <= UINT32_MAX;
 }
 
-pm_error_t pm_container_allocate(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t start,
-                                 uint32_t *count, unsigned flags)
+static pm_error_t allocate(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t start,
+                           uint32_t *count, unsigned flags)
 {
     struct task *t;
     struct cap *cap;
@@ -466,6 +466,12 @@ pm_error_t pm_container_allocate(pm_physmem_t *pm, l4_task_t caller, container_t
     if (cap->weak)
         return PM_EPERM;
     struct container *ct = cap->c;
+    if ((flags & CONT_ALLOC_SQUASH) && pm__blocked(pm, cap)) {
+        /* Squashing a frame deallocates it, which the lease forbids. */
+        for (uint32_t i = 0; i < *count; i++)
+            if (pm__slot(ct, start + i) != 0)
+                return PM_EBUSY;
+    }
     uint64_t allow = pm__allowance(pm, ct->owner, (flags & CONT_ALLOC_EXTRA) != 0);
     uint64_t dma_room = UINT64_MAX;
     if (flags & CONT_ALLOC_DMA) {
@@ -522,8 +528,19 @@ pm_error_t pm_container_allocate(pm_physmem_t *pm, l4_task_t caller, container_t
     return k < n ? PM_ENOMEM : err;
 }
 
-pm_error_t pm_container_deallocate(pm_physmem_t *pm, l4_task_t caller, container_t c,
-                                   frame_t start, uint32_t *count, unsigned flags)
+pm_error_t pm_container_allocate(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t start,
+                                 uint32_t *count, unsigned flags)
+{
+    uint32_t want = count != NULL ? *count : 0;
+    pm_error_t err = allocate(pm, caller, c, start, count, flags);
+    /* On error the count is 0, except for a PARTIAL shortfall (which set it). */
+    if (err != PM_OK && count != NULL && !(err == PM_ENOMEM && *count != want && *count != 0))
+        *count = 0;
+    return err;
+}
+
+static pm_error_t deallocate(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t start,
+                             uint32_t *count, unsigned flags)
 {
     struct task *t;
     struct cap *cap;
@@ -569,6 +586,16 @@ pm_error_t pm_container_deallocate(pm_physmem_t *pm, l4_task_t caller, container
     pm__emit(pm, &ev);
     *count = k;
     return k < n ? PM_ENOENT : PM_OK;
+}
+
+pm_error_t pm_container_deallocate(pm_physmem_t *pm, l4_task_t caller, container_t c,
+                                   frame_t start, uint32_t *count, unsigned flags)
+{
+    uint32_t want = count != NULL ? *count : 0;
+    pm_error_t err = deallocate(pm, caller, c, start, count, flags);
+    if (err != PM_OK && count != NULL && !(err == PM_ENOENT && *count != want && *count != 0))
+        *count = 0;
+    return err;
 }
 
 pm_error_t pm_frame_info(const pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t f,

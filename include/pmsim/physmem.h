@@ -127,11 +127,11 @@ pm_error_t pm_task_set_guarantee(pm_physmem_t *pm, l4_task_t task, uint64_t guar
                                  bool extra_eligible);
 
 struct pm_task_info {
-    uint64_t guaranteed;  /**< G */
-    uint64_t allocated;   /**< A: virtual frames in containers the task owns */
-    uint64_t extra;       /**< E = max(0, A − G) */
+    uint64_t guaranteed; /**< G */
+    uint64_t allocated;  /**< A: virtual frames in containers the task owns */
+    uint64_t extra;      /**< E = max(0, A − G) */
     bool extra_eligible;
-    uint64_t containers;  /**< containers it owns */
+    uint64_t containers;   /**< containers it owns */
     uint64_t capabilities; /**< live capabilities it holds */
 };
 
@@ -177,8 +177,7 @@ pm_error_t pm_container_give(pm_physmem_t *pm, l4_task_t caller, container_t c, 
  *  deallocate, revoke, destroy, map, copy into or out of, and release_data;
  *  mappings made before keep working, and the frames are pinned.
  *  Returns 0; ESRCH; EINVAL (DURATION 0); EBADF; EBUSY (locked already). */
-pm_error_t pm_container_lock(pm_physmem_t *pm, l4_task_t caller, container_t c,
-                             pm_time_t duration);
+pm_error_t pm_container_lock(pm_physmem_t *pm, l4_task_t caller, container_t c, pm_time_t duration);
 
 /** End CALLER's lease on C early.  Returns 0; ESRCH; EBADF; EPERM (the
  *  caller holds no lease on C: never locked, expired, or someone else's). */
@@ -190,11 +189,12 @@ pm_error_t pm_container_unlock(pm_physmem_t *pm, l4_task_t caller, container_t c
  *  return *COUNT is the number allocated: all, or on error 0, or k with
  *  CONT_ALLOC_PARTIAL when only the first k could be had.  FLAGS:
  *  CONT_ALLOC_PARTIAL, _SQUASH, _EXTRA, _DMA.  Full capability only (a given
- *  one allocates against the container's owner); allowed while locked.
- *  Returns 0; ESRCH; EINVAL (count 0, START + count past 2^32, unknown
- *  flag); EBADF; EPERM (weak); EEXIST (an identifier in use without SQUASH:
- *  nothing allocated, *COUNT = 0); ENOMEM (over G without EXTRA, no
- *  memory; with PARTIAL the first k are allocated). */
+ *  one allocates against the container's owner); allowed while locked (SQUASH over live frames
+ * excepted). Returns 0; ESRCH; EINVAL (count 0, START + count past 2^32, unknown flag); EBADF;
+ * EPERM (weak); EBUSY (SQUASH over a frame of a container locked by a server: squashing
+ * deallocates); EEXIST (an identifier in use without SQUASH: nothing allocated); ENOMEM (over G
+ * without EXTRA, no memory; with PARTIAL the first k are allocated).  On every error *COUNT is 0,
+ * except k for a PARTIAL shortfall. */
 pm_error_t pm_container_allocate(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t start,
                                  uint32_t *count, unsigned flags);
 
@@ -205,9 +205,10 @@ pm_error_t pm_container_allocate(pm_physmem_t *pm, l4_task_t caller, container_t
  *  *COUNT stays the requested count), _SOFT (EINVAL until soft references
  *  exist).  Full capability only.
  *  Returns 0; ESRCH; EINVAL; EBADF; EPERM (weak); EBUSY (locked); ENOENT
- *  (an empty identifier: nothing done and *COUNT = 0, unless PARTIAL). */
-pm_error_t pm_container_deallocate(pm_physmem_t *pm, l4_task_t caller, container_t c,
-                                   frame_t start, uint32_t *count, unsigned flags);
+ *  (an empty identifier: nothing done, unless PARTIAL).  On every error
+ *  *COUNT is 0, except k for a PARTIAL stop. */
+pm_error_t pm_container_deallocate(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t start,
+                                   uint32_t *count, unsigned flags);
 
 /* ---- mapping (§3.4) ----------------------------------------------------- */
 
@@ -244,9 +245,9 @@ pm_error_t pm_container_map(pm_physmem_t *pm, l4_task_t caller, container_t c, f
  *  MOVE with SHARED, duplicate destinations, a MOVE whose sources and
  *  destinations overlap or repeat); EBADF; EBUSY (either container locked);
  *  ENOMEM; ENOENT. */
-pm_error_t pm_container_copy(pm_physmem_t *pm, l4_task_t caller, container_t src,
-                             frame_t src_start, container_t dest, frame_t dest_start,
-                             uint32_t count, unsigned flags, frame_t *frame_error);
+pm_error_t pm_container_copy(pm_physmem_t *pm, l4_task_t caller, container_t src, frame_t src_start,
+                             container_t dest, frame_t dest_start, uint32_t count, unsigned flags,
+                             frame_t *frame_error);
 
 /** pm_container_copy to the COUNT destination identifiers DEST_FRAMES. */
 pm_error_t pm_container_copy_scatter(pm_physmem_t *pm, l4_task_t caller, container_t src,
@@ -256,9 +257,8 @@ pm_error_t pm_container_copy_scatter(pm_physmem_t *pm, l4_task_t caller, contain
 
 /** pm_container_copy from the COUNT source identifiers SRC_FRAMES. */
 pm_error_t pm_container_copy_gather(pm_physmem_t *pm, l4_task_t caller, container_t src,
-                                    const frame_t *src_frames, container_t dest,
-                                    frame_t dest_start, uint32_t count, unsigned flags,
-                                    frame_t *frame_error);
+                                    const frame_t *src_frames, container_t dest, frame_t dest_start,
+                                    uint32_t count, unsigned flags, frame_t *frame_error);
 
 /** pm_container_copy from SRC_FRAMES to DEST_FRAMES (COUNT each). */
 pm_error_t pm_container_copy_scatter_gather(pm_physmem_t *pm, l4_task_t caller, container_t src,
@@ -295,8 +295,8 @@ pm_error_t pm_container_create_gather(pm_physmem_t *pm, l4_task_t caller, contai
  *  reusing them costs no needless copy.  Their mappings go.
  *  Returns 0; ESRCH; EINVAL (count 0); EBADF; EBUSY (locked); ENOENT (a
  *  missing frame: nothing done). */
-pm_error_t pm_release_data(pm_physmem_t *pm, l4_task_t caller, container_t c,
-                           const frame_t *frames, uint32_t count);
+pm_error_t pm_release_data(pm_physmem_t *pm, l4_task_t caller, container_t c, const frame_t *frames,
+                           uint32_t count);
 
 /* ---- inspection, statistics, events, invariants -------------------------- */
 
@@ -315,22 +315,22 @@ pm_error_t pm_frame_info(const pm_physmem_t *pm, l4_task_t caller, container_t c
 
 /** Counters (pm_stats). */
 struct pm_stats {
-    uint64_t rpcs;          /**< calls made to physmem */
+    uint64_t rpcs;               /**< calls made to physmem */
     uint64_t frames_allocated;   /**< virtual frames allocated (all time) */
     uint64_t frames_deallocated; /**< virtual frames deallocated (all time) */
-    uint64_t frames_bound;  /**< physical frames bound (lazily, for DMA, or by COW breaks) */
-    uint64_t frames_freed;  /**< physical frames given back to the pool */
-    uint64_t map_calls;     /**< pm_container_map calls that mapped something */
-    uint64_t frames_mapped; /**< frames mapped */
-    uint64_t short_maps;    /**< maps cut short by the message's item limit */
-    uint64_t unmaps;        /**< unmap operations physmem asked of the kernel */
-    uint64_t cow_breaks;    /**< share groups moved to a private frame by a write */
-    uint64_t bytes_copied;  /**< bytes copied by physmem (COW breaks) */
-    uint64_t logical_copies; /**< frames copied copy-on-write */
-    uint64_t shared_copies; /**< frames copied as real sharing */
-    uint64_t moves;         /**< frames moved by CONT_COPY_MOVE */
-    uint64_t frames_released; /**< frames whose data release_data dropped */
-    uint64_t frames_moved;  /**< physical frames relocated (defragmentation; 0 for now) */
+    uint64_t frames_bound;       /**< physical frames bound (lazily, for DMA, or by COW breaks) */
+    uint64_t frames_freed;       /**< physical frames given back to the pool */
+    uint64_t map_calls;          /**< pm_container_map calls that mapped something */
+    uint64_t frames_mapped;      /**< frames mapped */
+    uint64_t short_maps;         /**< maps cut short by the message's item limit */
+    uint64_t unmaps;             /**< unmap operations physmem asked of the kernel */
+    uint64_t cow_breaks;         /**< share groups moved to a private frame by a write */
+    uint64_t bytes_copied;       /**< bytes copied by physmem (COW breaks) */
+    uint64_t logical_copies;     /**< frames copied copy-on-write */
+    uint64_t shared_copies;      /**< frames copied as real sharing */
+    uint64_t moves;              /**< frames moved by CONT_COPY_MOVE */
+    uint64_t frames_released;    /**< frames whose data release_data dropped */
+    uint64_t frames_moved;       /**< physical frames relocated (defragmentation; 0 for now) */
 };
 
 void pm_stats(const pm_physmem_t *pm, struct pm_stats *out);
@@ -343,16 +343,16 @@ enum pm_event_kind {
     PM_EV_MAP,        /**< frames mapped: container, frame, count, vaddr */
     PM_EV_UNMAP,      /**< a frame's mappings revoked: container, frame, pfn */
     PM_EV_COW_BREAK,  /**< a share group moved to its own frame: pfn (new), old_pfn */
-    PM_EV_COPY,       /**< frames copied: container (source), frame, to_container, to_frame, count */
-    PM_EV_MOVE,       /**< frames moved (CONT_COPY_MOVE): as for copy */
-    PM_EV_RELEASE,    /**< release_data: container, frame, count */
+    PM_EV_COPY,    /**< frames copied: container (source), frame, to_container, to_frame, count */
+    PM_EV_MOVE,    /**< frames moved (CONT_COPY_MOVE): as for copy */
+    PM_EV_RELEASE, /**< release_data: container, frame, count */
 };
 
 struct pm_event {
     enum pm_event_kind kind;
     pm_time_t time;
-    l4_task_t task;        /**< the caller */
-    uint32_t container;    /**< a container's id (not a handle) */
+    l4_task_t task;     /**< the caller */
+    uint32_t container; /**< a container's id (not a handle) */
     frame_t frame;
     uint32_t to_container; /**< copies */
     frame_t to_frame;
@@ -377,8 +377,7 @@ const char *pm_event_kind_name(enum pm_event_kind kind);
  *  its physical frame; no writable mapping of a copy-on-write frame), and
  *  locks.  Calls REPORT (may be NULL) once per broken invariant with a
  *  sentence saying what is wrong; never aborts.  Returns how many it found. */
-size_t pm_check(const pm_physmem_t *pm, void (*report)(void *ctx, const char *problem),
-                void *ctx);
+size_t pm_check(const pm_physmem_t *pm, void (*report)(void *ctx, const char *problem), void *ctx);
 
 #ifdef __cplusplus
 }
