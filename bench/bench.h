@@ -1,6 +1,6 @@
 /* bench.h — small helpers shared by the benchmarks: a monotonic clock, the
- * command line (a scale for the iteration counts), best-of-N bookkeeping and
- * the output lines.
+ * command line (a scale for the iteration counts), best-of-N bookkeeping,
+ * the output lines, and the host's heap, RSS and minor-fault counters.
  *
  * Every measurement is run a few times and the best repetition is reported:
  * the machines these run on are shared and noisy, and the best run is the one
@@ -15,6 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <sys/resource.h>
+#include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 /* Nanoseconds on the monotonic clock. */
 static inline uint64_t bench_now_ns(void)
@@ -109,6 +115,60 @@ static inline void bench_print_ratio(const char *label, double ratio, double goa
 static inline void bench_print_goal(const char *label, bool met)
 {
     printf("goal %-*s: %s\n", BENCH_LABEL_WIDTH - 5, label, met ? "met" : "NOT met");
+}
+
+/* ---- host memory and faults (Linux, glibc) -------------------------------- */
+
+/* Bytes this process holds from malloc: glibc's mallinfo2, arena bytes in
+ * use plus mmapped blocks (virtual size: a large calloc'd block counts in
+ * full whether or not it was touched).  0 without glibc 2.33 or later. */
+static inline size_t bench_heap_bytes(void)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+#else
+    return 0;
+#endif
+}
+
+/* Resident set size in bytes (/proc/self/statm; 0 when unreadable). */
+static inline size_t bench_rss_bytes(void)
+{
+    unsigned long size = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f != NULL) {
+        if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Minor page faults this process has taken so far (getrusage). */
+static inline uint64_t bench_minor_faults(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (uint64_t)ru.ru_minflt;
+}
+
+/* `label : 12.34 ms   47.1 ns/UNIT`: the best repetition's total time for
+ * OPS operations, and the time per operation. */
+static inline void bench_print_ms(const char *label, const struct bench_best *b, uint64_t ops,
+                                  const char *unit)
+{
+    printf("%-*s: %8.2f ms %9.1f ns/%s\n", BENCH_LABEL_WIDTH, label,
+           b->ns_per_op * (double)ops / 1e6, b->ns_per_op, unit);
+}
+
+/* `label : 9.87 GiB/s   395.2 ns/op`, for operations of BYTES bytes each. */
+static inline void bench_print_bandwidth(const char *label, const struct bench_best *b,
+                                         uint64_t bytes)
+{
+    double gibs = b->ns_per_op > 0.0 ? (double)bytes / b->ns_per_op * 1e9 / (1u << 30) : 0.0;
+    printf("%-*s: %8.2f GiB/s %7.1f ns/op\n", BENCH_LABEL_WIDTH, label, gibs, b->ns_per_op);
 }
 
 /* Abort the benchmark on a failure that makes its figures meaningless. */

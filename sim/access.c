@@ -19,12 +19,13 @@ static const unsigned need_rights[] = {
 
 static struct mapnode *translate(l4_kernel_t *k, struct space *s, uint64_t vpage)
 {
-    if (s->tlb_node != NULL && s->tlb_vpage == vpage)
-        return s->tlb_node;
+    unsigned e = (unsigned)vpage & (TLB_ENTRIES - 1);
+    if (s->tlb[e].node != NULL && s->tlb[e].vpage == vpage)
+        return s->tlb[e].node;
     struct mapnode *n = l4__lookup(k, s, vpage, true);
     if (n != NULL) {
-        s->tlb_vpage = vpage;
-        s->tlb_node = n;
+        s->tlb[e].vpage = vpage;
+        s->tlb[e].node = n;
     }
     return n;
 }
@@ -68,6 +69,52 @@ static pm_error_t fault(l4_kernel_t *k, l4_thread_t thread, struct space *s, uin
     return PM_OK;
 }
 
+/* The mapping of VADDR for THREAD with the rights KIND needs, raising
+ * faults until the pager resolves it.  NULL means EFAULT.  *S is refreshed
+ * (the pager may have deleted the task: then *S is NULL). */
+static struct mapnode *resolve(l4_kernel_t *k, l4_thread_t thread, l4_task_t task, struct space **s,
+                               uint64_t va, enum l4_access_kind kind)
+{
+    unsigned need = need_rights[kind];
+    uint64_t vpage = va >> k->shift;
+    struct mapnode *n = translate(k, *s, vpage);
+    for (unsigned round = 0; n == NULL || (n->rights & need) == 0; round++) {
+        if (round == L4_FAULT_ROUNDS || fault(k, thread, *s, va, cause_of(n, kind), need) != PM_OK)
+            return NULL;
+        /* The pager may have killed the task. */
+        *s = l4__space(k, task);
+        if (*s == NULL || l4__thread(k, thread) == NULL)
+            return NULL;
+        n = translate(k, *s, vpage);
+    }
+    return n;
+}
+
+/* Count bytes moved and report an access given up. */
+static void account(l4_kernel_t *k, struct space *s, l4_task_t task, uint64_t read,
+                    uint64_t written, pm_error_t err, uint64_t at, unsigned need)
+{
+    k->st.bytes_read += read;
+    k->st.bytes_written += written;
+    if (s != NULL) {
+        s->st.bytes_read += read;
+        s->st.bytes_written += written;
+    }
+    if (err != PM_OK) {
+        k->st.faults_unresolved++;
+        if (s != NULL)
+            s->st.faults_unresolved++;
+        struct l4_event ev = {
+            .kind = L4_EV_EFAULT,
+            .time = k->now,
+            .task = task,
+            .vaddr = at,
+            .rights = need,
+        };
+        l4__emit(k, &ev);
+    }
+}
+
 pm_error_t l4_access(l4_kernel_t *k, l4_thread_t thread, enum l4_access_kind kind, uint64_t vaddr,
                      void *buf, size_t len, size_t *done)
 {
@@ -79,36 +126,22 @@ pm_error_t l4_access(l4_kernel_t *k, l4_thread_t thread, enum l4_access_kind kin
         return PM_EINVAL;
     l4_task_t task = t->task;
     struct space *s = l4__space(k, task);
-    unsigned need = need_rights[kind];
     unsigned char *p = buf;
     size_t pos = 0;
     pm_error_t err = PM_OK;
     k->st.accesses++;
     s->st.accesses++;
-
     while (pos < len) {
-        uint64_t va = vaddr + pos, vpage = va >> k->shift;
+        uint64_t va = vaddr + pos;
         size_t off = (size_t)(va & (k->page_size - 1));
         size_t chunk = k->page_size - off;
         if (chunk > len - pos)
             chunk = len - pos;
-        struct mapnode *n = translate(k, s, vpage);
-        for (unsigned round = 0; n == NULL || (n->rights & need) == 0; round++) {
-            if (round == L4_FAULT_ROUNDS ||
-                fault(k, thread, s, va, cause_of(n, kind), need) != PM_OK) {
-                err = PM_EFAULT;
-                break;
-            }
-            /* The pager may have killed the task. */
-            s = l4__space(k, task);
-            if (s == NULL || l4__thread(k, thread) == NULL) {
-                err = PM_EFAULT;
-                break;
-            }
-            n = translate(k, s, vpage);
-        }
-        if (err != PM_OK)
+        struct mapnode *n = resolve(k, thread, task, &s, va, kind);
+        if (n == NULL) {
+            err = PM_EFAULT;
             break;
+        }
         unsigned char *mem = k->phys + ((size_t)n->pfn << k->shift) + off;
         if (kind == L4_ACCESS_WRITE)
             memcpy(mem, p + pos, chunk);
@@ -116,32 +149,63 @@ pm_error_t l4_access(l4_kernel_t *k, l4_thread_t thread, enum l4_access_kind kin
             memcpy(p + pos, mem, chunk);
         pos += chunk;
     }
+    bool w = kind == L4_ACCESS_WRITE;
+    account(k, s, task, w ? 0 : pos, w ? pos : 0, err, vaddr + pos, need_rights[kind]);
+    if (done != NULL)
+        *done = pos;
+    return err;
+}
 
-    size_t bytes = pos;
-    if (kind == L4_ACCESS_WRITE)
-        k->st.bytes_written += bytes;
-    else
-        k->st.bytes_read += bytes;
-    if (s != NULL) {
-        if (kind == L4_ACCESS_WRITE)
-            s->st.bytes_written += bytes;
-        else
-            s->st.bytes_read += bytes;
+pm_error_t l4_copy(l4_kernel_t *k, l4_thread_t thread, uint64_t dst, uint64_t src, size_t len,
+                   size_t *done)
+{
+    struct thread *t = l4__thread(k, thread);
+    if (t == NULL)
+        return PM_ESRCH;
+    if (src > L4_VADDR_LIMIT || len > L4_VADDR_LIMIT - src || dst > L4_VADDR_LIMIT ||
+        len > L4_VADDR_LIMIT - dst)
+        return PM_EINVAL;
+    l4_task_t task = t->task;
+    struct space *s = l4__space(k, task);
+    size_t pos = 0;
+    pm_error_t err = PM_OK;
+    uint64_t at = src;
+    unsigned need = L4_R;
+    k->st.accesses++;
+    s->st.accesses++;
+    while (pos < len) {
+        size_t so = (size_t)((src + pos) & (k->page_size - 1));
+        size_t dof = (size_t)((dst + pos) & (k->page_size - 1));
+        size_t chunk = k->page_size - (so > dof ? so : dof);
+        if (chunk > len - pos)
+            chunk = len - pos;
+        struct mapnode *from = resolve(k, thread, task, &s, src + pos, L4_ACCESS_READ);
+        if (from == NULL) {
+            err = PM_EFAULT;
+            at = src + pos;
+            break;
+        }
+        uint64_t faults = k->st.faults;
+        struct mapnode *to = resolve(k, thread, task, &s, dst + pos, L4_ACCESS_WRITE);
+        if (to == NULL) {
+            err = PM_EFAULT;
+            at = dst + pos;
+            need = L4_W;
+            break;
+        }
+        /* A fault on the destination may have changed the source's mapping
+         * (a pager that maps one over the other): then look again. */
+        if (k->st.faults != faults &&
+            (from = resolve(k, thread, task, &s, src + pos, L4_ACCESS_READ)) == NULL) {
+            err = PM_EFAULT;
+            at = src + pos;
+            break;
+        }
+        memmove(k->phys + ((size_t)to->pfn << k->shift) + dof,
+                k->phys + ((size_t)from->pfn << k->shift) + so, chunk);
+        pos += chunk;
     }
-    if (err != PM_OK) {
-        k->st.faults_unresolved++;
-        if (s != NULL)
-            s->st.faults_unresolved++;
-        struct l4_event ev = {
-            .kind = L4_EV_EFAULT,
-            .time = k->now,
-            .task = task,
-            .vaddr = vaddr + pos,
-            .rights = need,
-            .pages = 0,
-        };
-        l4__emit(k, &ev);
-    }
+    account(k, s, task, pos, pos, err, at, need);
     if (done != NULL)
         *done = pos;
     return err;

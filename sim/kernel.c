@@ -375,8 +375,8 @@ pm_error_t l4_call(l4_kernel_t *k, l4_thread_t from, l4_thread_t to, const l4_ms
 
 /* The work of l4_unmap and l4_unmap_tagged: visit the caller's mapped pages
  * in FPAGE; TAGGED restricts it to direct descendants with TAG + index. */
-static pm_error_t unmap_common(l4_kernel_t *k, l4_thread_t caller, l4_fpage_t fpage,
-                               unsigned flags, bool tagged, uint64_t tag, uint64_t *pages_changed)
+static pm_error_t unmap_common(l4_kernel_t *k, l4_thread_t caller, l4_fpage_t fpage, unsigned flags,
+                               bool tagged, uint64_t tag, uint64_t *pages_changed)
 {
     struct thread *t = l4__thread(k, caller);
     if (t == NULL)

@@ -18,6 +18,7 @@
 
 #define PT_BITS 9u
 #define PT_FANOUT (1u << PT_BITS)
+#define TLB_ENTRIES 16u
 
 struct mapnode {
     struct mapnode *parent;
@@ -34,9 +35,13 @@ struct space {
     l4_task_t id;
     bool alive;
     void **pt_root; /* radix page table; leaves are struct mapnode * */
-    /* One-entry translation cache for the access hit path. */
-    uint64_t tlb_vpage;
-    struct mapnode *tlb_node;
+    /* A small direct-mapped translation cache for the access hit path,
+     * indexed by the page number's low bits (a copy alternates between two
+     * pages, so one entry would thrash). */
+    struct {
+        uint64_t vpage;
+        struct mapnode *node;
+    } tlb[TLB_ENTRIES];
     struct l4_task_stats st;
 };
 

@@ -13,6 +13,7 @@
  * links.  Only the page table, a fixed handful of levels deep, is walked
  * recursively. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "kernel_priv.h"
 
@@ -132,8 +133,9 @@ static void detach_from_space(l4_kernel_t *k, struct mapnode *n)
     struct mapnode **slot = pt_slot(k, s, n->vpage, false);
     if (slot != NULL && *slot == n)
         *slot = NULL;
-    if (s->tlb_node == n)
-        s->tlb_node = NULL;
+    unsigned e = (unsigned)n->vpage & (TLB_ENTRIES - 1);
+    if (s->tlb[e].node == n)
+        s->tlb[e].node = NULL;
     s->st.mapped_pages--;
 }
 
@@ -364,5 +366,5 @@ void l4__space_free_pt(l4_kernel_t *k, struct space *s)
     if (s->pt_root != NULL)
         free_level(s->pt_root, k->pt_levels - 1);
     s->pt_root = NULL;
-    s->tlb_node = NULL;
+    memset(s->tlb, 0, sizeof s->tlb);
 }

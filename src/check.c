@@ -18,7 +18,7 @@ struct checker {
     void (*report)(void *ctx, const char *problem);
     void *ctx;
     size_t problems;
-    uint32_t pfn;   /* the frame whose mappings are being looked at */
+    uint32_t pfn; /* the frame whose mappings are being looked at */
     bool cow;
 };
 
@@ -54,8 +54,10 @@ static void check_mapping(void *ctx, const struct l4_mapping_info *m)
     }
     uint32_t v = pm__slot(cap->c, f);
     if (v == 0 || pm->groups[SLOT_GROUP(v)].pfn != ck->pfn)
-        problem(ck, "task %u maps frame %u at 0x%llx for container %u frame %u, which no longer "
-                    "names it", m->task, ck->pfn, (unsigned long long)m->vaddr, cap->c->id, f);
+        problem(ck,
+                "task %u maps frame %u at 0x%llx for container %u frame %u, which no longer "
+                "names it",
+                m->task, ck->pfn, (unsigned long long)m->vaddr, cap->c->id, f);
 }
 
 size_t pm_check(const pm_physmem_t *pm, void (*report)(void *ctx, const char *problem), void *ctx)
@@ -129,8 +131,8 @@ size_t pm_check(const pm_physmem_t *pm, void (*report)(void *ctx, const char *pr
     }
     for (uint32_t pfn = 0; groups != NULL && pfn < pm->frames; pfn++) {
         if (groups[pfn] != pm->pf[pfn].groups)
-            problem(&ck, "frame %u counts %u share groups but %u name it", pfn,
-                    pm->pf[pfn].groups, groups[pfn]);
+            problem(&ck, "frame %u counts %u share groups but %u name it", pfn, pm->pf[pfn].groups,
+                    groups[pfn]);
         bool bound = pm_pool_is_bound(pm->pool, PM_PFN(pfn));
         if (groups[pfn] > 0 && !bound)
             problem(&ck, "frame %u is named by a share group but free in the pool", pfn);

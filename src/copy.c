@@ -17,7 +17,10 @@ struct side {
     const frame_t *list;
 };
 
-static frame_t id_at(struct side s, uint32_t i) { return s.list ? s.list[i] : s.start + i; }
+static frame_t id_at(struct side s, uint32_t i)
+{
+    return s.list ? s.list[i] : s.start + i;
+}
 
 static bool side_ok(struct side s, uint32_t count)
 {
@@ -49,7 +52,8 @@ static bool overlaps(struct side a, struct side b, uint32_t count)
     if (a.list == NULL || b.list == NULL) {
         struct side range = a.list == NULL ? a : b, list = a.list == NULL ? b : a;
         for (uint32_t i = 0; i < count; i++)
-            if (list.list[i] >= range.start && (uint64_t)list.list[i] < (uint64_t)range.start + count)
+            if (list.list[i] >= range.start &&
+                (uint64_t)list.list[i] < (uint64_t)range.start + count)
                 return true;
         return false;
     }
@@ -183,9 +187,13 @@ static pm_error_t copy_pairs(pm_physmem_t *pm, l4_task_t caller, container_t src
                     copy_shared(pm, dc, d, sg[i]);
                 else
                     copy_logical(pm, dc, d, sg[i]);
-                struct pm_event ev = {.kind = move ? PM_EV_MOVE : PM_EV_COPY, .task = caller,
-                                      .container = sc->id, .frame = s, .to_container = dc->id,
-                                      .to_frame = d, .count = 1};
+                struct pm_event ev = {.kind = move ? PM_EV_MOVE : PM_EV_COPY,
+                                      .task = caller,
+                                      .container = sc->id,
+                                      .frame = s,
+                                      .to_container = dc->id,
+                                      .to_frame = d,
+                                      .count = 1};
                 pm__emit(pm, &ev);
             }
         }
@@ -203,9 +211,9 @@ static pm_error_t copy_pairs(pm_physmem_t *pm, l4_task_t caller, container_t src
     return PM_OK;
 }
 
-pm_error_t pm_container_copy(pm_physmem_t *pm, l4_task_t caller, container_t src,
-                             frame_t src_start, container_t dest, frame_t dest_start,
-                             uint32_t count, unsigned flags, frame_t *frame_error)
+pm_error_t pm_container_copy(pm_physmem_t *pm, l4_task_t caller, container_t src, frame_t src_start,
+                             container_t dest, frame_t dest_start, uint32_t count, unsigned flags,
+                             frame_t *frame_error)
 {
     return copy_pairs(pm, caller, src, (struct side){src_start, NULL}, dest,
                       (struct side){dest_start, NULL}, count, flags, frame_error);
@@ -223,9 +231,8 @@ pm_error_t pm_container_copy_scatter(pm_physmem_t *pm, l4_task_t caller, contain
 }
 
 pm_error_t pm_container_copy_gather(pm_physmem_t *pm, l4_task_t caller, container_t src,
-                                    const frame_t *src_frames, container_t dest,
-                                    frame_t dest_start, uint32_t count, unsigned flags,
-                                    frame_t *frame_error)
+                                    const frame_t *src_frames, container_t dest, frame_t dest_start,
+                                    uint32_t count, unsigned flags, frame_t *frame_error)
 {
     if (src_frames == NULL && count > 0)
         return pm__task(pm, caller) == NULL ? PM_ESRCH : PM_EINVAL;
@@ -250,8 +257,8 @@ pm_error_t pm_container_copy_scatter_gather(pm_physmem_t *pm, l4_task_t caller, 
  * SOURCE's frames SS (if SOURCE is not PM_CONTAINER_NONE), shared with
  * REMOTE.  All or nothing. */
 static pm_error_t create_common(pm_physmem_t *pm, l4_task_t caller, container_t source,
-                                struct side ss, uint32_t count, l4_task_t remote,
-                                container_t *out, container_t *weak_ref)
+                                struct side ss, uint32_t count, l4_task_t remote, container_t *out,
+                                container_t *weak_ref)
 {
     struct task *t = pm__task(pm, caller), *r = pm__task(pm, remote), *tt;
     if (t == NULL || r == NULL)
@@ -302,8 +309,12 @@ static pm_error_t create_common(pm_physmem_t *pm, l4_task_t caller, container_t 
         pm__frame_add(pm, c, i, 0);
         if (scap != NULL) {
             copy_logical(pm, c, i, SLOT_GROUP(pm__slot(scap->c, id_at(ss, i))));
-            struct pm_event ev = {.kind = PM_EV_COPY, .task = caller, .container = scap->c->id,
-                                  .frame = id_at(ss, i), .to_container = c->id, .to_frame = i,
+            struct pm_event ev = {.kind = PM_EV_COPY,
+                                  .task = caller,
+                                  .container = scap->c->id,
+                                  .frame = id_at(ss, i),
+                                  .to_container = c->id,
+                                  .to_frame = i,
                                   .count = 1};
             pm__emit(pm, &ev);
         }
@@ -311,7 +322,8 @@ static pm_error_t create_common(pm_physmem_t *pm, l4_task_t caller, container_t 
     t->allocated += count;
     pm->total_allocated += count;
     pm->st.frames_allocated += count;
-    struct pm_event ev = {.kind = PM_EV_ALLOCATE, .task = caller, .container = c->id, .count = count};
+    struct pm_event ev = {
+        .kind = PM_EV_ALLOCATE, .task = caller, .container = c->id, .count = count};
     pm__emit(pm, &ev);
     *out = pm__handle(full);
     *weak_ref = pm__handle(weak);
@@ -351,8 +363,8 @@ pm_error_t pm_container_create_gather(pm_physmem_t *pm, l4_task_t caller, contai
 
 /* ---- release_data --------------------------------------------------------- */
 
-pm_error_t pm_release_data(pm_physmem_t *pm, l4_task_t caller, container_t c,
-                           const frame_t *frames, uint32_t count)
+pm_error_t pm_release_data(pm_physmem_t *pm, l4_task_t caller, container_t c, const frame_t *frames,
+                           uint32_t count)
 {
     struct task *t;
     struct cap *cap;
@@ -385,8 +397,11 @@ pm_error_t pm_release_data(pm_physmem_t *pm, l4_task_t caller, container_t c,
         pm__group_leave(pm, old, (struct vref){ct->id, f});
         pm->st.frames_released++;
     }
-    struct pm_event ev = {.kind = PM_EV_RELEASE, .task = caller, .container = ct->id,
-                          .frame = frames[0], .count = count};
+    struct pm_event ev = {.kind = PM_EV_RELEASE,
+                          .task = caller,
+                          .container = ct->id,
+                          .frame = frames[0],
+                          .count = count};
     pm__emit(pm, &ev);
     return PM_OK;
 }

@@ -11,7 +11,10 @@
 
 #include "physmem_priv.h"
 
-uint32_t pm__slot(const struct container *c, frame_t f) { return pm__sparse_get(&c->frames, f); }
+uint32_t pm__slot(const struct container *c, frame_t f)
+{
+    return pm__sparse_get(&c->frames, f);
+}
 
 static struct container *container_by_id(const pm_physmem_t *pm, uint32_t id)
 {
@@ -43,9 +46,11 @@ bool pm__group_reserve(pm_physmem_t *pm, uint32_t n)
     uint64_t want = (uint64_t)pm->groups_used + n + 1;
     if (want > SLOT_MAPPED)
         return false; /* group ids must leave the slot's top bit free */
-    uint64_t cap = pm->ngroups_cap ? pm->ngroups_cap : 64;
-    while (cap < want)
-        cap *= 2;
+    /* Double, unless one request needs more than that: then exactly what
+     * it needs, so that one large allocation carries no slack. */
+    uint64_t cap = pm->ngroups_cap ? 2 * (uint64_t)pm->ngroups_cap : 64;
+    if (cap < want)
+        cap = want;
     if (cap > SLOT_MAPPED)
         cap = SLOT_MAPPED;
     struct group *ng = realloc(pm->groups, cap * sizeof *ng);
@@ -104,7 +109,10 @@ void pm__group_join(pm_physmem_t *pm, uint32_t g, struct vref member)
     gr->members++;
 }
 
-static bool same(struct vref a, struct vref b) { return a.cid == b.cid && a.f == b.f; }
+static bool same(struct vref a, struct vref b)
+{
+    return a.cid == b.cid && a.f == b.f;
+}
 
 void pm__group_leave(pm_physmem_t *pm, uint32_t g, struct vref member)
 {
@@ -140,7 +148,10 @@ void pm__group_replace(pm_physmem_t *pm, uint32_t g, struct vref old, struct vre
             g_array_index(list, struct vref, i) = member;
 }
 
-void pm__group_pin(pm_physmem_t *pm, uint32_t g) { pm->groups[g].pins++; }
+void pm__group_pin(pm_physmem_t *pm, uint32_t g)
+{
+    pm->groups[g].pins++;
+}
 
 void pm__group_unpin(pm_physmem_t *pm, uint32_t g)
 {
@@ -151,8 +162,8 @@ void pm__group_unpin(pm_physmem_t *pm, uint32_t g)
 }
 
 /* Call FN for each member of group G. */
-static void each_member(pm_physmem_t *pm, uint32_t g, void (*fn)(pm_physmem_t *, struct vref, void *),
-                        void *ctx)
+static void each_member(pm_physmem_t *pm, uint32_t g,
+                        void (*fn)(pm_physmem_t *, struct vref, void *), void *ctx)
 {
     struct group *gr = &pm->groups[g];
     if (gr->members == 1) {
@@ -194,8 +205,8 @@ static void unmap_tagged(pm_physmem_t *pm, struct container *c, frame_t f, uint3
         (void)l4_unmap_tagged(pm->k, pm->thread, fp, (uint64_t)g << 32 | f, NULL);
         pm->st.unmaps++;
     }
-    struct pm_event ev = {.kind = PM_EV_UNMAP, .container = c->id, .frame = f,
-                          .pfn = PM_PFN(pfn), .count = 1};
+    struct pm_event ev = {
+        .kind = PM_EV_UNMAP, .container = c->id, .frame = f, .pfn = PM_PFN(pfn), .count = 1};
     pm__emit(pm, &ev);
 }
 
@@ -240,7 +251,8 @@ pm_error_t pm__bind(pm_physmem_t *pm, struct container *c, frame_t f, uint32_t g
     gr->pfn = pfn.n;
     pm->pf[pfn.n] = (struct pframe){.groups = 1};
     pm->st.frames_bound++;
-    struct pm_event ev = {.kind = PM_EV_BIND, .container = c->id, .frame = f, .pfn = pfn, .count = 1};
+    struct pm_event ev = {
+        .kind = PM_EV_BIND, .container = c->id, .frame = f, .pfn = pfn, .count = 1};
     pm__emit(pm, &ev);
     return PM_OK;
 }

@@ -1,18 +1,18 @@
 /* map.c — pm_container_map: frames into the caller's address space with L4
  * map items (SPEC §3.4).
  *
- * Four passes, so that nothing visible happens unless it all can:
- * 1. check that every frame exists;
- * 2. bind unbound frames, a run of them at a time, to naturally aligned
- *    runs of physical frames that match the destination's alignment, so
- *    that they can go as large fpages (binding is invisible: the frames
- *    read as zero either way);
- * 3. find how many frames fit in one message: runs of physically
+ * Three passes, so that nothing visible happens unless it all can:
+ * 1. check that every frame exists (a whole leaf of the sparse array at a
+ *    time where it is full);
+ * 2. find how many frames fit in one message: runs of physically
  *    contiguous frames with the same rights, each cut into the fewest
  *    fpages, until the kernel's item limit (a frame whose copy-on-write
  *    must be broken counts as a run of its own: its new frame is not known
- *    yet, and merging can only lower the count);
- * 4. break copy-on-write where FORCE_WRITE asks for it, among the frames
+ *    yet, and merging can only lower the count).  Unbound frames met on the
+ *    way are bound, a run at a time, to naturally aligned physical runs
+ *    that match the destination's alignment, so that they go as large
+ *    fpages (binding is invisible: the frames read as zero either way);
+ * 3. break copy-on-write where FORCE_WRITE asks for it, among the frames
  *    that fit, then build the message with the real frames and send it,
  *    each item tagged with (capability, first frame identifier). */
 #include "physmem_priv.h"
@@ -27,49 +27,45 @@ static unsigned frame_rights(const pm_physmem_t *pm, uint32_t v, unsigned want, 
     return want;
 }
 
-/* Bind the unbound frames among START … START + N − 1 of C, mapped at
- * VADDR, to aligned physical runs where the pool has them. */
-static pm_error_t bind_range(pm_physmem_t *pm, struct container *c, frame_t start, uint32_t n,
-                             uint64_t vaddr)
+/* Bind the run of unbound frames that starts at index I of START … START +
+ * N − 1 of C, mapped at VADDR, to aligned physical runs where the pool has
+ * them. */
+static pm_error_t bind_range(pm_physmem_t *pm, struct container *c, frame_t start, uint32_t i,
+                             uint32_t n, uint64_t vaddr)
 {
-    uint32_t i = 0;
-    while (i < n) {
-        uint32_t g = SLOT_GROUP(pm__slot(c, start + i));
-        if (pm->groups[g].pfn != NO_PFN) {
-            i++;
-            continue;
+    /* The run of unbound frames from i. */
+    uint32_t j = i + 1;
+    while (j < n && pm->groups[SLOT_GROUP(pm__slot(c, start + j))].pfn == NO_PFN)
+        j++;
+    while (i < j) {
+        uint64_t vp = (vaddr >> pm->shift) + i;
+        unsigned order = 63u - (unsigned)__builtin_clzll((uint64_t)(j - i));
+        if (vp != 0 && (unsigned)__builtin_ctzll(vp) < order)
+            order = (unsigned)__builtin_ctzll(vp);
+        if (order > PM_POOL_MAX_ORDER)
+            order = PM_POOL_MAX_ORDER;
+        pm_pfn_t run;
+        while (pm_pool_alloc(pm->pool, order, PM_POOL_ZERO | PM_POOL_SPLIT, &run) != PM_OK) {
+            if (order == 0)
+                return PM_ENOMEM;
+            order--;
         }
-        /* The run of unbound frames from i. */
-        uint32_t j = i + 1;
-        while (j < n && pm->groups[SLOT_GROUP(pm__slot(c, start + j))].pfn == NO_PFN)
-            j++;
-        while (i < j) {
-            uint64_t vp = (vaddr >> pm->shift) + i;
-            unsigned order = 63u - (unsigned)__builtin_clzll((uint64_t)(j - i));
-            if (vp != 0 && (unsigned)__builtin_ctzll(vp) < order)
-                order = (unsigned)__builtin_ctzll(vp);
-            if (order > PM_POOL_MAX_ORDER)
-                order = PM_POOL_MAX_ORDER;
-            pm_pfn_t run;
-            while (pm_pool_alloc(pm->pool, order, PM_POOL_ZERO | PM_POOL_SPLIT, &run) != PM_OK) {
-                if (order == 0)
-                    return PM_ENOMEM;
-                order--;
+        for (uint32_t x = 0; x < (1u << order); x++, i++) {
+            struct group *gr = &pm->groups[SLOT_GROUP(pm__slot(c, start + i))];
+            if (gr->pfn != NO_PFN) {
+                /* Another member of this share group, bound just now. */
+                (void)pm_pool_release(pm->pool, PM_PFN(run.n + x), 0);
+                continue;
             }
-            for (uint32_t x = 0; x < (1u << order); x++, i++) {
-                struct group *gr = &pm->groups[SLOT_GROUP(pm__slot(c, start + i))];
-                if (gr->pfn != NO_PFN) {
-                    /* Another member of this share group, bound just now. */
-                    (void)pm_pool_release(pm->pool, PM_PFN(run.n + x), 0);
-                    continue;
-                }
-                gr->pfn = run.n + x;
-                pm->pf[run.n + x] = (struct pframe){.groups = 1};
-                pm->st.frames_bound++;
-                struct pm_event ev = {.kind = PM_EV_BIND, .container = c->id,
-                                      .frame = start + i, .pfn = PM_PFN(run.n + x), .count = 1};
-                pm__emit(pm, &ev);
-            }
+            gr->pfn = run.n + x;
+            pm->pf[run.n + x] = (struct pframe){.groups = 1};
+            pm->st.frames_bound++;
+            struct pm_event ev = {.kind = PM_EV_BIND,
+                                  .container = c->id,
+                                  .frame = start + i,
+                                  .pfn = PM_PFN(run.n + x),
+                                  .count = 1};
+            pm__emit(pm, &ev);
         }
     }
     return PM_OK;
@@ -90,7 +86,8 @@ static struct run next_run(const pm_physmem_t *pm, const struct container *c, fr
 {
     uint32_t v = pm__slot(c, start + i);
     const struct group *gr = &pm->groups[SLOT_GROUP(v)];
-    struct run r = {.first = i, .len = 1, .pfn = gr->pfn, .rights = frame_rights(pm, v, want, force)};
+    struct run r = {
+        .first = i, .len = 1, .pfn = gr->pfn, .rights = frame_rights(pm, v, want, force)};
     *breaks = force && pm->pf[gr->pfn].groups > 1;
     if (*breaks)
         return r;
@@ -125,36 +122,36 @@ pm_error_t pm_container_map(pm_physmem_t *pm, l4_task_t caller, container_t c, f
         return PM_EBUSY;
     struct container *ct = cap->c;
     uint32_t n = *count;
-    for (uint32_t i = 0; i < n; i++)
-        if (pm__slot(ct, start + i) == 0)
-            return PM_ENOENT;
+    if (!pm__sparse_all(&ct->frames, start, n))
+        return PM_ENOENT;
     unsigned want = L4_R | L4_X | ((flags & CONT_MAP_WRITE) ? L4_W : 0);
     bool force = (flags & CONT_MAP_WRITE) && (flags & CONT_MAP_FORCE_WRITE);
-    if ((err = bind_range(pm, ct, start, n, vaddr)) != PM_OK)
-        return err;
 
-    /* Pass 3: how many frames fit in one message. */
+    /* Pass 2: how many frames fit in one message. */
     unsigned limit = l4_map_item_limit(pm->k);
     if (limit > L4_MSG_MAX_ITEMS)
         limit = L4_MSG_MAX_ITEMS;
     unsigned items = 0;
     uint32_t fit = 0;
     while (fit < n && items < limit) {
+        /* Bind only what may go in this message (binding is invisible). */
+        if (pm->groups[SLOT_GROUP(pm__slot(ct, start + fit))].pfn == NO_PFN &&
+            (err = bind_range(pm, ct, start, fit, n, vaddr)) != PM_OK)
+            return err;
         bool breaks;
         struct run r = next_run(pm, ct, start, fit, n, want, force, &breaks);
         if (breaks && pm__group_pinned(pm, SLOT_GROUP(pm__slot(ct, start + fit))))
             return PM_EBUSY; /* a pinned frame cannot move to break its copy */
         l4_fpage_t fp[L4_MSG_MAX_ITEMS];
         uint64_t covered;
-        size_t k = l4_fpage_cover((uint64_t)r.pfn << pm->shift,
-                                  vaddr + ((uint64_t)r.first << pm->shift),
-                                  (uint64_t)r.len << pm->shift, pm->shift, r.rights, fp,
-                                  limit - items, &covered);
+        size_t k = l4_fpage_cover(
+            (uint64_t)r.pfn << pm->shift, vaddr + ((uint64_t)r.first << pm->shift),
+            (uint64_t)r.len << pm->shift, pm->shift, r.rights, fp, limit - items, &covered);
         items += (unsigned)k;
         fit += (uint32_t)(covered >> pm->shift);
     }
 
-    /* Pass 4: break what must be broken, then send. */
+    /* Pass 3: break what must be broken, then send. */
     if (force) {
         for (uint32_t i = 0; i < fit; i++) {
             uint32_t g = SLOT_GROUP(pm__slot(ct, start + i));
@@ -170,10 +167,9 @@ pm_error_t pm_container_map(pm_physmem_t *pm, l4_task_t caller, container_t c, f
         bool breaks;
         struct run r = next_run(pm, ct, start, i, fit, want, false, &breaks);
         l4_fpage_t fp[L4_MSG_MAX_ITEMS];
-        size_t k = l4_fpage_cover((uint64_t)r.pfn << pm->shift,
-                                  vaddr + ((uint64_t)r.first << pm->shift),
-                                  (uint64_t)r.len << pm->shift, pm->shift, r.rights, fp,
-                                  L4_MSG_MAX_ITEMS - items, NULL);
+        size_t k = l4_fpage_cover(
+            (uint64_t)r.pfn << pm->shift, vaddr + ((uint64_t)r.first << pm->shift),
+            (uint64_t)r.len << pm->shift, pm->shift, r.rights, fp, L4_MSG_MAX_ITEMS - items, NULL);
         uint64_t off = 0;
         for (size_t x = 0; x < k; x++) {
             uint64_t frame = r.first + (off >> pm->shift);
@@ -198,8 +194,12 @@ pm_error_t pm_container_map(pm_physmem_t *pm, l4_task_t caller, container_t c, f
     pm->st.frames_mapped += fit;
     if (fit < n)
         pm->st.short_maps++;
-    struct pm_event ev = {.kind = PM_EV_MAP, .task = caller, .container = ct->id, .frame = start,
-                          .count = fit, .vaddr = vaddr};
+    struct pm_event ev = {.kind = PM_EV_MAP,
+                          .task = caller,
+                          .container = ct->id,
+                          .frame = start,
+                          .count = fit,
+                          .vaddr = vaddr};
     pm__emit(pm, &ev);
     *count = fit;
     return PM_OK;

@@ -37,8 +37,8 @@ pm_error_t pm_physmem_new(const struct pm_physmem_config *cfg, pm_physmem_t **ou
     pm->tasks = g_ptr_array_new();
     pm->caps = g_hash_table_new(g_direct_hash, g_direct_equal);
     pm->containers = g_hash_table_new(g_direct_hash, g_direct_equal);
-    pm->members = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
-                                        (GDestroyNotify)g_array_unref);
+    pm->members =
+        g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)g_array_unref);
     pm->next_gen = 1;
     pm->next_container = 1;
     if (pm->pf == NULL || !pm__group_reserve(pm, 64)) {
@@ -105,7 +105,10 @@ const char *pm_event_kind_name(enum pm_event_kind kind)
     return (unsigned)kind < sizeof names / sizeof names[0] ? names[kind] : "?";
 }
 
-void pm_stats(const pm_physmem_t *pm, struct pm_stats *out) { *out = pm->st; }
+void pm_stats(const pm_physmem_t *pm, struct pm_stats *out)
+{
+    *out = pm->st;
+}
 
 /* ---- tasks ----------------------------------------------------------------- */
 
@@ -278,7 +281,7 @@ void pm__destroy_container(pm_physmem_t *pm, struct container *c)
 {
     uint32_t f, v;
     uint64_t n = 0;
-    while (pm__sparse_next(&c->frames, 0, &f, &v)) {
+    for (uint64_t from = 0; pm__sparse_next(&c->frames, from, &f, &v); from = (uint64_t)f + 1) {
         pm__frame_drop(pm, c, f);
         n++;
     }
@@ -395,7 +398,8 @@ pm_error_t pm_container_revoke(pm_physmem_t *pm, l4_task_t caller, container_t c
         mapped_through |= g_array_index(cap->c->mapcaps, uint32_t, i) == share->gen;
     if (mapped_through) {
         uint32_t f, v;
-        for (uint64_t from = 0; pm__sparse_next(&cap->c->frames, from, &f, &v); from = (uint64_t)f + 1)
+        for (uint64_t from = 0; pm__sparse_next(&cap->c->frames, from, &f, &v);
+             from = (uint64_t)f + 1)
             if (v & SLOT_MAPPED)
                 pm__unmap_frame_cap(pm, cap->c, f, share->gen);
     }
@@ -405,8 +409,7 @@ pm_error_t pm_container_revoke(pm_physmem_t *pm, l4_task_t caller, container_t c
 
 /* ---- leases --------------------------------------------------------------- */
 
-pm_error_t pm_container_lock(pm_physmem_t *pm, l4_task_t caller, container_t c,
-                             pm_time_t duration)
+pm_error_t pm_container_lock(pm_physmem_t *pm, l4_task_t caller, container_t c, pm_time_t duration)
 {
     struct task *t;
     struct cap *cap;
@@ -581,15 +584,18 @@ static pm_error_t deallocate(pm_physmem_t *pm, l4_task_t caller, container_t c, 
     ct->owner->allocated -= gone;
     pm->total_allocated -= gone;
     pm->st.frames_deallocated += gone;
-    struct pm_event ev = {
-        .kind = PM_EV_DEALLOCATE, .task = caller, .container = ct->id, .frame = start, .count = gone};
+    struct pm_event ev = {.kind = PM_EV_DEALLOCATE,
+                          .task = caller,
+                          .container = ct->id,
+                          .frame = start,
+                          .count = gone};
     pm__emit(pm, &ev);
     *count = k;
     return k < n ? PM_ENOENT : PM_OK;
 }
 
-pm_error_t pm_container_deallocate(pm_physmem_t *pm, l4_task_t caller, container_t c,
-                                   frame_t start, uint32_t *count, unsigned flags)
+pm_error_t pm_container_deallocate(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t start,
+                                   uint32_t *count, unsigned flags)
 {
     uint32_t want = count != NULL ? *count : 0;
     pm_error_t err = deallocate(pm, caller, c, start, count, flags);

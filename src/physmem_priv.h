@@ -53,8 +53,8 @@ struct group {
 };
 
 struct cap {
-    uint32_t gen;       /* unique, never reused; the handle's low half */
-    uint32_t slot;      /* index in the holder's table; the handle's high half */
+    uint32_t gen;  /* unique, never reused; the handle's low half */
+    uint32_t slot; /* index in the holder's table; the handle's high half */
     bool weak;
     struct task *holder;
     struct container *c;
@@ -94,11 +94,11 @@ struct pm_physmem {
     uint32_t ngroups_cap, groups_used, group_free; /* free list through next_free */
     GHashTable *members; /* group id → GArray of struct vref, for groups of two or more */
 
-    GPtrArray *tasks;      /* by l4_task_t; NULL when unknown */
-    GHashTable *caps;      /* gen → struct cap *, the live ones */
+    GPtrArray *tasks;       /* by l4_task_t; NULL when unknown */
+    GHashTable *caps;       /* gen → struct cap *, the live ones */
     GHashTable *containers; /* id → struct container * */
     uint32_t next_gen, next_container;
-    bool guarantees;       /* first come, first served until false */
+    bool guarantees;          /* first come, first served until false */
     uint64_t total_allocated; /* Σ A */
 
     struct pm_stats st;

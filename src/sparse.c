@@ -33,7 +33,10 @@ void pm__sparse_fini(struct pm__sparse *s)
     s->count = 0;
 }
 
-static unsigned idx(uint32_t key, unsigned level) { return (key >> (BITS * level)) & (FAN - 1); }
+static unsigned idx(uint32_t key, unsigned level)
+{
+    return (key >> (BITS * level)) & (FAN - 1);
+}
 
 /* The leaf holding KEY, made when MAKE; NULL if absent (or out of memory). */
 static uint32_t *leaf(const struct pm__sparse *cs, uint32_t key, bool make)
@@ -53,7 +56,9 @@ static uint32_t *leaf(const struct pm__sparse *cs, uint32_t key, bool make)
     if (*slot == NULL) {
         if (!make)
             return NULL;
-        *slot = calloc(FAN, sizeof(uint32_t));
+        *slot = calloc(FAN + 1, sizeof(uint32_t)); /* [FAN]: values set */
+        if (*slot == NULL)
+            return NULL;
     }
     return (uint32_t *)*slot;
 }
@@ -78,7 +83,9 @@ void pm__sparse_set(struct pm__sparse *s, uint32_t key, uint32_t value)
     if (l == NULL)
         return; /* removing from nothing */
     uint32_t *v = &l[key & (FAN - 1)];
-    s->count += (value != 0) - (*v != 0);
+    int delta = (value != 0) - (*v != 0);
+    s->count += delta;
+    l[FAN] += delta;
     *v = value;
 }
 
@@ -99,8 +106,7 @@ static bool next_in(void *const *t, unsigned level, uint64_t base, uint64_t from
             }
             continue;
         }
-        if (t[i] != NULL &&
-            next_in(t[i], level - 1, at, from > at ? from : at, key, value))
+        if (t[i] != NULL && next_in(t[i], level - 1, at, from > at ? from : at, key, value))
             return true;
     }
     return false;
@@ -111,4 +117,22 @@ bool pm__sparse_next(const struct pm__sparse *s, uint64_t from, uint32_t *key, u
     if (s->root == NULL || from > UINT32_MAX)
         return false;
     return next_in(s->root, LEVELS - 1, 0, from, key, value);
+}
+
+bool pm__sparse_all(const struct pm__sparse *s, uint32_t key, uint64_t n)
+{
+    for (uint64_t k = key, end = (uint64_t)key + n; k < end;) {
+        uint64_t leaf_end = (k | (FAN - 1)) + 1;
+        if (leaf_end > end)
+            leaf_end = end;
+        const uint32_t *l = leaf(s, (uint32_t)k, false);
+        if (l == NULL)
+            return false;
+        if (l[FAN] != FAN)
+            for (uint64_t x = k; x < leaf_end; x++)
+                if (l[x & (FAN - 1)] == 0)
+                    return false;
+        k = leaf_end;
+    }
+    return true;
 }

@@ -29,6 +29,10 @@ bool pm__sparse_reserve(struct pm__sparse *s, uint32_t key, uint64_t n);
  *  VALUE is 0. */
 void pm__sparse_set(struct pm__sparse *s, uint32_t key, uint32_t value);
 
+/** True when every key in KEY … KEY + N − 1 has a value: O(N / 256) for
+ *  full leaves (each leaf counts its values). */
+bool pm__sparse_all(const struct pm__sparse *s, uint32_t key, uint64_t n);
+
 /** The first key ≥ FROM that has a value: true with *KEY and *VALUE set,
  *  false when there is none. */
 bool pm__sparse_next(const struct pm__sparse *s, uint64_t from, uint32_t *key, uint32_t *value);

@@ -169,14 +169,14 @@ static inline void pmworld_report(void *ctx, const char *problem)
 /* Run the invariant checker; fail the test if anything is broken. */
 #define PM_CHECK_INVARIANTS(p)                                                                     \
     do {                                                                                           \
-        size_t pm_problems_ = pm_check((p)->pm, pmworld_report, NULL);                            \
+        size_t pm_problems_ = pm_check((p)->pm, pmworld_report, NULL);                             \
         if (pm_problems_ != 0)                                                                     \
-            ck_abort_msg("%s:%d: %zu invariant(s) broken", __FILE__, __LINE__, pm_problems_);     \
+            ck_abort_msg("%s:%d: %zu invariant(s) broken", __FILE__, __LINE__, pm_problems_);      \
     } while (0)
 
 /* A simulated access by task I; returns its result. */
-static inline pm_error_t pm_rw(struct pmworld *p, unsigned i, enum l4_access_kind kind,
-                               uint64_t va, void *buf, size_t len)
+static inline pm_error_t pm_rw(struct pmworld *p, unsigned i, enum l4_access_kind kind, uint64_t va,
+                               void *buf, size_t len)
 {
     return l4_access(p->w.k, p->thread[i], kind, va, buf, len, NULL);
 }

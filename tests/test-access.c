@@ -825,6 +825,71 @@ START_TEST(test_root_identity)
 }
 END_TEST
 
+START_TEST(test_copy)
+{
+    /* Two scattered frames as the source, two as the destination; a copy
+     * at unaligned offsets crosses both page boundaries at different
+     * points, and every byte lands where it should. */
+    l4_task_t a;
+    l4_thread_t ta = world_task(&w, &a);
+    map(3, ta, VA_A, L4_R);
+    map(9, ta, VA_A + PG, L4_R);
+    map(12, ta, VA_B, L4_RW);
+    map(5, ta, VA_B + PG, L4_RW);
+    unsigned char src[2 * PG], out[2 * PG];
+    pattern(src, sizeof src, 7);
+    memcpy(pm_pool_frame(w.pool, PM_PFN(3)), src, PG);
+    memcpy(pm_pool_frame(w.pool, PM_PFN(9)), src + PG, PG);
+    memset(pm_pool_frame(w.pool, PM_PFN(12)), 0xEE, PG);
+    memset(pm_pool_frame(w.pool, PM_PFN(5)), 0xEE, PG);
+    size_t done = 0;
+    ck_assert_int_eq(l4_copy(w.k, ta, VA_B + 100, VA_A + 3000, 5000, &done), PM_OK);
+    ck_assert_uint_eq(done, 5000);
+    memcpy(out, pm_pool_frame(w.pool, PM_PFN(12)), PG);
+    memcpy(out + PG, pm_pool_frame(w.pool, PM_PFN(5)), PG);
+    ck_assert(bytes_all(out, 100, 0xEE));
+    ck_assert_mem_eq(out + 100, src + 3000, 5000);
+    ck_assert(bytes_all(out + 5100, 2 * PG - 5100, 0xEE));
+    struct l4_stats st;
+    l4_stats(w.k, &st);
+    ck_assert_uint_eq(st.bytes_read, 5000);
+    ck_assert_uint_eq(st.bytes_written, 5000);
+    /* Into a read-only page: EFAULT (no pager), done counts what went. */
+    ck_assert_int_eq(l4_copy(w.k, ta, VA_A + PG - 10, VA_B, 100, &done), PM_EFAULT);
+    ck_assert_uint_eq(done, 0);
+    /* From an unmapped page, after a first piece that went. */
+    ck_assert_int_eq(l4_copy(w.k, ta, VA_B, VA_A + 2 * PG - 16, 64, &done), PM_EFAULT);
+    ck_assert_uint_eq(done, 16);
+    ck_assert_mem_eq(pm_pool_frame(w.pool, PM_PFN(12)), src + 2 * PG - 16, 16);
+    ck_assert_int_eq(l4_copy(w.k, ta, 0, L4_VADDR_LIMIT - 8, 16, &done), PM_EINVAL);
+    ck_assert_int_eq(l4_copy(w.k, 9999, VA_B, VA_A, 16, &done), PM_ESRCH);
+}
+END_TEST
+
+START_TEST(test_copy_faults_to_pager)
+{
+    /* With the zero-fill pager, both sides fault in: the destination gets
+     * zero-filled frames, the source's bytes come from a zeroed page too. */
+    struct sim_anon_pager pg;
+    ck_assert_int_eq(sim_anon_pager_init(&pg, w.k, w.pool), PM_OK);
+    l4_task_t a;
+    l4_thread_t ta = world_task(&w, &a);
+    ck_assert_int_eq(l4_thread_set_pager(w.k, ta, pg.thread), PM_OK);
+    ck_assert_int_eq(wr(ta, VA_A, "copied by the task", 19, NULL), PM_OK);
+    size_t done = 0;
+    ck_assert_int_eq(l4_copy(w.k, ta, VA_B + PG - 5, VA_A, 19, &done), PM_OK);
+    ck_assert_uint_eq(done, 19);
+    char back[19];
+    ck_assert_int_eq(rd(ta, VA_B + PG - 5, back, 19, NULL), PM_OK);
+    ck_assert_str_eq(back, "copied by the task");
+    struct l4_task_stats ts;
+    ck_assert_int_eq(l4_task_stats(w.k, a, &ts), PM_OK);
+    ck_assert_uint_eq(ts.faults, 3); /* A, then both destination pages */
+    l4_task_delete(w.k, a);
+    sim_anon_pager_fini(&pg);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("access");
@@ -851,6 +916,8 @@ static Suite *make_suite(void)
         {"task_stats", test_task_stats},
         {"invalid_args", test_invalid_args},
         {"root_identity", test_root_identity},
+        {"copy", test_copy},
+        {"copy_faults_to_pager", test_copy_faults_to_pager},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = tcase_create(cases[i].name);

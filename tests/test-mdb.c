@@ -1285,11 +1285,11 @@ START_TEST(test_tagged)
     /* Revoke what was made with tag 101 on frame 9: A's page and C's go,
      * B's stays; a wrong tag does nothing. */
     uint64_t changed = 0;
-    ck_assert_int_eq(
-        l4_unmap_tagged(w.k, root(), l4_fpage(9ull * PG, 12, L4_RWX), 999, &changed), PM_OK);
+    ck_assert_int_eq(l4_unmap_tagged(w.k, root(), l4_fpage(9ull * PG, 12, L4_RWX), 999, &changed),
+                     PM_OK);
     ck_assert_uint_eq(changed, 0);
-    ck_assert_int_eq(
-        l4_unmap_tagged(w.k, root(), l4_fpage(9ull * PG, 12, L4_RWX), 101, &changed), PM_OK);
+    ck_assert_int_eq(l4_unmap_tagged(w.k, root(), l4_fpage(9ull * PG, 12, L4_RWX), 101, &changed),
+                     PM_OK);
     ck_assert_uint_eq(changed, 2);
     ck_assert_uint_eq(rights_at(a, VA_A + PG), 0);
     ck_assert_uint_eq(rights_at(c, VA_C), 0);
@@ -1307,8 +1307,8 @@ START_TEST(test_tagged)
     ck_assert_int_eq(world_item(&w, L4_ITEM_GRANT, tb, tc, VA_B, w.shift, L4_RW, VA_D), PM_OK);
     ck_assert_uint_eq(rights_at(b, VA_B), 0);
     ck_assert_uint_eq(rights_at(c, VA_D), L4_RW);
-    ck_assert_int_eq(
-        l4_unmap_tagged(w.k, root(), l4_fpage(9ull * PG, 12, L4_RWX), 200, &changed), PM_OK);
+    ck_assert_int_eq(l4_unmap_tagged(w.k, root(), l4_fpage(9ull * PG, 12, L4_RWX), 200, &changed),
+                     PM_OK);
     ck_assert_uint_eq(changed, 1);
     ck_assert_uint_eq(rights_at(c, VA_D), 0);
     /* Remapping from the same source takes the new tag. */

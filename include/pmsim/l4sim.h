@@ -162,6 +162,16 @@ pm_error_t l4_thread_set_handler(l4_kernel_t *k, l4_thread_t thread, l4_handler_
 pm_error_t l4_access(l4_kernel_t *k, l4_thread_t thread, enum l4_access_kind kind, uint64_t vaddr,
                      void *buf, size_t len, size_t *done);
 
+/** A simulated memory-to-memory copy by THREAD (a memcpy the task runs):
+ *  LEN bytes from SRC to DST, both in its address space, page by page,
+ *  each page faulting as for l4_access (read for the source, write for the
+ *  destination).  The bytes go straight from frame to frame.  Overlapping
+ *  ranges are copied front to back, a page piece at a time.  *DONE
+ *  (optional) gets the bytes copied.
+ *  Returns 0; ESRCH; EINVAL (a range outside the address space); EFAULT. */
+pm_error_t l4_copy(l4_kernel_t *k, l4_thread_t thread, uint64_t dst, uint64_t src, size_t len,
+                   size_t *done);
+
 /** Move the simulated clock forward by NS nanoseconds. */
 void l4_clock_advance(l4_kernel_t *k, pm_time_t ns);
 
