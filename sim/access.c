@@ -201,6 +201,22 @@ pm_error_t l4_copy(l4_kernel_t *k, l4_thread_t thread, uint64_t dst, uint64_t sr
             at = src + pos;
             break;
         }
+        /* Extend the piece over following pages that are contiguous in
+         * physical memory on both sides (frames bound as one aligned run
+         * are): one memmove for the lot, each page still translated and
+         * checked, never faulted (a missing page ends the piece). */
+        uint32_t pf = from->pfn, pt = to->pfn;
+        while (pos + chunk < len && so == dof) {
+            size_t more = len - pos - chunk < k->page_size ? len - pos - chunk : k->page_size;
+            uint64_t vs = (src + pos + chunk) >> k->shift, vd = (dst + pos + chunk) >> k->shift;
+            struct mapnode *ns = translate(k, s, vs), *nd = translate(k, s, vd);
+            if (ns == NULL || nd == NULL || !(ns->rights & L4_R) || !(nd->rights & L4_W) ||
+                ns->pfn != pf + 1 || nd->pfn != pt + 1)
+                break;
+            pf++;
+            pt++;
+            chunk += more;
+        }
         memmove(k->phys + ((size_t)to->pfn << k->shift) + dof,
                 k->phys + ((size_t)from->pfn << k->shift) + so, chunk);
         pos += chunk;

@@ -866,6 +866,32 @@ START_TEST(test_copy)
 }
 END_TEST
 
+START_TEST(test_copy_contiguous)
+{
+    /* Frames 16..19 at A and 24..27 at B: contiguous on both sides, so one
+     * memmove moves them; the last destination page is read-only, so the
+     * copy stops there with EFAULT and exactly three pages done. */
+    l4_task_t a;
+    l4_thread_t ta = world_task(&w, &a);
+    for (unsigned i = 0; i < 4; i++) {
+        map(16 + i, ta, VA_A + i * PG, L4_R);
+        map(24 + i, ta, VA_B + i * PG, i == 3 ? L4_R : L4_RW);
+    }
+    static unsigned char src[4 * PG];
+    pattern(src, sizeof src, 3);
+    memcpy(pm_pool_frame(w.pool, PM_PFN(16)), src, sizeof src);
+    memset(pm_pool_frame(w.pool, PM_PFN(24)), 0, 4 * PG);
+    size_t done = 0;
+    ck_assert_int_eq(l4_copy(w.k, ta, VA_B, VA_A, 4 * PG, &done), PM_EFAULT);
+    ck_assert_uint_eq(done, 3 * PG);
+    ck_assert_mem_eq(pm_pool_frame(w.pool, PM_PFN(24)), src, 3 * PG);
+    ck_assert(bytes_all(pm_pool_frame(w.pool, PM_PFN(27)), PG, 0));
+    /* Three pages at offsets that differ: piece by piece, same bytes. */
+    ck_assert_int_eq(l4_copy(w.k, ta, VA_B + 8, VA_A, 2 * PG, &done), PM_OK);
+    ck_assert_mem_eq((unsigned char *)pm_pool_frame(w.pool, PM_PFN(24)) + 8, src, 2 * PG);
+}
+END_TEST
+
 START_TEST(test_copy_faults_to_pager)
 {
     /* With the zero-fill pager, both sides fault in: the destination gets
@@ -917,6 +943,7 @@ static Suite *make_suite(void)
         {"invalid_args", test_invalid_args},
         {"root_identity", test_root_identity},
         {"copy", test_copy},
+        {"copy_contiguous", test_copy_contiguous},
         {"copy_faults_to_pager", test_copy_faults_to_pager},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
