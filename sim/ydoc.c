@@ -1,0 +1,213 @@
+/* ydoc.c — reading a scenario file into a tree of positioned nodes with
+ * libyaml's event API (see ydoc.h for the bounds and what is refused).
+ *
+ * The tree is built with an explicit stack of open collections, never by
+ * recursion over the input, so the depth bound is a plain comparison and a
+ * hostile file cannot exhaust the C stack. */
+#include <stdio.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "ydoc.h"
+
+G_DEFINE_QUARK(pmsim - scenario - error - quark, sim_scenario_error)
+
+static void node_free(struct sim_ynode *n)
+{
+    /* Depth is bounded by SIM_YAML_MAX_DEPTH: recursion is safe here. */
+    if (n == NULL)
+        return;
+    for (size_t i = 0; i < n->n; i++)
+        node_free(n->items[i]);
+    g_free(n->items);
+    g_free(n->value);
+    g_free(n);
+}
+
+void sim_yaml_free(struct sim_ynode *node)
+{
+    node_free(node);
+}
+
+static void add_item(struct sim_ynode *parent, struct sim_ynode *child)
+{
+    /* Capacity doubles from 4: grow when n is 0 or a power of two ≥ 4. */
+    size_t n = parent->n;
+    if (n == 0 || (n >= 4 && (n & (n - 1)) == 0))
+        parent->items = g_renew(struct sim_ynode *, parent->items, n == 0 ? 4 : 2 * n);
+    parent->items[parent->n++] = child;
+}
+
+static struct sim_ynode *new_node(enum sim_ynode_kind kind, const yaml_mark_t *m)
+{
+    struct sim_ynode *n = g_new0(struct sim_ynode, 1);
+    n->kind = kind;
+    n->line = (unsigned)m->line + 1;
+    n->col = (unsigned)m->column + 1;
+    return n;
+}
+
+static void fail_at(GError **error, const char *name, size_t line, size_t col, const char *msg)
+{
+    g_set_error(error, SIM_SCENARIO_ERROR, SIM_SCENARIO_ERROR_INVALID, "%s:%zu:%zu: %s", name, line,
+                col, msg);
+}
+
+struct sim_ynode *sim_yaml_load_string(const char *name, const char *text, size_t len,
+                                       GError **error)
+{
+    if (len == 0 || strspn(text, " \t\r\n") == len) {
+        fail_at(error, name, 1, 1,
+                "the file is empty: a scenario needs at least name, machine "
+                "and steps");
+        return NULL;
+    }
+    if (len > SIM_YAML_MAX_BYTES) {
+        fail_at(error, name, 1, 1, "the file is too large for a scenario");
+        return NULL;
+    }
+    const char *nul = memchr(text, '\0', len);
+    if (nul != NULL) {
+        size_t line = 1, col = 1;
+        for (const char *p = text; p < nul; p++, col++)
+            if (*p == '\n')
+                line++, col = 0;
+        fail_at(error, name, line, col, "a NUL byte: this is not a text file");
+        return NULL;
+    }
+
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser)) {
+        fail_at(error, name, 1, 1, "out of memory");
+        return NULL;
+    }
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+
+    struct sim_ynode *root = NULL;
+    struct sim_ynode *stack[SIM_YAML_MAX_DEPTH];
+    size_t depth = 0, nodes = 0, documents = 0;
+    bool done = false, ok = true;
+    while (!done && ok) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&parser, &ev)) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "%s%s%s", parser.problem ? parser.problem : "invalid YAML",
+                     parser.context ? " " : "", parser.context ? parser.context : "");
+            fail_at(error, name, parser.problem_mark.line + 1, parser.problem_mark.column + 1, msg);
+            ok = false;
+            break;
+        }
+        struct sim_ynode *node = NULL;
+        switch (ev.type) {
+        case YAML_STREAM_END_EVENT:
+            done = true;
+            break;
+        case YAML_DOCUMENT_START_EVENT:
+            if (++documents > 1) {
+                fail_at(error, name, ev.start_mark.line + 1, ev.start_mark.column + 1,
+                        "a second YAML document: a scenario file holds one");
+                ok = false;
+            }
+            break;
+        case YAML_ALIAS_EVENT:
+            fail_at(error, name, ev.start_mark.line + 1, ev.start_mark.column + 1,
+                    "YAML aliases are not supported in scenario files");
+            ok = false;
+            break;
+        case YAML_SCALAR_EVENT:
+            node = new_node(SIM_Y_SCALAR, &ev.start_mark);
+            node->value = g_strndup((const char *)ev.data.scalar.value, ev.data.scalar.length);
+            node->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+            if (strlen(node->value) != ev.data.scalar.length) {
+                fail_at(error, name, node->line, node->col, "a NUL character in a string");
+                node_free(node);
+                node = NULL;
+                ok = false;
+            }
+            break;
+        case YAML_SEQUENCE_START_EVENT:
+            node = new_node(SIM_Y_SEQ, &ev.start_mark);
+            break;
+        case YAML_MAPPING_START_EVENT:
+            node = new_node(SIM_Y_MAP, &ev.start_mark);
+            break;
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT:
+            if (depth > 0)
+                depth--;
+            break;
+        default:
+            break;
+        }
+        if (node != NULL) {
+            if (++nodes > SIM_YAML_MAX_NODES) {
+                fail_at(error, name, node->line, node->col, "too many YAML nodes for a scenario");
+                node_free(node);
+                ok = false;
+            } else if (depth == 0 && root != NULL) {
+                node_free(node); /* cannot happen within one document */
+            } else {
+                if (depth == 0)
+                    root = node;
+                else
+                    add_item(stack[depth - 1], node);
+                if (node->kind != SIM_Y_SCALAR) {
+                    if (depth == SIM_YAML_MAX_DEPTH) {
+                        fail_at(error, name, node->line, node->col,
+                                "nested too deeply for a scenario");
+                        ok = false;
+                    } else {
+                        stack[depth++] = node;
+                    }
+                }
+            }
+        }
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&parser);
+    if (!ok) {
+        node_free(root);
+        return NULL;
+    }
+    if (root == NULL || sim_yaml_is_null(root)) {
+        fail_at(error, name, 1, 1, "the file holds no scenario");
+        node_free(root);
+        return NULL;
+    }
+    return root;
+}
+
+struct sim_ynode *sim_yaml_load_file(const char *path, GError **error)
+{
+    gchar *text = NULL;
+    gsize len = 0;
+    GError *io = NULL;
+    if (!g_file_get_contents(path, &text, &len, &io)) {
+        g_set_error(error, SIM_SCENARIO_ERROR, SIM_SCENARIO_ERROR_INVALID, "%s:1:1: %s", path,
+                    io->message);
+        g_error_free(io);
+        return NULL;
+    }
+    struct sim_ynode *root = sim_yaml_load_string(path, text, len, error);
+    g_free(text);
+    return root;
+}
+
+struct sim_ynode *sim_yaml_get(const struct sim_ynode *map, const char *key)
+{
+    if (map == NULL || map->kind != SIM_Y_MAP)
+        return NULL;
+    for (size_t i = 0; i + 1 < map->n; i += 2)
+        if (map->items[i]->kind == SIM_Y_SCALAR && strcmp(map->items[i]->value, key) == 0)
+            return map->items[i + 1];
+    return NULL;
+}
+
+bool sim_yaml_is_null(const struct sim_ynode *node)
+{
+    if (node == NULL || node->kind != SIM_Y_SCALAR || !node->plain)
+        return false;
+    const char *v = node->value;
+    return v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
+           strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
+}
