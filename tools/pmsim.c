@@ -6,6 +6,9 @@
  * errors (an unknown command or option, a bad value).
  *
  * Commands today:
+ * - run FILE: run a scenario file and report (SCENARIO.md): exit 0 when
+ *   every step and expectation held, 1 when one did not, 2 when the file is
+ *   not a valid scenario;
  * - demo: a walk through the simulated kernel on real memory — faults
  *   answered by a pager, a frame shared by two tasks, a mapping handed on,
  *   a recursive unmap — printing each event and the counters. */
@@ -19,6 +22,7 @@
 #include "pmsim/anon_pager.h"
 #include "pmsim/l4sim.h"
 #include "pmsim/pool.h"
+#include "pmsim/scenario.h"
 
 #define EXIT_USAGE 2
 
@@ -190,11 +194,60 @@ static int cmd_demo(int argc, char **argv)
     return run_demo((uint32_t)frames, (size_t)page_size, quiet);
 }
 
+static int cmd_run(int argc, char **argv)
+{
+    gboolean json = FALSE, trace = FALSE, check = FALSE;
+    GOptionEntry entries[] = {
+        {"json", 'j', 0, G_OPTION_ARG_NONE, &json, "Write the report as JSON", NULL},
+        {"trace", 't', 0, G_OPTION_ARG_NONE, &trace, "Print one line per event as it happens",
+         NULL},
+        {"check", 'c', 0, G_OPTION_ARG_NONE, &check,
+         "Check the invariants (SPEC §12) after every step", NULL},
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
+    };
+    GOptionContext *ctx = g_option_context_new("FILE - run a scenario file");
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    g_option_context_set_description(
+        ctx, "Exit status: 0 every step and expectation held; 1 one did not (the report says\n"
+             "which, and why); 2 the file is not a valid scenario (file:line:col: message).");
+    GError *error = NULL;
+    bool ok = g_option_context_parse(ctx, &argc, &argv, &error);
+    g_option_context_free(ctx);
+    if (!ok) {
+        fprintf(stderr, "pmsim run: %s\n", error->message);
+        g_error_free(error);
+        return EXIT_USAGE;
+    }
+    if (argc != 2) {
+        fprintf(stderr, "pmsim run: %s (try 'pmsim run --help')\n",
+                argc < 2 ? "which scenario file?" : "one scenario file at a time");
+        return EXIT_USAGE;
+    }
+    char *message = NULL;
+    sim_scenario_t *sc = sim_scenario_load(argv[1], &message);
+    if (sc == NULL) {
+        fprintf(stderr, "%s\n", message);
+        free(message);
+        return EXIT_USAGE;
+    }
+    struct sim_run_options opt = {.check = check, .trace = trace ? stdout : NULL};
+    sim_run_t *run = sim_scenario_run(sc, &opt);
+    if (json)
+        sim_run_write_json(run, stdout);
+    else
+        sim_run_write_text(run, stdout);
+    int status = sim_run_failures(run) == 0 ? 0 : 1;
+    sim_run_free(run);
+    sim_scenario_free(sc);
+    return status;
+}
+
 static const struct command {
     const char *name;
     const char *summary;
     int (*fn)(int argc, char **argv);
 } commands[] = {
+    {"run", "run a scenario file and report what happened", cmd_run},
     {"demo", "walk through the simulated kernel: faults, sharing, recursive unmap", cmd_demo},
 };
 

@@ -1,0 +1,61 @@
+/* scenario.h — scenario files: load one, run it, report what happened
+ * (SPEC §11, shared/SCENARIO.md).
+ *
+ * A scenario is validated in full when it is loaded: a bad file never
+ * starts running.  A run executes the steps (parallel blocks interleaved by
+ * simulated time, ties broken by the scenario's seed), checks every step's
+ * outcome and result checks, optionally the invariants after every step,
+ * then the final expectations against the report; failures never stop a
+ * run.  The same file and seed give the same report, host times aside. */
+#ifndef PMSIM_SCENARIO_H
+#define PMSIM_SCENARIO_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sim_scenario sim_scenario_t;
+typedef struct sim_run sim_run_t;
+
+/** Load and validate the scenario file PATH.  Returns the scenario, or NULL
+ *  with *MESSAGE (caller frees with free()) set to "PATH:line:col: what". */
+sim_scenario_t *sim_scenario_load(const char *path, char **message);
+
+/** The same from LEN bytes of TEXT, called NAME in messages; relative paths
+ *  in the scenario are relative to the current directory. */
+sim_scenario_t *sim_scenario_load_string(const char *name, const char *text, size_t len,
+                                         char **message);
+
+/** Free a scenario.  NULL is a no-op. */
+void sim_scenario_free(sim_scenario_t *sc);
+
+/** The number of steps at the top level (a parallel block counts one). */
+size_t sim_scenario_steps(const sim_scenario_t *sc);
+
+struct sim_run_options {
+    bool check;  /**< run the invariant checker after every step */
+    FILE *trace; /**< one line per event here, or NULL */
+};
+
+/** Run SC.  Returns the run (never NULL unless out of memory); its report
+ *  and failures are read with the functions below. */
+sim_run_t *sim_scenario_run(const sim_scenario_t *sc, const struct sim_run_options *opt);
+
+/** Free a run.  NULL is a no-op. */
+void sim_run_free(sim_run_t *run);
+
+/** The number of failures: steps with another outcome than expected,
+ *  result checks, broken invariants, final expectations. */
+size_t sim_run_failures(const sim_run_t *run);
+
+/** The report as JSON (pretty) or text, written to OUT. */
+void sim_run_write_json(const sim_run_t *run, FILE *out);
+void sim_run_write_text(const sim_run_t *run, FILE *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,863 @@
+/* runner.c — running a scenario and reporting it (SPEC §11, SCENARIO.md).
+ *
+ * The world is a pool, a kernel over it and physmem, and one L4 task with
+ * one thread per scenario task, created in file order.  Each task has its
+ * own bindings of capability names and of share references; a name bound by
+ * a step that failed is bound to no capability, so using it gives EBADF.
+ *
+ * Steps run in order.  A parallel block interleaves its lanes by simulated
+ * time: each lane has a clock of its own (its advances move it), the lane
+ * whose clock is earliest goes next, ties are broken by a generator seeded
+ * with the scenario's seed, and the machine's clock follows the lane that
+ * runs.  Steps other than advance take no simulated time yet (the cost
+ * model comes with SPEC §10).
+ *
+ * The report is a JSON tree built with json-glib; the final expectations
+ * are paths into it, and the text report is written from it too, so the
+ * two always say the same. */
+#include <json-glib/json-glib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pmsim/l4sim.h"
+#include "pmsim/physmem.h"
+#include "pmsim/pool.h"
+#include "scenario_priv.h"
+
+struct rt_task {
+    l4_task_t id;
+    l4_thread_t thread;
+    GHashTable *caps; /* name id + 1 → container_t */
+    GHashTable *refs; /* name id + 1 → container_t (the sharee's handle) */
+};
+
+struct sim_run {
+    const struct sim_scenario *sc;
+    const struct sim_run_options *opt;
+    pm_pool_t *pool;
+    l4_kernel_t *k;
+    pm_physmem_t *pm;
+    struct rt_task *tasks;
+    GPtrArray *failures; /* char * */
+    JsonBuilder *steps;  /* the steps array, as they run */
+    size_t nsteps;
+    GRand *rand;
+    GPtrArray *task_of_l4; /* l4 task id → task index + 1 */
+    JsonNode *report;
+    uint64_t host_ns, host_cpu_ns;
+    bool setup_failed;
+};
+
+G_GNUC_PRINTF(2, 3)
+static void failure(struct sim_run *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    g_ptr_array_add(r->failures, g_strdup_vprintf(fmt, ap));
+    va_end(ap);
+}
+
+static const char *task_name(const struct sim_run *r, int t)
+{
+    return t >= 0 ? ((struct sim_task_def *)g_ptr_array_index(r->sc->tasks, t))->name : "-";
+}
+
+static const char *l4_task_name(const struct sim_run *r, l4_task_t id)
+{
+    if (id == L4_ROOT_TASK)
+        return "physmem";
+    if (id < r->task_of_l4->len) {
+        int t = GPOINTER_TO_INT(g_ptr_array_index(r->task_of_l4, id));
+        if (t > 0)
+            return task_name(r, t - 1);
+    }
+    return "?";
+}
+
+/* ---- tracing --------------------------------------------------------------- */
+
+static void trace_l4(void *ctx, const struct l4_event *ev)
+{
+    struct sim_run *r = ctx;
+    FILE *f = r->opt->trace;
+    fprintf(f, "trace %12llu ns  %-7s %-10s", (unsigned long long)ev->time,
+            l4_event_kind_name(ev->kind), l4_task_name(r, ev->task));
+    switch (ev->kind) {
+    case L4_EV_MAP:
+    case L4_EV_GRANT:
+        fprintf(f, " from %s  0x%llx +%llu rights %c%c%c  pages %llu\n", l4_task_name(r, ev->from),
+                (unsigned long long)ev->vaddr, (unsigned long long)ev->size,
+                ev->rights & L4_R ? 'r' : '-', ev->rights & L4_W ? 'w' : '-',
+                ev->rights & L4_X ? 'x' : '-', (unsigned long long)ev->pages);
+        break;
+    case L4_EV_UNMAP:
+        fprintf(f, " 0x%llx +%llu revoke %c%c%c  pages %llu\n", (unsigned long long)ev->vaddr,
+                (unsigned long long)ev->size, ev->rights & L4_R ? 'r' : '-',
+                ev->rights & L4_W ? 'w' : '-', ev->rights & L4_X ? 'x' : '-',
+                (unsigned long long)ev->pages);
+        break;
+    case L4_EV_FAULT:
+        fprintf(f, " 0x%llx cause %s\n", (unsigned long long)ev->vaddr,
+                l4_fault_cause_name(ev->cause));
+        break;
+    case L4_EV_EFAULT:
+        fprintf(f, " 0x%llx unresolved (EFAULT)\n", (unsigned long long)ev->vaddr);
+        break;
+    }
+}
+
+static void trace_pm(void *ctx, const struct pm_event *ev)
+{
+    struct sim_run *r = ctx;
+    FILE *f = r->opt->trace;
+    fprintf(f, "trace %12llu ns  %-7s %-10s container %u frame %u", (unsigned long long)ev->time,
+            pm_event_kind_name(ev->kind), ev->task ? l4_task_name(r, ev->task) : "physmem",
+            ev->container, ev->frame);
+    switch (ev->kind) {
+    case PM_EV_COPY:
+    case PM_EV_MOVE:
+        fprintf(f, " -> container %u frame %u\n", ev->to_container, ev->to_frame);
+        break;
+    case PM_EV_MAP:
+        fprintf(f, " count %llu at 0x%llx\n", (unsigned long long)ev->count,
+                (unsigned long long)ev->vaddr);
+        break;
+    case PM_EV_BIND:
+    case PM_EV_UNMAP:
+        fprintf(f, " pfn %u\n", ev->pfn.n);
+        break;
+    case PM_EV_COW_BREAK:
+        fprintf(f, " pfn %u -> %u (%llu frames)\n", ev->old_pfn.n, ev->pfn.n,
+                (unsigned long long)ev->count);
+        break;
+    default:
+        fprintf(f, " count %llu\n", (unsigned long long)ev->count);
+        break;
+    }
+}
+
+/* ---- the world --------------------------------------------------------------- */
+
+static bool world_up(struct sim_run *r)
+{
+    const struct sim_scenario *sc = r->sc;
+    struct pm_pool_config pc = {.page_size = sc->page_size,
+                                .frames = sc->frames,
+                                .dma_frames = sc->dma_frames,
+                                .retain_frames = PM_POOL_DEFAULT_RETAIN};
+    pm_error_t err = pm_pool_new(&pc, &r->pool);
+    if (err != PM_OK) {
+        failure(r, "the machine cannot be made: pool of %u frames: %s", sc->frames,
+                pm_strerror(err));
+        return false;
+    }
+    struct l4_kernel_config kc = {.phys_base = pm_pool_base(r->pool),
+                                  .page_size = sc->page_size,
+                                  .frames = sc->frames,
+                                  .map_items = sc->map_items};
+    struct pm_physmem_config mc;
+    if ((err = l4_kernel_new(&kc, &r->k)) != PM_OK ||
+        (mc = (struct pm_physmem_config){.pool = r->pool,
+                                         .kernel = r->k,
+                                         .thread = l4_root_thread(r->k)},
+         err = pm_physmem_new(&mc, &r->pm)) != PM_OK) {
+        failure(r, "the machine cannot be made: %s", pm_strerror(err));
+        return false;
+    }
+    r->tasks = g_new0(struct rt_task, sc->tasks->len);
+    for (guint i = 0; i < sc->tasks->len; i++) {
+        struct rt_task *t = &r->tasks[i];
+        const struct sim_task_def *d = g_ptr_array_index(sc->tasks, i);
+        t->caps = g_hash_table_new(g_direct_hash, g_direct_equal);
+        t->refs = g_hash_table_new(g_direct_hash, g_direct_equal);
+        if ((err = l4_task_create(r->k, &t->id)) != PM_OK ||
+            (err = l4_thread_create(r->k, t->id, &t->thread)) != PM_OK ||
+            (err = pm_task_add(r->pm, t->id, t->thread)) != PM_OK ||
+            (sc->policy_fixed &&
+             (err = pm_task_set_guarantee(r->pm, t->id, d->guaranteed, d->extra)) != PM_OK)) {
+            failure(r, "task %s cannot be made: %s", d->name, pm_strerror(err));
+            return false;
+        }
+        if (r->task_of_l4->len <= t->id)
+            g_ptr_array_set_size(r->task_of_l4, t->id + 1);
+        g_ptr_array_index(r->task_of_l4, t->id) = GINT_TO_POINTER((int)i + 1);
+    }
+    if (r->opt->trace != NULL) {
+        l4_set_event_hook(r->k, trace_l4, r);
+        pm_set_event_hook(r->pm, trace_pm, r);
+    }
+    return true;
+}
+
+static void world_down(struct sim_run *r)
+{
+    if (r->tasks != NULL) {
+        for (guint i = 0; i < r->sc->tasks->len; i++) {
+            if (r->tasks[i].caps)
+                g_hash_table_destroy(r->tasks[i].caps);
+            if (r->tasks[i].refs)
+                g_hash_table_destroy(r->tasks[i].refs);
+        }
+        g_free(r->tasks);
+        r->tasks = NULL;
+    }
+    pm_physmem_free(r->pm);
+    l4_kernel_free(r->k);
+    pm_pool_free(r->pool);
+    r->pm = NULL;
+    r->k = NULL;
+    r->pool = NULL;
+}
+
+/* The handle task T has under NAME (0 if bound by a failed step). */
+static container_t cap_of(const struct sim_run *r, int t, int name)
+{
+    return (container_t)(uintptr_t)g_hash_table_lookup(r->tasks[t].caps, GINT_TO_POINTER(name + 1));
+}
+
+static container_t ref_of(const struct sim_run *r, int t, int name)
+{
+    return (container_t)(uintptr_t)g_hash_table_lookup(r->tasks[t].refs, GINT_TO_POINTER(name + 1));
+}
+
+static void set_cap(struct sim_run *r, int t, int name, container_t h)
+{
+    g_hash_table_insert(r->tasks[t].caps, GINT_TO_POINTER(name + 1), (gpointer)(uintptr_t)h);
+}
+
+static void set_ref(struct sim_run *r, int t, int name, container_t h)
+{
+    g_hash_table_insert(r->tasks[t].refs, GINT_TO_POINTER(name + 1), (gpointer)(uintptr_t)h);
+}
+
+/* ---- memory accesses ---------------------------------------------------------- */
+
+#define CHUNK (64u << 10)
+
+/* The byte at offset I of what a write of S stores, or a read expects. */
+static unsigned char byte_at(const struct sim_step *s, uint64_t i)
+{
+    if (s->data != NULL)
+        return (unsigned char)s->data[i % strlen(s->data)];
+    return (unsigned char)s->pattern;
+}
+
+static pm_error_t do_access(struct sim_run *r, const struct sim_step *s, char **mismatch)
+{
+    struct rt_task *t = &r->tasks[s->task];
+    unsigned char *buf = g_malloc(s->bytes < CHUNK ? s->bytes : CHUNK);
+    bool check = s->op == OP_READ && (s->pattern >= 0 || s->data != NULL);
+    pm_error_t err = PM_OK;
+    for (uint64_t pos = 0; pos < s->bytes && err == PM_OK;) {
+        size_t n = s->bytes - pos < CHUNK ? (size_t)(s->bytes - pos) : CHUNK;
+        size_t done = 0;
+        if (s->op == OP_WRITE) {
+            for (size_t i = 0; i < n; i++)
+                buf[i] = byte_at(s, pos + i);
+            err = l4_access(r->k, t->thread, L4_ACCESS_WRITE, s->at + pos, buf, n, &done);
+        } else {
+            err = l4_access(r->k, t->thread, L4_ACCESS_READ, s->at + pos, buf, n, &done);
+            for (size_t i = 0; check && i < done && *mismatch == NULL; i++)
+                if (buf[i] != byte_at(s, pos + i))
+                    *mismatch = g_strdup_printf("the byte at 0x%llx is 0x%02x, expected 0x%02x",
+                                                (unsigned long long)(s->at + pos + i), buf[i],
+                                                byte_at(s, pos + i));
+        }
+        pos += done;
+    }
+    g_free(buf);
+    return err;
+}
+
+/* ---- one step ------------------------------------------------------------------ */
+
+static const uint32_t *frames_of(const GArray *a) { return a ? (const uint32_t *)a->data : NULL; }
+
+static void run_step(struct sim_run *r, const struct sim_step *s)
+{
+    const struct sim_scenario *sc = r->sc;
+    int t = s->task;
+    struct rt_task *rt = t >= 0 ? &r->tasks[t] : NULL;
+    pm_error_t err = PM_OK;
+    uint32_t count = (uint32_t)s->count;
+    frame_t frame_error = UINT32_MAX;
+    char *mismatch = NULL;
+    bool has_count = false, has_fe = false;
+    container_t h = 0, w = 0;
+    l4_task_t other = s->other >= 0 ? r->tasks[s->other].id : L4_NILTASK;
+
+    switch (s->op) {
+    case OP_CREATE:
+        err = pm_container_create(r->pm, rt->id, &h);
+        set_cap(r, t, s->as, err == PM_OK ? h : 0);
+        break;
+    case OP_DESTROY:
+        err = pm_container_destroy(r->pm, rt->id, cap_of(r, t, s->container));
+        break;
+    case OP_SHARE:
+        err = pm_container_share(r->pm, rt->id, cap_of(r, t, s->container), other, &h);
+        set_cap(r, s->other, s->as, err == PM_OK ? h : 0);
+        set_ref(r, t, s->as, err == PM_OK ? h : 0);
+        break;
+    case OP_REVOKE:
+        err = pm_container_revoke(r->pm, rt->id, cap_of(r, t, s->container), ref_of(r, t, s->ref));
+        break;
+    case OP_GIVE:
+        err = pm_container_give(r->pm, rt->id, cap_of(r, t, s->container), other, &h);
+        set_cap(r, s->other, s->as, err == PM_OK ? h : 0);
+        break;
+    case OP_LOCK:
+        err = pm_container_lock(r->pm, rt->id, cap_of(r, t, s->container), s->duration);
+        break;
+    case OP_UNLOCK:
+        err = pm_container_unlock(r->pm, rt->id, cap_of(r, t, s->container));
+        break;
+    case OP_ALLOCATE:
+        err = pm_container_allocate(r->pm, rt->id, cap_of(r, t, s->container), (frame_t)s->start,
+                                    &count, s->flags);
+        has_count = true;
+        break;
+    case OP_DEALLOCATE:
+        err = pm_container_deallocate(r->pm, rt->id, cap_of(r, t, s->container),
+                                      (frame_t)s->start, &count, s->flags);
+        has_count = true;
+        break;
+    case OP_MAP:
+        err = pm_container_map(r->pm, rt->id, cap_of(r, t, s->container), (frame_t)s->start,
+                               &count, s->flags, s->at);
+        has_count = true;
+        break;
+    case OP_COPY: {
+        container_t src = cap_of(r, t, s->src), dst = cap_of(r, t, s->dest);
+        if (s->src_frames && s->dest_frames)
+            err = pm_container_copy_scatter_gather(r->pm, rt->id, src, frames_of(s->src_frames),
+                                                   dst, frames_of(s->dest_frames), count,
+                                                   s->flags, &frame_error);
+        else if (s->src_frames)
+            err = pm_container_copy_gather(r->pm, rt->id, src, frames_of(s->src_frames), dst,
+                                           (frame_t)s->dest_start, count, s->flags, &frame_error);
+        else if (s->dest_frames)
+            err = pm_container_copy_scatter(r->pm, rt->id, src, (frame_t)s->src_start, dst,
+                                            frames_of(s->dest_frames), count, s->flags,
+                                            &frame_error);
+        else
+            err = pm_container_copy(r->pm, rt->id, src, (frame_t)s->src_start, dst,
+                                    (frame_t)s->dest_start, count, s->flags, &frame_error);
+        has_fe = true;
+        break;
+    }
+    case OP_CREATE_WITH:
+    case OP_CREATE_FROM:
+    case OP_CREATE_GATHER:
+        if (s->op == OP_CREATE_WITH)
+            err = pm_container_create_with(r->pm, rt->id, count, other, &h, &w);
+        else if (s->op == OP_CREATE_FROM)
+            err = pm_container_create_from(r->pm, rt->id, cap_of(r, t, s->src), (frame_t)s->start,
+                                           count, other, &h, &w);
+        else
+            err = pm_container_create_gather(r->pm, rt->id, cap_of(r, t, s->src),
+                                             frames_of(s->frames), s->frames->len, other, &h, &w);
+        set_cap(r, t, s->as, err == PM_OK ? h : 0);
+        set_cap(r, s->other, s->weak, err == PM_OK ? w : 0);
+        set_ref(r, t, s->weak, err == PM_OK ? w : 0);
+        break;
+    case OP_RELEASE_DATA:
+        err = pm_release_data(r->pm, rt->id, cap_of(r, t, s->container), frames_of(s->frames),
+                              s->frames->len);
+        break;
+    case OP_WRITE:
+    case OP_READ:
+        err = do_access(r, s, &mismatch);
+        break;
+    case OP_ADVANCE:
+        l4_clock_advance(r->k, s->duration);
+        break;
+    default:
+        break;
+    }
+
+    /* The record, and its checks. */
+    size_t index = ++r->nsteps;
+    bool ok = err == s->expect;
+    char where[64];
+    snprintf(where, sizeof where, "step %zu (%s:%u)", index, sc->file, s->line);
+    if (!ok)
+        failure(r, "%s: %s by %s gave %s, expected %s", where, sim_op_names[s->op],
+                task_name(r, t), pm_strerror(err), pm_strerror(s->expect));
+    if (s->has_expect_count && count != s->expect_count) {
+        ok = false;
+        failure(r, "%s: %s by %s: count is %u, expected %llu", where, sim_op_names[s->op],
+                task_name(r, t), count, (unsigned long long)s->expect_count);
+    }
+    if (s->has_expect_mapped && count != s->expect_mapped) {
+        ok = false;
+        failure(r, "%s: map by %s mapped %u frames, expected %llu", where, task_name(r, t), count,
+                (unsigned long long)s->expect_mapped);
+    }
+    if (s->has_expect_frame_error && frame_error != s->expect_frame_error) {
+        ok = false;
+        if (frame_error == UINT32_MAX)
+            failure(r, "%s: copy by %s set no frame_error, expected %llu", where, task_name(r, t),
+                    (unsigned long long)s->expect_frame_error);
+        else
+            failure(r, "%s: copy by %s: frame_error is %u, expected %llu", where,
+                    task_name(r, t), frame_error, (unsigned long long)s->expect_frame_error);
+    }
+    if (mismatch != NULL) {
+        ok = false;
+        failure(r, "%s: read by %s: %s", where, task_name(r, t), mismatch);
+    }
+    JsonBuilder *b = r->steps;
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "index");
+    json_builder_add_int_value(b, (gint64)index);
+    json_builder_set_member_name(b, "line");
+    json_builder_add_int_value(b, s->line);
+    json_builder_set_member_name(b, "task");
+    json_builder_add_string_value(b, task_name(r, t));
+    json_builder_set_member_name(b, "do");
+    json_builder_add_string_value(b, sim_op_names[s->op]);
+    json_builder_set_member_name(b, "outcome");
+    json_builder_add_string_value(b, pm_strerror(err));
+    json_builder_set_member_name(b, "expect");
+    json_builder_add_string_value(b, pm_strerror(s->expect));
+    json_builder_set_member_name(b, "ok");
+    json_builder_add_boolean_value(b, ok);
+    /* A count the call reported: always for allocate and deallocate (0 on
+     * error), for a map only when it mapped. */
+    if (has_count && (s->op != OP_MAP || err == PM_OK)) {
+        json_builder_set_member_name(b, s->op == OP_MAP ? "mapped" : "count");
+        json_builder_add_int_value(b, count);
+    }
+    if (has_fe && err != PM_OK && frame_error != UINT32_MAX) {
+        json_builder_set_member_name(b, "frame_error");
+        json_builder_add_int_value(b, frame_error);
+    }
+    json_builder_set_member_name(b, "time_ns");
+    json_builder_add_int_value(b, (gint64)l4_system_clock(r->k));
+    json_builder_end_object(b);
+    g_free(mismatch);
+}
+
+/* Invariants after a step: failures naming it. */
+struct check_ctx {
+    struct sim_run *r;
+    size_t index;
+    unsigned line;
+};
+
+static void check_report(void *ctx, const char *problem)
+{
+    struct check_ctx *c = ctx;
+    failure(c->r, "step %zu (%s:%u): invariant: %s", c->index, c->r->sc->file, c->line, problem);
+}
+
+static void run_checked(struct sim_run *r, const struct sim_step *s)
+{
+    run_step(r, s);
+    if (r->opt->check) {
+        struct check_ctx c = {r, r->nsteps, s->line};
+        pm_check(r->pm, check_report, &c);
+    }
+}
+
+/* A parallel block: the lane with the earliest clock goes next. */
+static void run_parallel(struct sim_run *r, const struct sim_step *block)
+{
+    guint n = block->lanes->len;
+    pm_time_t start = l4_system_clock(r->k), end = start;
+    pm_time_t *clock = g_new(pm_time_t, n);
+    guint *next = g_new0(guint, n), *tied = g_new(guint, n);
+    for (guint i = 0; i < n; i++)
+        clock[i] = start;
+    for (;;) {
+        pm_time_t best = UINT64_MAX;
+        guint nt = 0;
+        for (guint i = 0; i < n; i++) {
+            const struct sim_lane *l = g_ptr_array_index(block->lanes, i);
+            if (next[i] >= l->steps->len)
+                continue;
+            if (clock[i] < best) {
+                best = clock[i];
+                nt = 0;
+            }
+            if (clock[i] == best)
+                tied[nt++] = i;
+        }
+        if (nt == 0)
+            break;
+        guint pick = nt == 1 ? tied[0] : tied[g_rand_int_range(r->rand, 0, (gint32)nt)];
+        const struct sim_lane *l = g_ptr_array_index(block->lanes, pick);
+        const struct sim_step *s = g_ptr_array_index(l->steps, next[pick]++);
+        pm_time_t now = l4_system_clock(r->k);
+        if (clock[pick] > now)
+            l4_clock_advance(r->k, clock[pick] - now);
+        if (s->op == OP_ADVANCE) {
+            /* The lane waits; the others go on meanwhile. */
+            clock[pick] += s->duration;
+            size_t index = ++r->nsteps;
+            json_builder_begin_object(r->steps);
+            json_builder_set_member_name(r->steps, "index");
+            json_builder_add_int_value(r->steps, (gint64)index);
+            json_builder_set_member_name(r->steps, "line");
+            json_builder_add_int_value(r->steps, s->line);
+            json_builder_set_member_name(r->steps, "task");
+            json_builder_add_string_value(r->steps, task_name(r, l->task));
+            json_builder_set_member_name(r->steps, "do");
+            json_builder_add_string_value(r->steps, "advance");
+            json_builder_set_member_name(r->steps, "outcome");
+            json_builder_add_string_value(r->steps, "ok");
+            json_builder_set_member_name(r->steps, "expect");
+            json_builder_add_string_value(r->steps, pm_strerror(s->expect));
+            json_builder_set_member_name(r->steps, "ok");
+            json_builder_add_boolean_value(r->steps, s->expect == PM_OK);
+            json_builder_set_member_name(r->steps, "time_ns");
+            json_builder_add_int_value(r->steps, (gint64)now);
+            json_builder_end_object(r->steps);
+            if (s->expect != PM_OK)
+                failure(r, "step %zu (%s:%u): advance gave ok, expected %s", index, r->sc->file,
+                        s->line, pm_strerror(s->expect));
+        } else {
+            run_checked(r, s);
+        }
+        if (clock[pick] > end)
+            end = clock[pick];
+    }
+    pm_time_t now = l4_system_clock(r->k);
+    if (end > now)
+        l4_clock_advance(r->k, end - now);
+    g_free(clock);
+    g_free(next);
+    g_free(tied);
+}
+
+/* ---- the report ----------------------------------------------------------------- */
+
+static void member_int(JsonBuilder *b, const char *name, uint64_t v)
+{
+    json_builder_set_member_name(b, name);
+    json_builder_add_int_value(b, (gint64)v);
+}
+
+static void build_report(struct sim_run *r, JsonNode *steps)
+{
+    const struct sim_scenario *sc = r->sc;
+    JsonBuilder *b = json_builder_new();
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "scenario");
+    json_builder_add_string_value(b, sc->name);
+    json_builder_set_member_name(b, "file");
+    json_builder_add_string_value(b, sc->file);
+    if (sc->description != NULL) {
+        json_builder_set_member_name(b, "description");
+        json_builder_add_string_value(b, sc->description);
+    }
+    member_int(b, "seed", sc->seed);
+    json_builder_set_member_name(b, "policy");
+    json_builder_add_string_value(b, sc->policy_fixed ? "fixed" : "first-come-first-served");
+    json_builder_set_member_name(b, "machine");
+    json_builder_begin_object(b);
+    member_int(b, "frames", sc->frames);
+    member_int(b, "page_size", sc->page_size);
+    member_int(b, "dma_frames", sc->dma_frames);
+    member_int(b, "map_items", sc->map_items);
+    json_builder_end_object(b);
+    json_builder_set_member_name(b, "steps");
+    json_builder_add_value(b, steps);
+
+    struct pm_stats ps = {0};
+    struct l4_stats ks = {0};
+    if (r->pm != NULL)
+        pm_stats(r->pm, &ps);
+    if (r->k != NULL)
+        l4_stats(r->k, &ks);
+
+    json_builder_set_member_name(b, "tasks");
+    json_builder_begin_object(b);
+    for (guint i = 0; r->tasks != NULL && i < sc->tasks->len; i++) {
+        struct pm_task_info ti = {0};
+        struct l4_task_stats ts = {0};
+        pm_task_info(r->pm, r->tasks[i].id, &ti);
+        l4_task_stats(r->k, r->tasks[i].id, &ts);
+        json_builder_set_member_name(b, task_name(r, (int)i));
+        json_builder_begin_object(b);
+        member_int(b, "guaranteed", ti.guaranteed);
+        member_int(b, "allocated", ti.allocated);
+        member_int(b, "extra", ti.extra);
+        json_builder_set_member_name(b, "extra_eligible");
+        json_builder_add_boolean_value(b, ti.extra_eligible);
+        member_int(b, "resident", ts.mapped_pages);
+        member_int(b, "faults", ts.faults);
+        member_int(b, "evictions", 0); /* no pager evicts yet (SPEC §8) */
+        member_int(b, "containers", ti.containers);
+        member_int(b, "capabilities", ti.capabilities);
+        member_int(b, "bytes_read", ts.bytes_read);
+        member_int(b, "bytes_written", ts.bytes_written);
+        json_builder_end_object(b);
+    }
+    json_builder_end_object(b);
+
+    /* Counters.  Each physmem call is an RPC of two IPCs (request and
+     * reply); a map's reply goes through the kernel with its items, so the
+     * kernel counted it already. */
+    json_builder_set_member_name(b, "counters");
+    json_builder_begin_object(b);
+    member_int(b, "rpcs", ps.rpcs);
+    member_int(b, "ipcs", ks.ipcs + 2 * ps.rpcs - ps.map_calls);
+    member_int(b, "map_items", ks.map_items);
+    member_int(b, "typed_items", ks.typed_items);
+    member_int(b, "pages_mapped", ks.pages_mapped);
+    member_int(b, "unmaps", ks.unmaps);
+    member_int(b, "pages_unmapped", ks.pages_unmapped);
+    member_int(b, "tlb_flushes", ks.tlb_flushes);
+    member_int(b, "faults", ks.faults);
+    member_int(b, "faults_unresolved", ks.faults_unresolved);
+    member_int(b, "cow_breaks", ps.cow_breaks);
+    member_int(b, "bytes_copied", ps.bytes_copied);
+    member_int(b, "frames_allocated", ps.frames_allocated);
+    member_int(b, "frames_deallocated", ps.frames_deallocated);
+    member_int(b, "frames_bound", ps.frames_bound);
+    member_int(b, "frames_moved", ps.frames_moved);
+    member_int(b, "logical_copies", ps.logical_copies);
+    member_int(b, "shared_copies", ps.shared_copies);
+    member_int(b, "moves", ps.moves);
+    member_int(b, "frames_released", ps.frames_released);
+    member_int(b, "short_maps", ps.short_maps);
+    /* What later parts of the model count; nothing can cause them yet. */
+    member_int(b, "reclaim_upcalls", 0);
+    member_int(b, "exiles", 0);
+    member_int(b, "swap_writes", 0);
+    member_int(b, "swap_reads", 0);
+    member_int(b, "soft_reclaimed", 0);
+    member_int(b, "soft_lost", 0);
+    member_int(b, "evictions", 0);
+    json_builder_end_object(b);
+
+    json_builder_set_member_name(b, "time");
+    json_builder_begin_object(b);
+    member_int(b, "simulated_ns", r->k != NULL ? l4_system_clock(r->k) : 0);
+    member_int(b, "host_ns", r->host_ns);
+    member_int(b, "host_cpu_ns", r->host_cpu_ns);
+    json_builder_end_object(b);
+    json_builder_end_object(b);
+    r->report = json_builder_get_root(b);
+    g_object_unref(b);
+}
+
+/* The node at PATH (dot-separated; numbers index arrays), or NULL. */
+static JsonNode *lookup_path(JsonNode *root, const char *path)
+{
+    gchar **parts = g_strsplit(path, ".", -1);
+    JsonNode *n = root;
+    for (gchar **p = parts; n != NULL && *p != NULL; p++) {
+        if (JSON_NODE_HOLDS_OBJECT(n)) {
+            JsonObject *o = json_node_get_object(n);
+            n = json_object_has_member(o, *p) ? json_object_get_member(o, *p) : NULL;
+        } else if (JSON_NODE_HOLDS_ARRAY(n)) {
+            char *end;
+            long i = strtol(*p, &end, 10);
+            JsonArray *a = json_node_get_array(n);
+            n = (*end == '\0' && i >= 0 && (guint)i < json_array_get_length(a))
+                    ? json_array_get_element(a, (guint)i)
+                    : NULL;
+        } else {
+            n = NULL;
+        }
+    }
+    g_strfreev(parts);
+    return n;
+}
+
+static const char *const cmp_names[] = {"==", "!=", "<", "<=", ">", ">="};
+
+static bool compare(enum sim_cmp c, int64_t a, int64_t b)
+{
+    switch (c) {
+    case CMP_EQ: return a == b;
+    case CMP_NE: return a != b;
+    case CMP_LT: return a < b;
+    case CMP_LE: return a <= b;
+    case CMP_GT: return a > b;
+    case CMP_GE: return a >= b;
+    }
+    return false;
+}
+
+static void check_expectations(struct sim_run *r)
+{
+    for (guint i = 0; i < r->sc->expects->len; i++) {
+        const struct sim_expect *x = g_ptr_array_index(r->sc->expects, i);
+        JsonNode *n = lookup_path(r->report, x->path);
+        char where[64];
+        snprintf(where, sizeof where, "expect (%s:%u)", r->sc->file, x->line);
+        if (n == NULL || !JSON_NODE_HOLDS_VALUE(n)) {
+            failure(r, "%s: %s is not a value in the report", where, x->path);
+            continue;
+        }
+        GType t = json_node_get_value_type(n);
+        if (x->is_number && t == G_TYPE_INT64) {
+            gint64 v = json_node_get_int(n);
+            if (!compare(x->cmp, v, x->number))
+                failure(r, "%s: %s is %lld, expected %s %lld", where, x->path, (long long)v,
+                        cmp_names[x->cmp], (long long)x->number);
+        } else if (x->is_bool && t == G_TYPE_BOOLEAN) {
+            bool v = json_node_get_boolean(n);
+            if (!compare(x->cmp, v, x->boolean))
+                failure(r, "%s: %s is %s, expected %s %s", where, x->path, v ? "true" : "false",
+                        cmp_names[x->cmp], x->boolean ? "true" : "false");
+        } else if (t == G_TYPE_STRING) {
+            const char *v = json_node_get_string(n);
+            const char *want = x->is_string ? x->string : NULL;
+            char buf[32];
+            if (want == NULL) {
+                snprintf(buf, sizeof buf, "%lld", (long long)x->number);
+                want = x->is_bool ? (x->boolean ? "true" : "false") : buf;
+            }
+            bool eq = strcmp(v, want) == 0;
+            if (x->cmp == CMP_EQ ? !eq : x->cmp == CMP_NE ? eq : true)
+                failure(r, "%s: %s is '%s', expected %s '%s'", where, x->path, v,
+                        cmp_names[x->cmp], want);
+        } else {
+            failure(r, "%s: %s has another type than the expected value", where, x->path);
+        }
+    }
+}
+
+static uint64_t now_ns(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+sim_run_t *sim_scenario_run(const sim_scenario_t *sc, const struct sim_run_options *opt)
+{
+    static const struct sim_run_options none = {0};
+    struct sim_run *r = g_new0(struct sim_run, 1);
+    r->sc = sc;
+    r->opt = opt != NULL ? opt : &none;
+    r->failures = g_ptr_array_new_with_free_func(g_free);
+    r->task_of_l4 = g_ptr_array_new();
+    r->rand = g_rand_new_with_seed((guint32)sc->seed);
+    r->steps = json_builder_new();
+    json_builder_begin_array(r->steps);
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC), c0 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
+    if (world_up(r)) {
+        for (guint i = 0; i < sc->steps->len; i++) {
+            const struct sim_step *s = g_ptr_array_index(sc->steps, i);
+            if (s->op == OP_PARALLEL)
+                run_parallel(r, s);
+            else
+                run_checked(r, s);
+        }
+    } else {
+        r->setup_failed = true;
+    }
+    r->host_ns = now_ns(CLOCK_MONOTONIC) - t0;
+    r->host_cpu_ns = now_ns(CLOCK_PROCESS_CPUTIME_ID) - c0;
+    json_builder_end_array(r->steps);
+    build_report(r, json_builder_get_root(r->steps));
+    check_expectations(r);
+    /* The verdict and the failures join the report last. */
+    JsonObject *o = json_node_get_object(r->report);
+    JsonArray *fa = json_array_new();
+    for (guint i = 0; i < r->failures->len; i++)
+        json_array_add_string_element(fa, g_ptr_array_index(r->failures, i));
+    json_object_set_array_member(o, "failures", fa);
+    json_object_set_boolean_member(o, "ok", r->failures->len == 0);
+    world_down(r);
+    return r;
+}
+
+void sim_run_free(sim_run_t *r)
+{
+    if (r == NULL)
+        return;
+    if (r->report)
+        json_node_unref(r->report);
+    g_object_unref(r->steps);
+    g_ptr_array_free(r->failures, TRUE);
+    g_ptr_array_free(r->task_of_l4, TRUE);
+    g_rand_free(r->rand);
+    g_free(r);
+}
+
+size_t sim_run_failures(const sim_run_t *r) { return r->failures->len; }
+
+void sim_run_write_json(const sim_run_t *r, FILE *out)
+{
+    JsonGenerator *g = json_generator_new();
+    json_generator_set_pretty(g, TRUE);
+    json_generator_set_indent(g, 2);
+    json_generator_set_root(g, r->report);
+    gchar *text = json_generator_to_data(g, NULL);
+    fprintf(out, "%s\n", text);
+    g_free(text);
+    g_object_unref(g);
+}
+
+void sim_run_write_text(const sim_run_t *r, FILE *out)
+{
+    JsonObject *o = json_node_get_object(r->report);
+    const struct sim_scenario *sc = r->sc;
+    fprintf(out, "scenario: %s (%s), seed %llu, policy %s\n", sc->name, sc->file,
+            (unsigned long long)sc->seed, json_object_get_string_member(o, "policy"));
+    if (sc->description != NULL)
+        fprintf(out, "  %s\n", sc->description);
+    if (r->failures->len > 0) {
+        fprintf(out, "\n*** %u FAILURE%s ***\n", r->failures->len,
+                r->failures->len == 1 ? "" : "S");
+        for (guint i = 0; i < r->failures->len; i++)
+            fprintf(out, "  - %s\n", (const char *)g_ptr_array_index(r->failures, i));
+    }
+    fprintf(out, "\nsteps:\n");
+    JsonArray *steps = json_object_get_array_member(o, "steps");
+    for (guint i = 0; i < json_array_get_length(steps); i++) {
+        JsonObject *s = json_array_get_object_element(steps, i);
+        bool ok = json_object_get_boolean_member(s, "ok");
+        fprintf(out, "  %s %4lld  line %-4lld %-10s %-14s %s", ok ? "ok  " : "FAIL",
+                (long long)json_object_get_int_member(s, "index"),
+                (long long)json_object_get_int_member(s, "line"),
+                json_object_get_string_member(s, "task"), json_object_get_string_member(s, "do"),
+                json_object_get_string_member(s, "outcome"));
+        if (strcmp(json_object_get_string_member(s, "outcome"),
+                   json_object_get_string_member(s, "expect")) != 0)
+            fprintf(out, " (expected %s)", json_object_get_string_member(s, "expect"));
+        if (json_object_has_member(s, "count"))
+            fprintf(out, "  count %lld", (long long)json_object_get_int_member(s, "count"));
+        if (json_object_has_member(s, "mapped"))
+            fprintf(out, "  mapped %lld", (long long)json_object_get_int_member(s, "mapped"));
+        if (json_object_has_member(s, "frame_error"))
+            fprintf(out, "  frame_error %lld",
+                    (long long)json_object_get_int_member(s, "frame_error"));
+        fprintf(out, "\n");
+    }
+    fprintf(out, "\ntasks:\n");
+    JsonObject *tasks = json_object_get_object_member(o, "tasks");
+    for (guint i = 0; i < sc->tasks->len; i++) {
+        const char *name = ((struct sim_task_def *)g_ptr_array_index(sc->tasks, i))->name;
+        JsonObject *t = json_object_get_object_member(tasks, name);
+        if (t == NULL)
+            continue;
+        fprintf(out, "  %-12s G %-6lld A %-6lld E %-6lld resident %-6lld faults %lld\n", name,
+                (long long)json_object_get_int_member(t, "guaranteed"),
+                (long long)json_object_get_int_member(t, "allocated"),
+                (long long)json_object_get_int_member(t, "extra"),
+                (long long)json_object_get_int_member(t, "resident"),
+                (long long)json_object_get_int_member(t, "faults"));
+    }
+    fprintf(out, "\ncounters:\n");
+    JsonObject *c = json_object_get_object_member(o, "counters");
+    GList *keys = json_object_get_members(c);
+    for (GList *l = keys; l != NULL; l = l->next)
+        fprintf(out, "  %s: %lld\n", (const char *)l->data,
+                (long long)json_object_get_int_member(c, l->data));
+    g_list_free(keys);
+    JsonObject *tm = json_object_get_object_member(o, "time");
+    fprintf(out, "\ntime: simulated %lld ns, host %lld ns (cpu %lld ns)\n",
+            (long long)json_object_get_int_member(tm, "simulated_ns"),
+            (long long)json_object_get_int_member(tm, "host_ns"),
+            (long long)json_object_get_int_member(tm, "host_cpu_ns"));
+    fprintf(out, "result: %s\n",
+            r->failures->len == 0 ? "ok" : "FAILED");
+}

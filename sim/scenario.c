@@ -1,0 +1,1181 @@
+/* scenario.c — loading and validating a scenario file (shared/SCENARIO.md).
+ *
+ * Two layers: ydoc.c turns the file into positioned YAML nodes; this file
+ * turns those into a struct sim_scenario, checking everything a run could
+ * trip on before anything runs: unknown keys and operations, types,
+ * numbers, sizes, times and their suffixes, addresses, flags, error names,
+ * tasks, and names a task uses without ever binding them.  The first
+ * problem ends the load with "file:line:col: message".
+ *
+ * Operations that belong to later parts of the model (policy servers,
+ * swap, pagers, servers) are refused by name with the section they need,
+ * so a user knows the file is ahead of the simulator rather than wrong. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scenario_priv.h"
+#include "ydoc.h"
+#include "pmsim/physmem.h"
+
+const char *const sim_op_names[OP_COUNT] = {
+    [OP_CREATE] = "create",
+    [OP_DESTROY] = "destroy",
+    [OP_SHARE] = "share",
+    [OP_REVOKE] = "revoke",
+    [OP_GIVE] = "give",
+    [OP_LOCK] = "lock",
+    [OP_UNLOCK] = "unlock",
+    [OP_ALLOCATE] = "allocate",
+    [OP_DEALLOCATE] = "deallocate",
+    [OP_MAP] = "map",
+    [OP_COPY] = "copy",
+    [OP_CREATE_WITH] = "create_with",
+    [OP_CREATE_FROM] = "create_from",
+    [OP_CREATE_GATHER] = "create_gather",
+    [OP_RELEASE_DATA] = "release_data",
+    [OP_WRITE] = "write",
+    [OP_READ] = "read",
+    [OP_ADVANCE] = "advance",
+    [OP_PARALLEL] = "parallel",
+};
+
+/* Operations of SCENARIO.md that later parts of the model bring. */
+static const struct {
+    const char *op, *needs;
+} later_ops[] = {
+    {"reclaim", "soft references (SPEC §5.3)"},
+    {"get_control", "the memory policy server (SPEC §4)"},
+    {"set_guarantee", "the memory policy server (SPEC §4)"},
+    {"swap_out", "swap (SPEC §7)"},
+    {"swap_in", "swap (SPEC §7)"},
+    {"swap_recover", "swap (SPEC §7)"},
+    {"mmap", "the self-pager (SPEC §8)"},
+    {"munmap", "the self-pager (SPEC §8)"},
+    {"access", "the self-pager (SPEC §8)"},
+    {"replay", "the self-pager (SPEC §8)"},
+    {"read_into", "servers and transfer strategies (SPEC §9)"},
+    {"write_from", "servers and transfer strategies (SPEC §9)"},
+    {"pressure", "reclaim (SPEC §5.1)"},
+    {"kill", "task death and exile (SPEC §5.2)"},
+};
+
+struct loader {
+    const char *file;
+    GError *err;
+    struct sim_scenario *sc;
+    GHashTable *task_ids;  /* name → index + 1 */
+    GHashTable *name_ids;  /* name → id + 1 */
+    GPtrArray *caps, *refs; /* per task: GHashTable of bound name ids (static check) */
+};
+
+/* ---- errors ---------------------------------------------------------------- */
+
+G_GNUC_PRINTF(3, 4)
+static bool fail(struct loader *L, const struct sim_ynode *at, const char *fmt, ...)
+{
+    if (L->err != NULL)
+        return false;
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_set_error(&L->err, SIM_SCENARIO_ERROR, SIM_SCENARIO_ERROR_INVALID, "%s:%u:%u: %s", L->file,
+                at ? at->line : 1, at ? at->col : 1, msg);
+    g_free(msg);
+    return false;
+}
+
+static const char *kind_name(const struct sim_ynode *n)
+{
+    return n->kind == SIM_Y_MAP ? "a mapping" : n->kind == SIM_Y_SEQ ? "a list" : "a scalar";
+}
+
+/* ---- scalars --------------------------------------------------------------- */
+
+static bool want_scalar(struct loader *L, const struct sim_ynode *n, const char *what)
+{
+    if (n->kind != SIM_Y_SCALAR)
+        return fail(L, n, "%s must be a single value, not %s", what, kind_name(n));
+    if (sim_yaml_is_null(n))
+        return fail(L, n, "%s has no value", what);
+    return true;
+}
+
+/* An unsigned integer: decimal or 0x hexadecimal, at most MAX.  The text
+ * ends at END (for suffixes) or at its end. */
+static bool parse_uint(struct loader *L, const struct sim_ynode *n, const char *what,
+                       const char *text, size_t len, uint64_t max, uint64_t *out)
+{
+    if (len > 0 && (text[0] == '-'))
+        return fail(L, n, "%s must not be negative", what);
+    if (len > 0 && text[0] == '+') {
+        text++;
+        len--;
+    }
+    unsigned base = 10;
+    if (len > 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+        base = 16;
+        text += 2;
+        len -= 2;
+    }
+    if (len == 0)
+        return fail(L, n, "%s: '%s' is not a number", what, n->value);
+    uint64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        int c = text[i], d;
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if (base == 16 && c >= 'a' && c <= 'f')
+            d = c - 'a' + 10;
+        else if (base == 16 && c >= 'A' && c <= 'F')
+            d = c - 'A' + 10;
+        else if (c == '_' && i > 0)
+            continue; /* YAML 1.1 digit separators */
+        else
+            return fail(L, n, "%s: '%s' is not a number", what, n->value);
+        if (v > (UINT64_MAX - (uint64_t)d) / base)
+            return fail(L, n, "%s: %s is too large", what, n->value);
+        v = v * base + (uint64_t)d;
+    }
+    if (v > max)
+        return fail(L, n, "%s: %s is too large (at most %llu)", what, n->value,
+                    (unsigned long long)max);
+    *out = v;
+    return true;
+}
+
+static bool get_uint(struct loader *L, const struct sim_ynode *n, const char *what, uint64_t max,
+                     uint64_t *out)
+{
+    return want_scalar(L, n, what) &&
+           parse_uint(L, n, what, n->value, strlen(n->value), max, out);
+}
+
+/* A number with an optional unit suffix from TABLE (multipliers). */
+struct unit {
+    const char *suffix;
+    uint64_t mult;
+};
+
+static bool get_with_unit(struct loader *L, const struct sim_ynode *n, const char *what,
+                          const struct unit *units, size_t nunits, uint64_t max, uint64_t *out)
+{
+    if (!want_scalar(L, n, what))
+        return false;
+    const char *v = n->value;
+    size_t len = strlen(v), digits = len;
+    while (digits > 0 && ((v[digits - 1] >= 'a' && v[digits - 1] <= 'z') ||
+                          (v[digits - 1] >= 'A' && v[digits - 1] <= 'Z')))
+        digits--;
+    /* Hexadecimal numbers end in letters too: no unit for them. */
+    if (len > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X'))
+        digits = len;
+    uint64_t mult = 1;
+    if (digits < len) {
+        const char *suf = v + digits;
+        size_t i;
+        for (i = 0; i < nunits; i++)
+            if (strcmp(suf, units[i].suffix) == 0)
+                break;
+        if (i == nunits) {
+            GString *ok = g_string_new("");
+            for (size_t j = 0; j < nunits; j++)
+                g_string_append_printf(ok, "%s%s", j ? ", " : "", units[j].suffix);
+            fail(L, n, "%s: unknown unit '%s' (use %s)", what, suf, ok->str);
+            g_string_free(ok, TRUE);
+            return false;
+        }
+        mult = units[i].mult;
+    }
+    while (digits > 0 && v[digits - 1] == ' ')
+        digits--;
+    uint64_t x;
+    if (!parse_uint(L, n, what, v, digits, UINT64_MAX, &x))
+        return false;
+    if (x != 0 && mult > UINT64_MAX / x)
+        return fail(L, n, "%s: %s is too large", what, v);
+    if (x * mult > max)
+        return fail(L, n, "%s: %s is too large (at most %llu)", what, v, (unsigned long long)max);
+    *out = x * mult;
+    return true;
+}
+
+static const struct unit size_units[] = {
+    {"B", 1}, {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30}, {"TiB", 1ull << 40},
+};
+static const struct unit time_units[] = {
+    {"ns", 1}, {"us", 1000}, {"ms", 1000000}, {"s", 1000000000},
+};
+
+static bool get_size(struct loader *L, const struct sim_ynode *n, const char *what, uint64_t max,
+                     uint64_t *out)
+{
+    return get_with_unit(L, n, what, size_units, G_N_ELEMENTS(size_units), max, out);
+}
+
+static bool get_time(struct loader *L, const struct sim_ynode *n, const char *what, uint64_t *out)
+{
+    return get_with_unit(L, n, what, time_units, G_N_ELEMENTS(time_units), UINT64_MAX, out);
+}
+
+static bool get_bool(struct loader *L, const struct sim_ynode *n, const char *what, bool *out)
+{
+    if (!want_scalar(L, n, what))
+        return false;
+    static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes", "on", "On"};
+    static const char *const no[] = {"false", "False", "FALSE", "no", "No", "off", "Off"};
+    for (size_t i = 0; i < G_N_ELEMENTS(yes); i++) {
+        if (strcmp(n->value, yes[i]) == 0) {
+            *out = true;
+            return true;
+        }
+        if (strcmp(n->value, no[i]) == 0) {
+            *out = false;
+            return true;
+        }
+    }
+    return fail(L, n, "%s must be true or false, not '%s'", what, n->value);
+}
+
+/* ---- keys ------------------------------------------------------------------ */
+
+/* Every key of map N is a scalar, appears once, and is in ALLOWED. */
+static bool check_keys(struct loader *L, const struct sim_ynode *n, const char *what,
+                       const char *const *allowed)
+{
+    if (n->kind != SIM_Y_MAP)
+        return fail(L, n, "%s must be a mapping, not %s", what, kind_name(n));
+    for (size_t i = 0; i + 1 < n->n; i += 2) {
+        const struct sim_ynode *k = n->items[i];
+        if (k->kind != SIM_Y_SCALAR)
+            return fail(L, k, "a key in %s must be a plain name", what);
+        for (size_t j = 0; j < i; j += 2)
+            if (strcmp(n->items[j]->value, k->value) == 0)
+                return fail(L, k, "'%s' appears twice in %s", k->value, what);
+        bool known = false;
+        for (const char *const *a = allowed; *a != NULL && !known; a++)
+            known = strcmp(*a, k->value) == 0;
+        if (!known) {
+            GString *ok = g_string_new("");
+            for (const char *const *a = allowed; *a != NULL; a++)
+                g_string_append_printf(ok, "%s%s", a == allowed ? "" : ", ", *a);
+            fail(L, k, "unknown key '%s' in %s (known: %s)", k->value, what, ok->str);
+            g_string_free(ok, TRUE);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* ---- names and tasks -------------------------------------------------------- */
+
+static int name_id(struct loader *L, const char *name)
+{
+    gpointer v = g_hash_table_lookup(L->name_ids, name);
+    if (v != NULL)
+        return GPOINTER_TO_INT(v) - 1;
+    int id = (int)L->sc->names->len;
+    char *copy = g_strdup(name);
+    g_ptr_array_add(L->sc->names, copy);
+    g_hash_table_insert(L->name_ids, copy, GINT_TO_POINTER(id + 1));
+    return id;
+}
+
+static bool get_name(struct loader *L, const struct sim_ynode *n, const char *what, int *id)
+{
+    if (!want_scalar(L, n, what))
+        return false;
+    if (n->value[0] == '\0')
+        return fail(L, n, "%s must not be empty", what);
+    *id = name_id(L, n->value);
+    return true;
+}
+
+static bool get_task(struct loader *L, const struct sim_ynode *n, const char *what, int *task)
+{
+    if (!want_scalar(L, n, what))
+        return false;
+    gpointer v = g_hash_table_lookup(L->task_ids, n->value);
+    if (v == NULL)
+        return fail(L, n, "%s: unknown task '%s'", what, n->value);
+    *task = GPOINTER_TO_INT(v) - 1;
+    return true;
+}
+
+static void bind(GPtrArray *sets, int task, int name)
+{
+    g_hash_table_add(g_ptr_array_index(sets, task), GINT_TO_POINTER(name + 1));
+}
+
+static bool bound(GPtrArray *sets, int task, int name)
+{
+    return g_hash_table_contains(g_ptr_array_index(sets, task), GINT_TO_POINTER(name + 1));
+}
+
+/* ---- steps ------------------------------------------------------------------ */
+
+struct flag_name {
+    const char *name;
+    unsigned flag;
+};
+
+static const struct flag_name alloc_flags[] = {{"partial", CONT_ALLOC_PARTIAL},
+                                               {"squash", CONT_ALLOC_SQUASH},
+                                               {"extra", CONT_ALLOC_EXTRA},
+                                               {"dma", CONT_ALLOC_DMA},
+                                               {NULL, 0}};
+static const struct flag_name dealloc_flags[] = {{"partial", CONT_DEALLOC_PARTIAL},
+                                                 {"squash", CONT_DEALLOC_SQUASH},
+                                                 {"soft", CONT_DEALLOC_SOFT},
+                                                 {NULL, 0}};
+static const struct flag_name map_flags[] = {{"read", CONT_MAP_READ},
+                                             {"write", CONT_MAP_WRITE},
+                                             {"force_write", CONT_MAP_FORCE_WRITE},
+                                             {NULL, 0}};
+static const struct flag_name copy_flags[] = {{"shared", CONT_COPY_SHARED},
+                                              {"move", CONT_COPY_MOVE},
+                                              {"all_or_none", CONT_COPY_ALL_OR_NONE},
+                                              {NULL, 0}};
+
+static bool get_flags(struct loader *L, const struct sim_ynode *n, const struct flag_name *table,
+                      unsigned *out)
+{
+    const struct sim_ynode *const *items = (const struct sim_ynode *const *)&n;
+    size_t count = 1;
+    if (n->kind == SIM_Y_SEQ) {
+        items = (const struct sim_ynode *const *)n->items;
+        count = n->n;
+    } else if (n->kind != SIM_Y_SCALAR) {
+        return fail(L, n, "flags must be a list of names, not %s", kind_name(n));
+    }
+    unsigned flags = 0;
+    for (size_t i = 0; i < count; i++) {
+        const struct sim_ynode *f = items[i];
+        if (!want_scalar(L, f, "a flag"))
+            return false;
+        const struct flag_name *t;
+        for (t = table; t->name != NULL; t++)
+            if (strcmp(t->name, f->value) == 0)
+                break;
+        if (t->name == NULL) {
+            GString *ok = g_string_new("");
+            for (const struct flag_name *x = table; x->name != NULL; x++)
+                g_string_append_printf(ok, "%s%s", x == table ? "" : ", ", x->name);
+            fail(L, f, "unknown flag '%s' (known: %s)", f->value, ok->str);
+            g_string_free(ok, TRUE);
+            return false;
+        }
+        flags |= t->flag;
+    }
+    *out = flags;
+    return true;
+}
+
+static bool get_frames(struct loader *L, const struct sim_ynode *n, const char *what, GArray **out)
+{
+    if (n->kind != SIM_Y_SEQ)
+        return fail(L, n, "%s must be a list of frame identifiers, not %s", what, kind_name(n));
+    if (n->n == 0)
+        return fail(L, n, "%s must not be empty", what);
+    GArray *a = g_array_sized_new(FALSE, FALSE, sizeof(uint32_t), (guint)n->n);
+    for (size_t i = 0; i < n->n; i++) {
+        uint64_t v;
+        if (!get_uint(L, n->items[i], "a frame identifier", UINT32_MAX, &v)) {
+            g_array_free(a, TRUE);
+            return false;
+        }
+        uint32_t f = (uint32_t)v;
+        g_array_append_val(a, f);
+    }
+    *out = a;
+    return true;
+}
+
+/* Which keys each operation takes beyond task, do and expect. */
+static const char *const *op_keys(enum sim_op op)
+{
+    static const char *const k_create[] = {"as", NULL};
+    static const char *const k_destroy[] = {"container", NULL};
+    static const char *const k_share[] = {"container", "with", "as", NULL};
+    static const char *const k_revoke[] = {"container", "ref", NULL};
+    static const char *const k_give[] = {"container", "to", "as", NULL};
+    static const char *const k_lock[] = {"container", "duration", NULL};
+    static const char *const k_unlock[] = {"container", NULL};
+    static const char *const k_alloc[] = {"container", "start", "count", "flags", "expect_count",
+                                          NULL};
+    static const char *const k_map[] = {"container", "start", "count", "at", "flags",
+                                        "expect_mapped", NULL};
+    static const char *const k_copy[] = {"src",        "src_start",  "src_frames",
+                                         "dest",       "dest_start", "dest_frames",
+                                         "count",      "flags",      "expect_frame_error",
+                                         NULL};
+    static const char *const k_with[] = {"count", "with", "as", "weak", NULL};
+    static const char *const k_from[] = {"source", "start", "count", "with", "as", "weak", NULL};
+    static const char *const k_gather[] = {"source", "frames", "with", "as", "weak", NULL};
+    static const char *const k_release[] = {"container", "frames", NULL};
+    static const char *const k_write[] = {"at", "bytes", "pattern", "data", NULL};
+    static const char *const k_read[] = {"at", "bytes", "expect_pattern", "expect_data", NULL};
+    static const char *const k_advance[] = {"time", NULL};
+    switch (op) {
+    case OP_CREATE: return k_create;
+    case OP_DESTROY: return k_destroy;
+    case OP_SHARE: return k_share;
+    case OP_REVOKE: return k_revoke;
+    case OP_GIVE: return k_give;
+    case OP_LOCK: return k_lock;
+    case OP_UNLOCK: return k_unlock;
+    case OP_ALLOCATE:
+    case OP_DEALLOCATE: return k_alloc;
+    case OP_MAP: return k_map;
+    case OP_COPY: return k_copy;
+    case OP_CREATE_WITH: return k_with;
+    case OP_CREATE_FROM: return k_from;
+    case OP_CREATE_GATHER: return k_gather;
+    case OP_RELEASE_DATA: return k_release;
+    case OP_WRITE: return k_write;
+    case OP_READ: return k_read;
+    case OP_ADVANCE: return k_advance;
+    default: return NULL;
+    }
+}
+
+static void step_free(struct sim_step *s)
+{
+    if (s == NULL)
+        return;
+    if (s->frames)
+        g_array_free(s->frames, TRUE);
+    if (s->src_frames)
+        g_array_free(s->src_frames, TRUE);
+    if (s->dest_frames)
+        g_array_free(s->dest_frames, TRUE);
+    g_free(s->data);
+    if (s->lanes != NULL) {
+        for (guint i = 0; i < s->lanes->len; i++) {
+            struct sim_lane *l = g_ptr_array_index(s->lanes, i);
+            g_ptr_array_free(l->steps, TRUE);
+            g_free(l);
+        }
+        g_ptr_array_free(s->lanes, TRUE);
+    }
+    g_free(s);
+}
+
+/* The argument KEY of STEP (required unless OPTIONAL) read by FN. */
+#define ARG(key, optional, call)                                                                   \
+    do {                                                                                           \
+        const struct sim_ynode *v_ = sim_yaml_get(n, key);                                         \
+        if (v_ == NULL && !(optional)) {                                                           \
+            fail(L, n, "do: %s needs '%s'", sim_op_names[s->op], key);                             \
+            goto bad;                                                                              \
+        }                                                                                          \
+        if (v_ != NULL && !(call))                                                                 \
+            goto bad;                                                                              \
+    } while (0)
+#define V v_
+
+static bool use_cap(struct loader *L, const struct sim_ynode *n, const char *key, int task,
+                    int *id)
+{
+    const struct sim_ynode *v = sim_yaml_get(n, key);
+    if (!get_name(L, v, key, id))
+        return false;
+    if (task >= 0 && !bound(L->caps, task, *id))
+        return fail(L, v, "task '%s' never binds a capability named '%s'",
+                    ((struct sim_task_def *)g_ptr_array_index(L->sc->tasks, task))->name,
+                    v->value);
+    return true;
+}
+
+/* Parse one step.  LANE_TASK >= 0 inside a parallel block.  Bindings are
+ * applied as the step is read; inside a parallel block the uses are
+ * checked after all of the block's bindings (see parse_parallel). */
+static struct sim_step *parse_step(struct loader *L, const struct sim_ynode *n, int lane_task,
+                                   bool check_uses);
+
+static bool parse_steps(struct loader *L, const struct sim_ynode *list, int lane_task,
+                        bool check_uses, GPtrArray *out)
+{
+    if (list->kind != SIM_Y_SEQ)
+        return fail(L, list, "steps must be a list, not %s", kind_name(list));
+    for (size_t i = 0; i < list->n; i++) {
+        struct sim_step *s = parse_step(L, list->items[i], lane_task, check_uses);
+        if (s == NULL)
+            return false;
+        g_ptr_array_add(out, s);
+    }
+    return true;
+}
+
+static struct sim_step *parse_parallel(struct loader *L, const struct sim_ynode *n)
+{
+    const struct sim_ynode *block = sim_yaml_get(n, "parallel");
+    if (n->n != 2)
+        return fail(L, n, "a parallel step holds only 'parallel'"), NULL;
+    if (block->kind != SIM_Y_MAP)
+        return fail(L, block, "parallel must map task names to lists of steps"), NULL;
+    struct sim_step *s = g_new0(struct sim_step, 1);
+    s->line = n->line;
+    s->col = n->col;
+    s->op = OP_PARALLEL;
+    s->task = -1;
+    s->lanes = g_ptr_array_new();
+    /* Bindings of the whole block first, then the uses: the order of steps
+     * across lanes is the scheduler's, so any binding in the block counts. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i + 1 < block->n; i += 2) {
+            int task;
+            if (!get_task(L, block->items[i], "parallel", &task))
+                goto bad;
+            for (size_t j = 0; j < i; j += 2)
+                if (strcmp(block->items[j]->value, block->items[i]->value) == 0) {
+                    fail(L, block->items[i], "task '%s' has two lanes in one parallel block",
+                         block->items[i]->value);
+                    goto bad;
+                }
+            GPtrArray *steps = g_ptr_array_new_with_free_func((GDestroyNotify)step_free);
+            bool ok = parse_steps(L, block->items[i + 1], task, pass == 1, steps);
+            if (pass == 1 && ok) {
+                struct sim_lane *lane = g_new0(struct sim_lane, 1);
+                lane->task = task;
+                lane->steps = steps;
+                g_ptr_array_add(s->lanes, lane);
+            } else {
+                g_ptr_array_free(steps, TRUE);
+            }
+            if (!ok)
+                goto bad;
+        }
+    }
+    return s;
+bad:
+    step_free(s);
+    return NULL;
+}
+
+static struct sim_step *parse_step(struct loader *L, const struct sim_ynode *n, int lane_task,
+                                   bool check_uses)
+{
+    if (n->kind != SIM_Y_MAP)
+        return fail(L, n, "a step must be a mapping, not %s", kind_name(n)), NULL;
+    if (sim_yaml_get(n, "parallel") != NULL) {
+        if (lane_task >= 0)
+            return fail(L, n, "parallel blocks do not nest"), NULL;
+        return parse_parallel(L, n);
+    }
+    const struct sim_ynode *dn = sim_yaml_get(n, "do");
+    if (dn == NULL)
+        return fail(L, n, "a step needs 'do' (the operation)"), NULL;
+    if (!want_scalar(L, dn, "do"))
+        return NULL;
+    struct sim_step *s = g_new0(struct sim_step, 1);
+    s->line = n->line;
+    s->col = n->col;
+    s->other = -1;
+    s->container = s->src = s->dest = s->as = s->weak = s->ref = NO_NAME;
+    s->pattern = -1;
+    s->op = OP_COUNT;
+    for (int o = 0; o < OP_PARALLEL; o++)
+        if (strcmp(sim_op_names[o], dn->value) == 0)
+            s->op = (enum sim_op)o;
+    if (s->op == OP_COUNT) {
+        for (size_t i = 0; i < G_N_ELEMENTS(later_ops); i++)
+            if (strcmp(later_ops[i].op, dn->value) == 0) {
+                fail(L, dn, "do: %s needs %s, which this version of pmsim does not simulate yet",
+                     dn->value, later_ops[i].needs);
+                goto bad;
+            }
+        fail(L, dn, "unknown operation '%s'", dn->value);
+        goto bad;
+    }
+    /* Keys: the common ones plus the operation's. */
+    const char *const *own = op_keys(s->op);
+    const char *allowed[24];
+    size_t na = 0;
+    allowed[na++] = "task";
+    allowed[na++] = "do";
+    allowed[na++] = "expect";
+    for (; *own != NULL; own++)
+        allowed[na++] = *own;
+    allowed[na] = NULL;
+    char what[64];
+    snprintf(what, sizeof what, "a '%s' step", sim_op_names[s->op]);
+    if (!check_keys(L, n, what, allowed))
+        goto bad;
+
+    const struct sim_ynode *tn = sim_yaml_get(n, "task");
+    s->task = lane_task;
+    if (tn != NULL) {
+        int t;
+        if (!get_task(L, tn, "task", &t))
+            goto bad;
+        if (lane_task >= 0 && t != lane_task) {
+            fail(L, tn, "a step in task '%s''s lane names task '%s'",
+                 ((struct sim_task_def *)g_ptr_array_index(L->sc->tasks, lane_task))->name,
+                 tn->value);
+            goto bad;
+        }
+        s->task = t;
+    } else if (lane_task < 0 && s->op != OP_ADVANCE) {
+        fail(L, n, "a step needs 'task' (the task that acts)");
+        goto bad;
+    }
+    const struct sim_ynode *en = sim_yaml_get(n, "expect");
+    s->expect = PM_OK;
+    if (en != NULL) {
+        if (!want_scalar(L, en, "expect"))
+            goto bad;
+        if (!pm_error_parse(en->value, &s->expect)) {
+            fail(L, en, "expect: '%s' is neither ok nor an error name (EINVAL, ENOMEM, …)",
+                 en->value);
+            goto bad;
+        }
+    }
+
+    int t = s->task;
+    bool uses = check_uses || lane_task < 0;
+    switch (s->op) {
+    case OP_CREATE:
+        ARG("as", false, get_name(L, V, "as", &s->as));
+        break;
+    case OP_DESTROY:
+    case OP_UNLOCK:
+        ARG("container", false, use_cap(L, n, "container", uses ? t : -1, &s->container));
+        break;
+    case OP_SHARE:
+    case OP_GIVE: {
+        const char *key = s->op == OP_SHARE ? "with" : "to";
+        ARG("container", false, use_cap(L, n, "container", uses ? t : -1, &s->container));
+        ARG(key, false, get_task(L, V, key, &s->other));
+        ARG("as", false, get_name(L, V, "as", &s->as));
+        break;
+    }
+    case OP_REVOKE:
+        ARG("container", false, use_cap(L, n, "container", uses ? t : -1, &s->container));
+        ARG("ref", false, get_name(L, V, "ref", &s->ref));
+        if (uses && !bound(L->refs, t, s->ref)) {
+            fail(L, sim_yaml_get(n, "ref"), "task '%s' never shared anything as '%s'",
+                 ((struct sim_task_def *)g_ptr_array_index(L->sc->tasks, t))->name,
+                 sim_yaml_get(n, "ref")->value);
+            goto bad;
+        }
+        break;
+    case OP_LOCK:
+        ARG("container", false, use_cap(L, n, "container", uses ? t : -1, &s->container));
+        ARG("duration", false, get_time(L, V, "duration", &s->duration));
+        break;
+    case OP_ALLOCATE:
+    case OP_DEALLOCATE:
+        ARG("container", false, use_cap(L, n, "container", uses ? t : -1, &s->container));
+        ARG("start", true, get_uint(L, V, "start", UINT32_MAX, &s->start));
+        ARG("count", false, get_uint(L, V, "count", UINT32_MAX, &s->count));
+        ARG("flags", true,
+            get_flags(L, V, s->op == OP_ALLOCATE ? alloc_flags : dealloc_flags, &s->flags));
+        ARG("expect_count", true, get_uint(L, V, "expect_count", UINT32_MAX, &s->expect_count));
+        s->has_expect_count = sim_yaml_get(n, "expect_count") != NULL;
+        break;
+    case OP_MAP:
+        ARG("container", false, use_cap(L, n, "container", uses ? t : -1, &s->container));
+        ARG("start", true, get_uint(L, V, "start", UINT32_MAX, &s->start));
+        ARG("count", false, get_uint(L, V, "count", UINT32_MAX, &s->count));
+        ARG("at", false, get_uint(L, V, "at", (1ull << 48) - 1, &s->at));
+        s->flags = CONT_MAP_READ | CONT_MAP_WRITE;
+        ARG("flags", true, get_flags(L, V, map_flags, &s->flags));
+        ARG("expect_mapped", true, get_uint(L, V, "expect_mapped", UINT32_MAX, &s->expect_mapped));
+        s->has_expect_mapped = sim_yaml_get(n, "expect_mapped") != NULL;
+        if (s->at % L->sc->page_size != 0) {
+            fail(L, sim_yaml_get(n, "at"), "at: 0x%llx is not aligned on the page size (%llu)",
+                 (unsigned long long)s->at, (unsigned long long)L->sc->page_size);
+            goto bad;
+        }
+        break;
+    case OP_COPY:
+        ARG("src", false, use_cap(L, n, "src", uses ? t : -1, &s->src));
+        ARG("dest", false, use_cap(L, n, "dest", uses ? t : -1, &s->dest));
+        ARG("src_start", true, get_uint(L, V, "src_start", UINT32_MAX, &s->src_start));
+        ARG("dest_start", true, get_uint(L, V, "dest_start", UINT32_MAX, &s->dest_start));
+        ARG("src_frames", true, get_frames(L, V, "src_frames", &s->src_frames));
+        ARG("dest_frames", true, get_frames(L, V, "dest_frames", &s->dest_frames));
+        ARG("count", true, get_uint(L, V, "count", UINT32_MAX, &s->count));
+        ARG("flags", true, get_flags(L, V, copy_flags, &s->flags));
+        ARG("expect_frame_error", true,
+            get_uint(L, V, "expect_frame_error", UINT32_MAX, &s->expect_frame_error));
+        s->has_expect_frame_error = sim_yaml_get(n, "expect_frame_error") != NULL;
+        s->has_count = sim_yaml_get(n, "count") != NULL;
+        if (s->src_frames && sim_yaml_get(n, "src_start")) {
+            fail(L, sim_yaml_get(n, "src_start"), "give src_start or src_frames, not both");
+            goto bad;
+        }
+        if (s->dest_frames && sim_yaml_get(n, "dest_start")) {
+            fail(L, sim_yaml_get(n, "dest_start"), "give dest_start or dest_frames, not both");
+            goto bad;
+        }
+        {
+            GArray *lists[2] = {s->src_frames, s->dest_frames};
+            for (int i = 0; i < 2; i++) {
+                if (lists[i] == NULL)
+                    continue;
+                if (!s->has_count) {
+                    s->count = lists[i]->len;
+                    s->has_count = true;
+                } else if (s->count != lists[i]->len) {
+                    fail(L, n, "count %llu does not match a frame list of %u",
+                         (unsigned long long)s->count, lists[i]->len);
+                    goto bad;
+                }
+            }
+            if (!s->has_count) {
+                fail(L, n, "do: copy needs 'count' (or a frame list)");
+                goto bad;
+            }
+        }
+        break;
+    case OP_CREATE_WITH:
+    case OP_CREATE_FROM:
+    case OP_CREATE_GATHER:
+        if (s->op != OP_CREATE_WITH)
+            ARG("source", false, use_cap(L, n, "source", uses ? t : -1, &s->src));
+        if (s->op == OP_CREATE_GATHER) {
+            ARG("frames", false, get_frames(L, V, "frames", &s->frames));
+            s->count = s->frames->len;
+        } else {
+            ARG("count", false, get_uint(L, V, "count", UINT32_MAX, &s->count));
+        }
+        if (s->op == OP_CREATE_FROM)
+            ARG("start", true, get_uint(L, V, "start", UINT32_MAX, &s->start));
+        ARG("with", false, get_task(L, V, "with", &s->other));
+        ARG("as", false, get_name(L, V, "as", &s->as));
+        ARG("weak", false, get_name(L, V, "weak", &s->weak));
+        break;
+    case OP_RELEASE_DATA:
+        ARG("container", false, use_cap(L, n, "container", uses ? t : -1, &s->container));
+        ARG("frames", false, get_frames(L, V, "frames", &s->frames));
+        break;
+    case OP_WRITE:
+    case OP_READ: {
+        ARG("at", false, get_uint(L, V, "at", (1ull << 48) - 1, &s->at));
+        const char *pk = s->op == OP_WRITE ? "pattern" : "expect_pattern";
+        const char *dk = s->op == OP_WRITE ? "data" : "expect_data";
+        const struct sim_ynode *pn = sim_yaml_get(n, pk), *dn2 = sim_yaml_get(n, dk);
+        if (pn != NULL && dn2 != NULL) {
+            fail(L, dn2, "give %s or %s, not both", pk, dk);
+            goto bad;
+        }
+        uint64_t pat;
+        if (pn != NULL) {
+            if (!get_uint(L, pn, pk, 255, &pat))
+                goto bad;
+            s->pattern = (int)pat;
+        }
+        if (dn2 != NULL) {
+            if (dn2->kind != SIM_Y_SCALAR) {
+                fail(L, dn2, "%s must be a string", dk);
+                goto bad;
+            }
+            s->data = g_strdup(dn2->value);
+        }
+        ARG("bytes", s->data != NULL && s->data[0] != '\0',
+            get_size(L, V, "bytes", 1ull << 32, &s->bytes));
+        if (sim_yaml_get(n, "bytes") == NULL)
+            s->bytes = strlen(s->data);
+        if (s->bytes == 0) {
+            fail(L, n, "do: %s of 0 bytes", sim_op_names[s->op]);
+            goto bad;
+        }
+        if (s->op == OP_WRITE && pn == NULL && dn2 == NULL) {
+            fail(L, n, "do: write needs 'pattern' (a byte) or 'data' (a string)");
+            goto bad;
+        }
+        if (s->at + s->bytes > (1ull << 48)) {
+            fail(L, sim_yaml_get(n, "at"), "at + bytes goes past the 48-bit address space");
+            goto bad;
+        }
+        break;
+    }
+    case OP_ADVANCE:
+        ARG("time", false, get_time(L, V, "time", &s->duration));
+        break;
+    default:
+        break;
+    }
+    if (s->op == OP_ADVANCE && s->task < 0 && lane_task >= 0)
+        s->task = lane_task;
+
+    /* Bindings (capability names of the acting task or of the other one;
+     * share references of the acting task). */
+    if (s->op == OP_CREATE || s->op == OP_CREATE_WITH || s->op == OP_CREATE_FROM ||
+        s->op == OP_CREATE_GATHER)
+        bind(L->caps, t, s->as);
+    if (s->op == OP_SHARE || s->op == OP_GIVE)
+        bind(L->caps, s->other, s->as);
+    if (s->op == OP_SHARE)
+        bind(L->refs, t, s->as);
+    if (s->weak != NO_NAME) {
+        bind(L->caps, s->other, s->weak);
+        bind(L->refs, t, s->weak);
+    }
+    return s;
+bad:
+    step_free(s);
+    return NULL;
+}
+
+/* ---- the file --------------------------------------------------------------- */
+
+static bool parse_machine(struct loader *L, const struct sim_ynode *m)
+{
+    static const char *const keys[] = {"frames", "page_size", "dma_frames", "map_items",
+                                       "cost",   "swap",      NULL};
+    if (!check_keys(L, m, "machine", keys))
+        return false;
+    struct sim_scenario *sc = L->sc;
+    const struct sim_ynode *v;
+    if ((v = sim_yaml_get(m, "cost")) != NULL)
+        return fail(L, v, "machine.cost: cost tables (SPEC §10) are not simulated yet");
+    if ((v = sim_yaml_get(m, "swap")) != NULL)
+        return fail(L, v, "machine.swap: swap (SPEC §7) is not simulated yet");
+    sc->page_size = 4096;
+    if ((v = sim_yaml_get(m, "page_size")) != NULL) {
+        if (!get_size(L, v, "page_size", 1ull << 30, &sc->page_size))
+            return false;
+        if (sc->page_size < 4096 || (sc->page_size & (sc->page_size - 1)) != 0)
+            return fail(L, v, "page_size: %llu is not a power of two of at least 4096",
+                        (unsigned long long)sc->page_size);
+    }
+    if ((v = sim_yaml_get(m, "frames")) == NULL)
+        return fail(L, m, "machine needs 'frames' (physical frames in the pool)");
+    uint64_t frames;
+    if (!get_uint(L, v, "frames", UINT32_MAX - 1, &frames))
+        return false;
+    if (frames == 0)
+        return fail(L, v, "frames: a machine needs at least one frame");
+    if (frames * sc->page_size > (1ull << 40))
+        return fail(L, v, "frames: %llu frames of %llu bytes is more than the 1 TiB a simulated "
+                          "machine may have",
+                    (unsigned long long)frames, (unsigned long long)sc->page_size);
+    sc->frames = (uint32_t)frames;
+    uint64_t x = 0;
+    if ((v = sim_yaml_get(m, "dma_frames")) != NULL) {
+        if (!get_uint(L, v, "dma_frames", UINT32_MAX, &x))
+            return false;
+        if (x > frames)
+            return fail(L, v, "dma_frames: %llu is more than the %llu frames",
+                        (unsigned long long)x, (unsigned long long)frames);
+        sc->dma_frames = (uint32_t)x;
+    }
+    sc->map_items = 31;
+    if ((v = sim_yaml_get(m, "map_items")) != NULL) {
+        if (!get_uint(L, v, "map_items", 31, &x))
+            return false;
+        if (x == 0)
+            return fail(L, v, "map_items: a message carries at least one item");
+        sc->map_items = (unsigned)x;
+    }
+    return true;
+}
+
+static bool parse_tasks(struct loader *L, const struct sim_ynode *t)
+{
+    if (t->kind != SIM_Y_MAP)
+        return fail(L, t, "tasks must map task names to their properties, not %s", kind_name(t));
+    static const char *const keys[] = {"guaranteed", "extra",  "weight", "pager", "on_return",
+                                       "server",     "store",  "backing", NULL};
+    for (size_t i = 0; i + 1 < t->n; i += 2) {
+        const struct sim_ynode *k = t->items[i], *props = t->items[i + 1];
+        if (!want_scalar(L, k, "a task name"))
+            return false;
+        if (strchr(k->value, '.') != NULL)
+            return fail(L, k, "task name '%s' must not contain '.' (report paths use it)",
+                        k->value);
+        if (g_hash_table_contains(L->task_ids, k->value))
+            return fail(L, k, "task '%s' is declared twice", k->value);
+        struct sim_task_def *d = g_new0(struct sim_task_def, 1);
+        d->name = g_strdup(k->value);
+        d->weight = 1;
+        g_ptr_array_add(L->sc->tasks, d);
+        g_hash_table_insert(L->task_ids, d->name, GINT_TO_POINTER(L->sc->tasks->len));
+        g_ptr_array_add(L->caps, g_hash_table_new(g_direct_hash, g_direct_equal));
+        g_ptr_array_add(L->refs, g_hash_table_new(g_direct_hash, g_direct_equal));
+        if (sim_yaml_is_null(props))
+            continue;
+        char what[128];
+        snprintf(what, sizeof what, "task '%s'", d->name);
+        if (!check_keys(L, props, what, keys))
+            return false;
+        const struct sim_ynode *v;
+        if ((v = sim_yaml_get(props, "guaranteed")) != NULL &&
+            !get_uint(L, v, "guaranteed", UINT32_MAX, &d->guaranteed))
+            return false;
+        if ((v = sim_yaml_get(props, "extra")) != NULL && !get_bool(L, v, "extra", &d->extra))
+            return false;
+        if ((v = sim_yaml_get(props, "weight")) != NULL) {
+            if (!get_uint(L, v, "weight", UINT32_MAX, &d->weight))
+                return false;
+            if (d->weight == 0)
+                return fail(L, v, "weight must be at least 1");
+        }
+        if ((v = sim_yaml_get(props, "pager")) != NULL &&
+            !(v->kind == SIM_Y_SCALAR && strcmp(v->value, "none") == 0))
+            return fail(L, v, "pager: only 'none' for now; pagers and their eviction policies "
+                              "(SPEC §8) are not simulated yet");
+        if ((v = sim_yaml_get(props, "on_return")) != NULL)
+            return fail(L, v, "on_return: reclaim upcalls (SPEC §5.1) are not simulated yet");
+        if ((v = sim_yaml_get(props, "server")) != NULL)
+            return fail(L, v, "server: server roles (SPEC §9.2) are not simulated yet");
+        if ((v = sim_yaml_get(props, "store")) != NULL)
+            return fail(L, v, "store: server roles (SPEC §9.2) are not simulated yet");
+        if ((v = sim_yaml_get(props, "backing")) != NULL)
+            return fail(L, v, "backing: server roles (SPEC §9.2) are not simulated yet");
+    }
+    return true;
+}
+
+/* A size with a unit suffix ("64KiB"), without reporting anything. */
+static bool parse_size_quietly(const char *v, uint64_t *out)
+{
+    char *end = NULL;
+    if (v[0] < '0' || v[0] > '9')
+        return false;
+    unsigned long long x = strtoull(v, &end, 10);
+    while (*end == ' ')
+        end++;
+    for (size_t i = 0; i < G_N_ELEMENTS(size_units); i++) {
+        if (strcmp(end, size_units[i].suffix) == 0) {
+            if (x > UINT64_MAX / size_units[i].mult)
+                return false;
+            *out = x * size_units[i].mult;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool parse_expects(struct loader *L, const struct sim_ynode *e)
+{
+    if (e->kind != SIM_Y_MAP)
+        return fail(L, e, "expect must map report paths to values, not %s", kind_name(e));
+    static const char *const ops[] = {"==", "!=", "<", "<=", ">", ">="};
+    for (size_t i = 0; i + 1 < e->n; i += 2) {
+        const struct sim_ynode *k = e->items[i], *v = e->items[i + 1];
+        if (!want_scalar(L, k, "an expectation's path"))
+            return false;
+        struct sim_expect *x = g_new0(struct sim_expect, 1);
+        g_ptr_array_add(L->sc->expects, x);
+        x->line = k->line;
+        x->col = k->col;
+        x->path = g_strdup(k->value);
+        x->cmp = CMP_EQ;
+        if (v->kind == SIM_Y_MAP) {
+            if (v->n != 2)
+                return fail(L, v, "an expectation holds one comparison, like { \">=\": 3 }");
+            const struct sim_ynode *op = v->items[0];
+            size_t j;
+            for (j = 0; j < G_N_ELEMENTS(ops); j++)
+                if (op->kind == SIM_Y_SCALAR && strcmp(op->value, ops[j]) == 0)
+                    break;
+            if (j == G_N_ELEMENTS(ops))
+                return fail(L, op, "unknown comparison '%s' (use ==, !=, <, <=, >, >=)",
+                            op->kind == SIM_Y_SCALAR ? op->value : "?");
+            x->cmp = (enum sim_cmp)j;
+            v = v->items[1];
+        }
+        if (!want_scalar(L, v, "an expected value"))
+            return false;
+        const char *s = v->value;
+        char *end = NULL;
+        long long num = s[0] != '\0' ? strtoll(s, &end, 0) : 0;
+        uint64_t sized;
+        if (v->plain && end != NULL && *end == '\0') {
+            x->is_number = true;
+            x->number = num;
+        } else if (v->plain && (strcmp(s, "true") == 0 || strcmp(s, "false") == 0)) {
+            x->is_bool = true;
+            x->boolean = strcmp(s, "true") == 0;
+        } else if (v->plain && parse_size_quietly(s, &sized) && sized <= INT64_MAX) {
+            x->is_number = true; /* a size like 64KiB */
+            x->number = (int64_t)sized;
+        } else {
+            x->is_string = true;
+            x->string = g_strdup(s);
+        }
+        if (x->is_string && x->cmp != CMP_EQ && x->cmp != CMP_NE)
+            return fail(L, v, "'%s' is not a number: only == and != compare strings", s);
+    }
+    return true;
+}
+
+static void scenario_free(struct sim_scenario *sc)
+{
+    if (sc == NULL)
+        return;
+    g_free(sc->file);
+    g_free(sc->name);
+    g_free(sc->description);
+    for (guint i = 0; sc->tasks && i < sc->tasks->len; i++) {
+        struct sim_task_def *d = g_ptr_array_index(sc->tasks, i);
+        g_free(d->name);
+        g_free(d);
+    }
+    if (sc->tasks)
+        g_ptr_array_free(sc->tasks, TRUE);
+    if (sc->names)
+        g_ptr_array_free(sc->names, TRUE);
+    if (sc->steps)
+        g_ptr_array_free(sc->steps, TRUE);
+    for (guint i = 0; sc->expects && i < sc->expects->len; i++) {
+        struct sim_expect *x = g_ptr_array_index(sc->expects, i);
+        g_free(x->path);
+        g_free(x->string);
+        g_free(x);
+    }
+    if (sc->expects)
+        g_ptr_array_free(sc->expects, TRUE);
+    g_free(sc);
+}
+
+void sim_scenario_free(sim_scenario_t *sc) { scenario_free(sc); }
+
+size_t sim_scenario_steps(const sim_scenario_t *sc) { return sc->steps->len; }
+
+static sim_scenario_t *load_tree(const char *name, struct sim_ynode *root, char **message)
+{
+    struct loader L = {.file = name};
+    struct sim_scenario *sc = g_new0(struct sim_scenario, 1);
+    L.sc = sc;
+    sc->file = g_strdup(name);
+    sc->tasks = g_ptr_array_new();
+    sc->names = g_ptr_array_new_with_free_func(g_free);
+    sc->steps = g_ptr_array_new_with_free_func((GDestroyNotify)step_free);
+    sc->expects = g_ptr_array_new();
+    sc->seed = 1;
+    L.task_ids = g_hash_table_new(g_str_hash, g_str_equal);
+    L.name_ids = g_hash_table_new(g_str_hash, g_str_equal);
+    L.caps = g_ptr_array_new_with_free_func((GDestroyNotify)g_hash_table_destroy);
+    L.refs = g_ptr_array_new_with_free_func((GDestroyNotify)g_hash_table_destroy);
+
+    static const char *const top[] = {"name",  "description", "seed",  "machine",
+                                      "policy", "tasks",       "steps", "expect", NULL};
+    const struct sim_ynode *v;
+    if (!check_keys(&L, root, "the scenario", top))
+        goto out;
+    if ((v = sim_yaml_get(root, "name")) == NULL) {
+        fail(&L, root, "a scenario needs 'name'");
+        goto out;
+    }
+    if (!want_scalar(&L, v, "name"))
+        goto out;
+    sc->name = g_strdup(v->value);
+    if ((v = sim_yaml_get(root, "description")) != NULL) {
+        if (v->kind != SIM_Y_SCALAR) {
+            fail(&L, v, "description must be text");
+            goto out;
+        }
+        sc->description = g_strdup(v->value);
+    }
+    if ((v = sim_yaml_get(root, "seed")) != NULL && !get_uint(&L, v, "seed", UINT32_MAX, &sc->seed))
+        goto out;
+    if ((v = sim_yaml_get(root, "machine")) == NULL) {
+        fail(&L, root, "a scenario needs 'machine' (at least its frames)");
+        goto out;
+    }
+    if (!parse_machine(&L, v))
+        goto out;
+    if ((v = sim_yaml_get(root, "policy")) != NULL && !sim_yaml_is_null(v)) {
+        static const char *const keys[] = {"kind", NULL};
+        if (!check_keys(&L, v, "policy", keys))
+            goto out;
+        const struct sim_ynode *kind = sim_yaml_get(v, "kind");
+        if (kind == NULL) {
+            fail(&L, v, "policy needs 'kind' (fixed)");
+            goto out;
+        }
+        if (!want_scalar(&L, kind, "policy.kind"))
+            goto out;
+        if (strcmp(kind->value, "fixed") == 0) {
+            sc->policy_fixed = true;
+        } else if (strcmp(kind->value, "proportional") == 0) {
+            fail(&L, kind, "policy kind 'proportional' needs the policy server (SPEC §4), which "
+                           "this version of pmsim does not simulate yet");
+            goto out;
+        } else {
+            fail(&L, kind, "unknown policy kind '%s' (known: fixed)", kind->value);
+            goto out;
+        }
+    }
+    if ((v = sim_yaml_get(root, "tasks")) == NULL) {
+        fail(&L, root, "a scenario needs 'tasks'");
+        goto out;
+    }
+    if (!parse_tasks(&L, v))
+        goto out;
+    if ((v = sim_yaml_get(root, "steps")) == NULL) {
+        fail(&L, root, "a scenario needs 'steps'");
+        goto out;
+    }
+    if (!parse_steps(&L, v, -1, true, sc->steps))
+        goto out;
+    if ((v = sim_yaml_get(root, "expect")) != NULL && !sim_yaml_is_null(v) &&
+        !parse_expects(&L, v))
+        goto out;
+out:
+    g_hash_table_destroy(L.task_ids);
+    g_hash_table_destroy(L.name_ids);
+    g_ptr_array_free(L.caps, TRUE);
+    g_ptr_array_free(L.refs, TRUE);
+    if (L.err != NULL) {
+        if (message != NULL)
+            *message = strdup(L.err->message);
+        g_error_free(L.err);
+        scenario_free(sc);
+        return NULL;
+    }
+    return sc;
+}
+
+sim_scenario_t *sim_scenario_load_string(const char *name, const char *text, size_t len,
+                                         char **message)
+{
+    GError *err = NULL;
+    struct sim_ynode *root = sim_yaml_load_string(name, text, len, &err);
+    if (root == NULL) {
+        if (message != NULL)
+            *message = strdup(err->message);
+        g_error_free(err);
+        return NULL;
+    }
+    sim_scenario_t *sc = NULL;
+    if (root->kind != SIM_Y_MAP) {
+        if (message != NULL) {
+            char *m = g_strdup_printf("%s:%u:%u: a scenario must be a mapping (name, machine, "
+                                      "tasks, steps…)",
+                                      name, root->line, root->col);
+            *message = strdup(m);
+            g_free(m);
+        }
+    } else {
+        sc = load_tree(name, root, message);
+    }
+    sim_yaml_free(root);
+    return sc;
+}
+
+sim_scenario_t *sim_scenario_load(const char *path, char **message)
+{
+    gchar *text = NULL;
+    gsize len = 0;
+    GError *io = NULL;
+    if (!g_file_get_contents(path, &text, &len, &io)) {
+        if (message != NULL) {
+            char *m = g_strdup_printf("%s:1:1: %s", path, io->message);
+            *message = strdup(m);
+            g_free(m);
+        }
+        g_error_free(io);
+        return NULL;
+    }
+    sim_scenario_t *sc = sim_scenario_load_string(path, text, len, message);
+    g_free(text);
+    return sc;
+}

@@ -1,0 +1,102 @@
+/* scenario_priv.h — a validated scenario, as the loader (scenario.c) builds
+ * it and the runner (runner.c) runs it.  Internal to sim/.
+ *
+ * Names are resolved at load time: tasks to indexes, capability and share
+ * names to small integers (one table for the whole file; each task keeps
+ * its own bindings at run time, so `C` in two tasks are two bindings). */
+#ifndef PMSIM_SIM_SCENARIO_PRIV_H
+#define PMSIM_SIM_SCENARIO_PRIV_H
+
+#include <glib.h>
+#include <stdint.h>
+
+#include "pmsim/error.h"
+#include "pmsim/scenario.h"
+
+enum sim_op {
+    OP_CREATE,
+    OP_DESTROY,
+    OP_SHARE,
+    OP_REVOKE,
+    OP_GIVE,
+    OP_LOCK,
+    OP_UNLOCK,
+    OP_ALLOCATE,
+    OP_DEALLOCATE,
+    OP_MAP,
+    OP_COPY,
+    OP_CREATE_WITH,
+    OP_CREATE_FROM,
+    OP_CREATE_GATHER,
+    OP_RELEASE_DATA,
+    OP_WRITE,
+    OP_READ,
+    OP_ADVANCE,
+    OP_PARALLEL,
+    OP_COUNT
+};
+
+extern const char *const sim_op_names[OP_COUNT];
+
+#define NO_NAME (-1)
+
+struct sim_step {
+    unsigned line, col;
+    enum sim_op op;
+    int task;                 /* acting task */
+    int other;                /* with / to: a task, or -1 */
+    int container, src, dest; /* capability names, or NO_NAME */
+    int as, weak, ref;        /* names bound or used as share references */
+    uint64_t start, count, src_start, dest_start;
+    bool has_count;
+    GArray *frames, *src_frames, *dest_frames; /* uint32_t; NULL if absent */
+    unsigned flags;
+    uint64_t at, bytes, duration;
+    int pattern;      /* write: the byte; read: expect_pattern; -1 none */
+    char *data;       /* write: data; read: expect_data */
+    pm_error_t expect;
+    bool has_expect_count, has_expect_frame_error, has_expect_mapped;
+    uint64_t expect_count, expect_frame_error, expect_mapped;
+    /* OP_PARALLEL: one lane per task, in file order */
+    GPtrArray *lanes; /* struct sim_lane * */
+};
+
+struct sim_lane {
+    int task;
+    GPtrArray *steps; /* struct sim_step * */
+};
+
+struct sim_task_def {
+    char *name;
+    uint64_t guaranteed;
+    bool extra;
+    uint64_t weight;
+};
+
+enum sim_cmp { CMP_EQ, CMP_NE, CMP_LT, CMP_LE, CMP_GT, CMP_GE };
+
+struct sim_expect {
+    unsigned line, col;
+    char *path;
+    enum sim_cmp cmp;
+    bool is_number, is_bool, is_string;
+    int64_t number;
+    bool boolean;
+    char *string;
+};
+
+struct sim_scenario {
+    char *file;
+    char *name, *description;
+    uint64_t seed;
+    uint32_t frames, dma_frames;
+    uint64_t page_size;
+    unsigned map_items;
+    bool policy_fixed; /* guarantees from the tasks; else first come, first served */
+    GPtrArray *tasks;  /* struct sim_task_def * */
+    GPtrArray *names;  /* char *: capability and share names */
+    GPtrArray *steps;  /* struct sim_step * */
+    GPtrArray *expects; /* struct sim_expect * */
+};
+
+#endif
