@@ -932,8 +932,9 @@ static bool parse_tasks(struct loader *L, const struct sim_ynode *t)
     return true;
 }
 
-/* A size with a unit suffix ("64KiB"), without reporting anything. */
-static bool parse_size_quietly(const char *v, uint64_t *out)
+/* A size or a time with its unit ("64KiB", "1ms"), without reporting
+ * anything: the two sets of suffixes do not overlap. */
+static bool parse_unit_quietly(const char *v, uint64_t *out)
 {
     char *end = NULL;
     if (v[0] < '0' || v[0] > '9')
@@ -941,12 +942,18 @@ static bool parse_size_quietly(const char *v, uint64_t *out)
     unsigned long long x = strtoull(v, &end, 10);
     while (*end == ' ')
         end++;
-    for (size_t i = 0; i < G_N_ELEMENTS(size_units); i++) {
-        if (strcmp(end, size_units[i].suffix) == 0) {
-            if (x > UINT64_MAX / size_units[i].mult)
-                return false;
-            *out = x * size_units[i].mult;
-            return true;
+    const struct {
+        const struct unit *units;
+        size_t n;
+    } sets[] = {{size_units, G_N_ELEMENTS(size_units)}, {time_units, G_N_ELEMENTS(time_units)}};
+    for (size_t k = 0; k < G_N_ELEMENTS(sets); k++) {
+        for (size_t i = 0; i < sets[k].n; i++) {
+            if (strcmp(end, sets[k].units[i].suffix) == 0) {
+                if (x > UINT64_MAX / sets[k].units[i].mult)
+                    return false;
+                *out = x * sets[k].units[i].mult;
+                return true;
+            }
         }
     }
     return false;
@@ -993,8 +1000,8 @@ static bool parse_expects(struct loader *L, const struct sim_ynode *e)
         } else if (v->plain && (strcmp(s, "true") == 0 || strcmp(s, "false") == 0)) {
             x->is_bool = true;
             x->boolean = strcmp(s, "true") == 0;
-        } else if (v->plain && parse_size_quietly(s, &sized) && sized <= INT64_MAX) {
-            x->is_number = true; /* a size like 64KiB */
+        } else if (v->plain && parse_unit_quietly(s, &sized) && sized <= INT64_MAX) {
+            x->is_number = true; /* a size like 64KiB or a time like 1ms */
             x->number = (int64_t)sized;
         } else {
             x->is_string = true;

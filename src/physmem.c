@@ -508,12 +508,14 @@ static pm_error_t allocate(pm_physmem_t *pm, l4_task_t caller, container_t c, fr
         *count = 0;
         return PM_ENOMEM;
     }
-    uint64_t added = 0;
+    uint64_t added = 0, squashed = 0;
     for (uint32_t i = 0; i < k; i++) {
-        if (pm__slot(ct, start + i) != 0)
+        if (pm__slot(ct, start + i) != 0) {
             pm__frame_drop(pm, ct, start + i); /* SQUASH: the old contents are lost */
-        else
+            squashed++;
+        } else {
             added++;
+        }
         err = pm__frame_add(pm, ct, start + i, flags & CONT_ALLOC_DMA);
         if (err != PM_OK) {
             /* Only a DMA bind can fail here, and the room was counted. */
@@ -524,6 +526,7 @@ static pm_error_t allocate(pm_physmem_t *pm, l4_task_t caller, container_t c, fr
     ct->owner->allocated += added;
     pm->total_allocated += added;
     pm->st.frames_allocated += k;
+    pm->st.frames_deallocated += squashed;
     struct pm_event ev = {
         .kind = PM_EV_ALLOCATE, .task = caller, .container = ct->id, .frame = start, .count = k};
     pm__emit(pm, &ev);
