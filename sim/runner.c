@@ -31,6 +31,22 @@ struct rt_task {
     GHashTable *refs; /* name id + 1 → container_t (the sharee's handle) */
 };
 
+/* What a step did, kept compact while the run goes; the report's "steps"
+ * array is built from these only when something reads it (an expectation
+ * on a steps.N path, the JSON or text report). */
+enum rec_value { REC_NONE, REC_COUNT, REC_MAPPED, REC_FRAME_ERROR };
+
+struct step_rec {
+    unsigned line;
+    int task;
+    uint8_t op;          /* enum sim_op */
+    uint8_t value_kind;  /* enum rec_value */
+    bool ok;
+    pm_error_t outcome, expect;
+    uint32_t value;
+    uint64_t time_ns;
+};
+
 struct sim_run {
     const struct sim_scenario *sc;
     const struct sim_run_options *opt;
@@ -39,7 +55,8 @@ struct sim_run {
     pm_physmem_t *pm;
     struct rt_task *tasks;
     GPtrArray *failures; /* char * */
-    JsonBuilder *steps;  /* the steps array, as they run */
+    GArray *recs;        /* struct step_rec, one a step run */
+    bool steps_built;    /* the report's "steps" holds them */
     size_t nsteps;
     GRand *rand;
     GPtrArray *task_of_l4; /* l4 task id → task index + 1 */
@@ -380,7 +397,10 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
     size_t index = ++r->nsteps;
     bool ok = err == s->expect;
     char where[64];
-    snprintf(where, sizeof where, "step %zu (%s:%u)", index, sc->file, s->line);
+    where[0] = '\0';
+    if (!ok || s->has_expect_count || s->has_expect_mapped || s->has_expect_frame_error ||
+        mismatch != NULL)
+        snprintf(where, sizeof where, "step %zu (%s:%u)", index, sc->file, s->line);
     if (!ok)
         failure(r, "%s: %s by %s gave %s, expected %s", where, sim_op_names[s->op],
                 task_name(r, t), pm_strerror(err), pm_strerror(s->expect));
@@ -407,35 +427,24 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
         ok = false;
         failure(r, "%s: read by %s: %s", where, task_name(r, t), mismatch);
     }
-    JsonBuilder *b = r->steps;
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "index");
-    json_builder_add_int_value(b, (gint64)index);
-    json_builder_set_member_name(b, "line");
-    json_builder_add_int_value(b, s->line);
-    json_builder_set_member_name(b, "task");
-    json_builder_add_string_value(b, task_name(r, t));
-    json_builder_set_member_name(b, "do");
-    json_builder_add_string_value(b, sim_op_names[s->op]);
-    json_builder_set_member_name(b, "outcome");
-    json_builder_add_string_value(b, pm_strerror(err));
-    json_builder_set_member_name(b, "expect");
-    json_builder_add_string_value(b, pm_strerror(s->expect));
-    json_builder_set_member_name(b, "ok");
-    json_builder_add_boolean_value(b, ok);
+    struct step_rec rec = {.line = s->line,
+                           .task = t,
+                           .op = (uint8_t)s->op,
+                           .ok = ok,
+                           .outcome = err,
+                           .expect = s->expect,
+                           .time_ns = l4_system_clock(r->k)};
     /* A count the call reported: always for allocate and deallocate (0 on
      * error), for a map only when it mapped. */
     if (has_count && (s->op != OP_MAP || err == PM_OK)) {
-        json_builder_set_member_name(b, s->op == OP_MAP ? "mapped" : "count");
-        json_builder_add_int_value(b, count);
+        rec.value_kind = s->op == OP_MAP ? REC_MAPPED : REC_COUNT;
+        rec.value = count;
     }
     if (has_fe && err != PM_OK && frame_error != UINT32_MAX) {
-        json_builder_set_member_name(b, "frame_error");
-        json_builder_add_int_value(b, frame_error);
+        rec.value_kind = REC_FRAME_ERROR;
+        rec.value = frame_error;
     }
-    json_builder_set_member_name(b, "time_ns");
-    json_builder_add_int_value(b, (gint64)l4_system_clock(r->k));
-    json_builder_end_object(b);
+    g_array_append_val(r->recs, rec);
     g_free(mismatch);
 }
 
@@ -496,24 +505,14 @@ static void run_parallel(struct sim_run *r, const struct sim_step *block)
             /* The lane waits; the others go on meanwhile. */
             clock[pick] += s->duration;
             size_t index = ++r->nsteps;
-            json_builder_begin_object(r->steps);
-            json_builder_set_member_name(r->steps, "index");
-            json_builder_add_int_value(r->steps, (gint64)index);
-            json_builder_set_member_name(r->steps, "line");
-            json_builder_add_int_value(r->steps, s->line);
-            json_builder_set_member_name(r->steps, "task");
-            json_builder_add_string_value(r->steps, task_name(r, l->task));
-            json_builder_set_member_name(r->steps, "do");
-            json_builder_add_string_value(r->steps, "advance");
-            json_builder_set_member_name(r->steps, "outcome");
-            json_builder_add_string_value(r->steps, "ok");
-            json_builder_set_member_name(r->steps, "expect");
-            json_builder_add_string_value(r->steps, pm_strerror(s->expect));
-            json_builder_set_member_name(r->steps, "ok");
-            json_builder_add_boolean_value(r->steps, s->expect == PM_OK);
-            json_builder_set_member_name(r->steps, "time_ns");
-            json_builder_add_int_value(r->steps, (gint64)now);
-            json_builder_end_object(r->steps);
+            struct step_rec rec = {.line = s->line,
+                                   .task = l->task,
+                                   .op = OP_ADVANCE,
+                                   .ok = s->expect == PM_OK,
+                                   .outcome = PM_OK,
+                                   .expect = s->expect,
+                                   .time_ns = now};
+            g_array_append_val(r->recs, rec);
             if (s->expect != PM_OK)
                 failure(r, "step %zu (%s:%u): advance gave ok, expected %s", index, r->sc->file,
                         s->line, pm_strerror(s->expect));
@@ -539,7 +538,46 @@ static void member_int(JsonBuilder *b, const char *name, uint64_t v)
     json_builder_add_int_value(b, (gint64)v);
 }
 
-static void build_report(struct sim_run *r, JsonNode *steps)
+/* The "steps" array of the report, from the records. */
+static JsonNode *build_steps(const struct sim_run *r)
+{
+    JsonArray *a = json_array_sized_new(r->recs->len);
+    for (guint i = 0; i < r->recs->len; i++) {
+        const struct step_rec *x = &g_array_index(r->recs, struct step_rec, i);
+        JsonObject *o = json_object_new();
+        json_object_set_int_member(o, "index", (gint64)i + 1);
+        json_object_set_int_member(o, "line", x->line);
+        json_object_set_string_member(o, "task", task_name(r, x->task));
+        json_object_set_string_member(o, "do", sim_op_names[x->op]);
+        json_object_set_string_member(o, "outcome", pm_strerror(x->outcome));
+        json_object_set_string_member(o, "expect", pm_strerror(x->expect));
+        json_object_set_boolean_member(o, "ok", x->ok);
+        if (x->value_kind != REC_NONE)
+            json_object_set_int_member(o,
+                                       x->value_kind == REC_COUNT    ? "count"
+                                       : x->value_kind == REC_MAPPED ? "mapped"
+                                                                     : "frame_error",
+                                       x->value);
+        json_object_set_int_member(o, "time_ns", (gint64)x->time_ns);
+        json_array_add_object_element(a, o);
+    }
+    JsonNode *n = json_node_new(JSON_NODE_ARRAY);
+    json_node_take_array(n, a);
+    return n;
+}
+
+/* The report with its "steps" array filled in (built the first time). */
+static JsonNode *full_report(const struct sim_run *cr)
+{
+    struct sim_run *r = (struct sim_run *)cr; /* a cache: the report's content does not change */
+    if (!r->steps_built) {
+        json_object_set_member(json_node_get_object(r->report), "steps", build_steps(r));
+        r->steps_built = true;
+    }
+    return r->report;
+}
+
+static void build_report(struct sim_run *r)
 {
     const struct sim_scenario *sc = r->sc;
     JsonBuilder *b = json_builder_new();
@@ -562,8 +600,9 @@ static void build_report(struct sim_run *r, JsonNode *steps)
     member_int(b, "dma_frames", sc->dma_frames);
     member_int(b, "map_items", sc->map_items);
     json_builder_end_object(b);
+    /* A placeholder that keeps the member's place: see full_report. */
     json_builder_set_member_name(b, "steps");
-    json_builder_add_value(b, steps);
+    json_builder_add_null_value(b);
 
     struct pm_stats ps = {0};
     struct l4_stats ks = {0};
@@ -687,7 +726,9 @@ static void check_expectations(struct sim_run *r)
 {
     for (guint i = 0; i < r->sc->expects->len; i++) {
         const struct sim_expect *x = g_ptr_array_index(r->sc->expects, i);
-        JsonNode *n = lookup_path(r->report, x->path);
+        bool steps = strncmp(x->path, "steps", 5) == 0 &&
+                     (x->path[5] == '.' || x->path[5] == '\0');
+        JsonNode *n = lookup_path(steps ? full_report(r) : r->report, x->path);
         char where[64];
         snprintf(where, sizeof where, "expect (%s:%u)", r->sc->file, x->line);
         if (n == NULL || !JSON_NODE_HOLDS_VALUE(n)) {
@@ -739,8 +780,7 @@ sim_run_t *sim_scenario_run(const sim_scenario_t *sc, const struct sim_run_optio
     r->failures = g_ptr_array_new_with_free_func(g_free);
     r->task_of_l4 = g_ptr_array_new();
     r->rand = g_rand_new_with_seed((guint32)sc->seed);
-    r->steps = json_builder_new();
-    json_builder_begin_array(r->steps);
+    r->recs = g_array_sized_new(FALSE, FALSE, sizeof(struct step_rec), sc->steps->len);
     uint64_t t0 = now_ns(CLOCK_MONOTONIC), c0 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
     if (world_up(r)) {
         for (guint i = 0; i < sc->steps->len; i++) {
@@ -755,8 +795,7 @@ sim_run_t *sim_scenario_run(const sim_scenario_t *sc, const struct sim_run_optio
     }
     r->host_ns = now_ns(CLOCK_MONOTONIC) - t0;
     r->host_cpu_ns = now_ns(CLOCK_PROCESS_CPUTIME_ID) - c0;
-    json_builder_end_array(r->steps);
-    build_report(r, json_builder_get_root(r->steps));
+    build_report(r);
     check_expectations(r);
     /* The verdict and the failures join the report last. */
     JsonObject *o = json_node_get_object(r->report);
@@ -775,7 +814,7 @@ void sim_run_free(sim_run_t *r)
         return;
     if (r->report)
         json_node_unref(r->report);
-    g_object_unref(r->steps);
+    g_array_free(r->recs, TRUE);
     g_ptr_array_free(r->failures, TRUE);
     g_ptr_array_free(r->task_of_l4, TRUE);
     g_rand_free(r->rand);
@@ -789,7 +828,7 @@ void sim_run_write_json(const sim_run_t *r, FILE *out)
     JsonGenerator *g = json_generator_new();
     json_generator_set_pretty(g, TRUE);
     json_generator_set_indent(g, 2);
-    json_generator_set_root(g, r->report);
+    json_generator_set_root(g, full_report(r));
     gchar *text = json_generator_to_data(g, NULL);
     fprintf(out, "%s\n", text);
     g_free(text);
@@ -798,7 +837,7 @@ void sim_run_write_json(const sim_run_t *r, FILE *out)
 
 void sim_run_write_text(const sim_run_t *r, FILE *out)
 {
-    JsonObject *o = json_node_get_object(r->report);
+    JsonObject *o = json_node_get_object(full_report(r));
     const struct sim_scenario *sc = r->sc;
     fprintf(out, "scenario: %s (%s), seed %llu, policy %s\n", sc->name, sc->file,
             (unsigned long long)sc->seed, json_object_get_string_member(o, "policy"));

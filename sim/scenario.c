@@ -1079,7 +1079,7 @@ static sim_scenario_t *load_tree(const char *name, struct sim_ynode *root, char 
             fail(&L, v, "description must be text");
             goto out;
         }
-        sc->description = g_strdup(v->value);
+        sc->description = g_strstrip(g_strdup(v->value)); /* a folded ">" ends in "\n" */
     }
     if ((v = sim_yaml_get(root, "seed")) != NULL && !get_uint(&L, v, "seed", UINT32_MAX, &sc->seed))
         goto out;
