@@ -39,8 +39,8 @@ enum rec_value { REC_NONE, REC_COUNT, REC_MAPPED, REC_FRAME_ERROR };
 struct step_rec {
     unsigned line;
     int task;
-    uint8_t op;          /* enum sim_op */
-    uint8_t value_kind;  /* enum rec_value */
+    uint8_t op;         /* enum sim_op */
+    uint8_t value_kind; /* enum rec_value */
     bool ok;
     pm_error_t outcome, expect;
     uint32_t value;
@@ -288,7 +288,10 @@ static pm_error_t do_access(struct sim_run *r, const struct sim_step *s, char **
 
 /* ---- one step ------------------------------------------------------------------ */
 
-static const uint32_t *frames_of(const GArray *a) { return a ? (const uint32_t *)a->data : NULL; }
+static const uint32_t *frames_of(const GArray *a)
+{
+    return a ? (const uint32_t *)a->data : NULL;
+}
 
 static void run_step(struct sim_run *r, const struct sim_step *s)
 {
@@ -335,28 +338,28 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
         has_count = true;
         break;
     case OP_DEALLOCATE:
-        err = pm_container_deallocate(r->pm, rt->id, cap_of(r, t, s->container),
-                                      (frame_t)s->start, &count, s->flags);
+        err = pm_container_deallocate(r->pm, rt->id, cap_of(r, t, s->container), (frame_t)s->start,
+                                      &count, s->flags);
         has_count = true;
         break;
     case OP_MAP:
-        err = pm_container_map(r->pm, rt->id, cap_of(r, t, s->container), (frame_t)s->start,
-                               &count, s->flags, s->at);
+        err = pm_container_map(r->pm, rt->id, cap_of(r, t, s->container), (frame_t)s->start, &count,
+                               s->flags, s->at);
         has_count = true;
         break;
     case OP_COPY: {
         container_t src = cap_of(r, t, s->src), dst = cap_of(r, t, s->dest);
         if (s->src_frames && s->dest_frames)
             err = pm_container_copy_scatter_gather(r->pm, rt->id, src, frames_of(s->src_frames),
-                                                   dst, frames_of(s->dest_frames), count,
-                                                   s->flags, &frame_error);
+                                                   dst, frames_of(s->dest_frames), count, s->flags,
+                                                   &frame_error);
         else if (s->src_frames)
             err = pm_container_copy_gather(r->pm, rt->id, src, frames_of(s->src_frames), dst,
                                            (frame_t)s->dest_start, count, s->flags, &frame_error);
         else if (s->dest_frames)
-            err = pm_container_copy_scatter(r->pm, rt->id, src, (frame_t)s->src_start, dst,
-                                            frames_of(s->dest_frames), count, s->flags,
-                                            &frame_error);
+            err =
+                pm_container_copy_scatter(r->pm, rt->id, src, (frame_t)s->src_start, dst,
+                                          frames_of(s->dest_frames), count, s->flags, &frame_error);
         else
             err = pm_container_copy(r->pm, rt->id, src, (frame_t)s->src_start, dst,
                                     (frame_t)s->dest_start, count, s->flags, &frame_error);
@@ -402,8 +405,8 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
         mismatch != NULL)
         snprintf(where, sizeof where, "step %zu (%s:%u)", index, sc->file, s->line);
     if (!ok)
-        failure(r, "%s: %s by %s gave %s, expected %s", where, sim_op_names[s->op],
-                task_name(r, t), pm_strerror(err), pm_strerror(s->expect));
+        failure(r, "%s: %s by %s gave %s, expected %s", where, sim_op_names[s->op], task_name(r, t),
+                pm_strerror(err), pm_strerror(s->expect));
     if (s->has_expect_count && count != s->expect_count) {
         ok = false;
         failure(r, "%s: %s by %s: count is %u, expected %llu", where, sim_op_names[s->op],
@@ -420,8 +423,8 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
             failure(r, "%s: copy by %s set no frame_error, expected %llu", where, task_name(r, t),
                     (unsigned long long)s->expect_frame_error);
         else
-            failure(r, "%s: copy by %s: frame_error is %u, expected %llu", where,
-                    task_name(r, t), frame_error, (unsigned long long)s->expect_frame_error);
+            failure(r, "%s: copy by %s: frame_error is %u, expected %llu", where, task_name(r, t),
+                    frame_error, (unsigned long long)s->expect_frame_error);
     }
     if (mismatch != NULL) {
         ok = false;
@@ -532,10 +535,16 @@ static void run_parallel(struct sim_run *r, const struct sim_step *block)
 
 /* ---- the report ----------------------------------------------------------------- */
 
+/* JSON integers are signed 64-bit: larger counts and times saturate. */
+static gint64 json_int(uint64_t v)
+{
+    return v > INT64_MAX ? INT64_MAX : (gint64)v;
+}
+
 static void member_int(JsonBuilder *b, const char *name, uint64_t v)
 {
     json_builder_set_member_name(b, name);
-    json_builder_add_int_value(b, (gint64)v);
+    json_builder_add_int_value(b, json_int(v));
 }
 
 /* The "steps" array of the report, from the records. */
@@ -558,7 +567,7 @@ static JsonNode *build_steps(const struct sim_run *r)
                                        : x->value_kind == REC_MAPPED ? "mapped"
                                                                      : "frame_error",
                                        x->value);
-        json_object_set_int_member(o, "time_ns", (gint64)x->time_ns);
+        json_object_set_int_member(o, "time_ns", json_int(x->time_ns));
         json_array_add_object_element(a, o);
     }
     JsonNode *n = json_node_new(JSON_NODE_ARRAY);
@@ -712,12 +721,18 @@ static const char *const cmp_names[] = {"==", "!=", "<", "<=", ">", ">="};
 static bool compare(enum sim_cmp c, int64_t a, int64_t b)
 {
     switch (c) {
-    case CMP_EQ: return a == b;
-    case CMP_NE: return a != b;
-    case CMP_LT: return a < b;
-    case CMP_LE: return a <= b;
-    case CMP_GT: return a > b;
-    case CMP_GE: return a >= b;
+    case CMP_EQ:
+        return a == b;
+    case CMP_NE:
+        return a != b;
+    case CMP_LT:
+        return a < b;
+    case CMP_LE:
+        return a <= b;
+    case CMP_GT:
+        return a > b;
+    case CMP_GE:
+        return a >= b;
     }
     return false;
 }
@@ -726,8 +741,7 @@ static void check_expectations(struct sim_run *r)
 {
     for (guint i = 0; i < r->sc->expects->len; i++) {
         const struct sim_expect *x = g_ptr_array_index(r->sc->expects, i);
-        bool steps = strncmp(x->path, "steps", 5) == 0 &&
-                     (x->path[5] == '.' || x->path[5] == '\0');
+        bool steps = strncmp(x->path, "steps", 5) == 0 && (x->path[5] == '.' || x->path[5] == '\0');
         JsonNode *n = lookup_path(steps ? full_report(r) : r->report, x->path);
         char where[64];
         snprintf(where, sizeof where, "expect (%s:%u)", r->sc->file, x->line);
@@ -756,8 +770,8 @@ static void check_expectations(struct sim_run *r)
             }
             bool eq = strcmp(v, want) == 0;
             if (x->cmp == CMP_EQ ? !eq : x->cmp == CMP_NE ? eq : true)
-                failure(r, "%s: %s is '%s', expected %s '%s'", where, x->path, v,
-                        cmp_names[x->cmp], want);
+                failure(r, "%s: %s is '%s', expected %s '%s'", where, x->path, v, cmp_names[x->cmp],
+                        want);
         } else {
             failure(r, "%s: %s has another type than the expected value", where, x->path);
         }
@@ -821,7 +835,10 @@ void sim_run_free(sim_run_t *r)
     g_free(r);
 }
 
-size_t sim_run_failures(const sim_run_t *r) { return r->failures->len; }
+size_t sim_run_failures(const sim_run_t *r)
+{
+    return r->failures->len;
+}
 
 void sim_run_write_json(const sim_run_t *r, FILE *out)
 {
@@ -875,9 +892,9 @@ void sim_run_write_text(const sim_run_t *r, FILE *out)
     JsonObject *tasks = json_object_get_object_member(o, "tasks");
     for (guint i = 0; i < sc->tasks->len; i++) {
         const char *name = ((struct sim_task_def *)g_ptr_array_index(sc->tasks, i))->name;
+        if (!json_object_has_member(tasks, name))
+            continue; /* the machine could not be made */
         JsonObject *t = json_object_get_object_member(tasks, name);
-        if (t == NULL)
-            continue;
         fprintf(out, "  %-12s G %-6lld A %-6lld E %-6lld resident %-6lld faults %lld\n", name,
                 (long long)json_object_get_int_member(t, "guaranteed"),
                 (long long)json_object_get_int_member(t, "allocated"),
@@ -897,6 +914,5 @@ void sim_run_write_text(const sim_run_t *r, FILE *out)
             (long long)json_object_get_int_member(tm, "simulated_ns"),
             (long long)json_object_get_int_member(tm, "host_ns"),
             (long long)json_object_get_int_member(tm, "host_cpu_ns"));
-    fprintf(out, "result: %s\n",
-            r->failures->len == 0 ? "ok" : "FAILED");
+    fprintf(out, "result: %s\n", r->failures->len == 0 ? "ok" : "FAILED");
 }

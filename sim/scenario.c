@@ -65,8 +65,8 @@ struct loader {
     const char *file;
     GError *err;
     struct sim_scenario *sc;
-    GHashTable *task_ids;  /* name → index + 1 */
-    GHashTable *name_ids;  /* name → id + 1 */
+    GHashTable *task_ids;   /* name → index + 1 */
+    GHashTable *name_ids;   /* name → id + 1 */
     GPtrArray *caps, *refs; /* per task: GHashTable of bound name ids (static check) */
 };
 
@@ -149,8 +149,7 @@ static bool parse_uint(struct loader *L, const struct sim_ynode *n, const char *
 static bool get_uint(struct loader *L, const struct sim_ynode *n, const char *what, uint64_t max,
                      uint64_t *out)
 {
-    return want_scalar(L, n, what) &&
-           parse_uint(L, n, what, n->value, strlen(n->value), max, out);
+    return want_scalar(L, n, what) && parse_uint(L, n, what, n->value, strlen(n->value), max, out);
 }
 
 /* A number with an optional unit suffix from TABLE (multipliers). */
@@ -206,7 +205,10 @@ static const struct unit size_units[] = {
     {"B", 1}, {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30}, {"TiB", 1ull << 40},
 };
 static const struct unit time_units[] = {
-    {"ns", 1}, {"us", 1000}, {"ms", 1000000}, {"s", 1000000000},
+    {"ns", 1},
+    {"us", 1000},
+    {"ms", 1000000},
+    {"s", 1000000000},
 };
 
 static bool get_size(struct loader *L, const struct sim_ynode *n, const char *what, uint64_t max,
@@ -217,15 +219,19 @@ static bool get_size(struct loader *L, const struct sim_ynode *n, const char *wh
 
 static bool get_time(struct loader *L, const struct sim_ynode *n, const char *what, uint64_t *out)
 {
-    return get_with_unit(L, n, what, time_units, G_N_ELEMENTS(time_units), UINT64_MAX, out);
+    /* Times stay below 2^63 ns (292 years), so reports never show them negative. */
+    return get_with_unit(L, n, what, time_units, G_N_ELEMENTS(time_units), INT64_MAX, out);
 }
 
-static bool get_bool(struct loader *L, const struct sim_ynode *n, const char *what, bool *out)
+/* A YAML 1.1 boolean (plain scalars only: a quoted "true" is a string). */
+static bool parse_bool_quietly(const struct sim_ynode *n, bool *out)
 {
-    if (!want_scalar(L, n, what))
+    static const char *const yes[] = {"y",    "Y",    "yes", "Yes", "YES", "true",
+                                      "True", "TRUE", "on",  "On",  "ON"};
+    static const char *const no[] = {"n",     "N",     "no",  "No",  "NO", "false",
+                                     "False", "FALSE", "off", "Off", "OFF"};
+    if (n->kind != SIM_Y_SCALAR || !n->plain)
         return false;
-    static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes", "on", "On"};
-    static const char *const no[] = {"false", "False", "FALSE", "no", "No", "off", "Off"};
     for (size_t i = 0; i < G_N_ELEMENTS(yes); i++) {
         if (strcmp(n->value, yes[i]) == 0) {
             *out = true;
@@ -236,7 +242,16 @@ static bool get_bool(struct loader *L, const struct sim_ynode *n, const char *wh
             return true;
         }
     }
-    return fail(L, n, "%s must be true or false, not '%s'", what, n->value);
+    return false;
+}
+
+static bool get_bool(struct loader *L, const struct sim_ynode *n, const char *what, bool *out)
+{
+    if (!want_scalar(L, n, what))
+        return false;
+    if (!parse_bool_quietly(n, out))
+        return fail(L, n, "%s must be true or false, not '%s'", what, n->value);
+    return true;
 }
 
 /* ---- keys ------------------------------------------------------------------ */
@@ -403,14 +418,13 @@ static const char *const *op_keys(enum sim_op op)
     static const char *const k_give[] = {"container", "to", "as", NULL};
     static const char *const k_lock[] = {"container", "duration", NULL};
     static const char *const k_unlock[] = {"container", NULL};
-    static const char *const k_alloc[] = {"container", "start", "count", "flags", "expect_count",
-                                          NULL};
-    static const char *const k_map[] = {"container", "start", "count", "at", "flags",
-                                        "expect_mapped", NULL};
-    static const char *const k_copy[] = {"src",        "src_start",  "src_frames",
-                                         "dest",       "dest_start", "dest_frames",
-                                         "count",      "flags",      "expect_frame_error",
-                                         NULL};
+    static const char *const k_alloc[] = {"container", "start",        "count",
+                                          "flags",     "expect_count", NULL};
+    static const char *const k_map[] = {"container", "start",         "count", "at",
+                                        "flags",     "expect_mapped", NULL};
+    static const char *const k_copy[] = {
+        "src",   "src_start", "src_frames",         "dest", "dest_start", "dest_frames",
+        "count", "flags",     "expect_frame_error", NULL};
     static const char *const k_with[] = {"count", "with", "as", "weak", NULL};
     static const char *const k_from[] = {"source", "start", "count", "with", "as", "weak", NULL};
     static const char *const k_gather[] = {"source", "frames", "with", "as", "weak", NULL};
@@ -419,25 +433,43 @@ static const char *const *op_keys(enum sim_op op)
     static const char *const k_read[] = {"at", "bytes", "expect_pattern", "expect_data", NULL};
     static const char *const k_advance[] = {"time", NULL};
     switch (op) {
-    case OP_CREATE: return k_create;
-    case OP_DESTROY: return k_destroy;
-    case OP_SHARE: return k_share;
-    case OP_REVOKE: return k_revoke;
-    case OP_GIVE: return k_give;
-    case OP_LOCK: return k_lock;
-    case OP_UNLOCK: return k_unlock;
+    case OP_CREATE:
+        return k_create;
+    case OP_DESTROY:
+        return k_destroy;
+    case OP_SHARE:
+        return k_share;
+    case OP_REVOKE:
+        return k_revoke;
+    case OP_GIVE:
+        return k_give;
+    case OP_LOCK:
+        return k_lock;
+    case OP_UNLOCK:
+        return k_unlock;
     case OP_ALLOCATE:
-    case OP_DEALLOCATE: return k_alloc;
-    case OP_MAP: return k_map;
-    case OP_COPY: return k_copy;
-    case OP_CREATE_WITH: return k_with;
-    case OP_CREATE_FROM: return k_from;
-    case OP_CREATE_GATHER: return k_gather;
-    case OP_RELEASE_DATA: return k_release;
-    case OP_WRITE: return k_write;
-    case OP_READ: return k_read;
-    case OP_ADVANCE: return k_advance;
-    default: return NULL;
+    case OP_DEALLOCATE:
+        return k_alloc;
+    case OP_MAP:
+        return k_map;
+    case OP_COPY:
+        return k_copy;
+    case OP_CREATE_WITH:
+        return k_with;
+    case OP_CREATE_FROM:
+        return k_from;
+    case OP_CREATE_GATHER:
+        return k_gather;
+    case OP_RELEASE_DATA:
+        return k_release;
+    case OP_WRITE:
+        return k_write;
+    case OP_READ:
+        return k_read;
+    case OP_ADVANCE:
+        return k_advance;
+    default:
+        return NULL;
     }
 }
 
@@ -476,16 +508,14 @@ static void step_free(struct sim_step *s)
     } while (0)
 #define V v_
 
-static bool use_cap(struct loader *L, const struct sim_ynode *n, const char *key, int task,
-                    int *id)
+static bool use_cap(struct loader *L, const struct sim_ynode *n, const char *key, int task, int *id)
 {
     const struct sim_ynode *v = sim_yaml_get(n, key);
     if (!get_name(L, v, key, id))
         return false;
     if (task >= 0 && !bound(L->caps, task, *id))
         return fail(L, v, "task '%s' never binds a capability named '%s'",
-                    ((struct sim_task_def *)g_ptr_array_index(L->sc->tasks, task))->name,
-                    v->value);
+                    ((struct sim_task_def *)g_ptr_array_index(L->sc->tasks, task))->name, v->value);
     return true;
 }
 
@@ -774,6 +804,10 @@ static struct sim_step *parse_step(struct loader *L, const struct sim_ynode *n, 
                 fail(L, dn2, "%s must be a string", dk);
                 goto bad;
             }
+            if (dn2->value[0] == '\0') {
+                fail(L, dn2, "%s must not be empty", dk);
+                goto bad;
+            }
             s->data = g_strdup(dn2->value);
         }
         ARG("bytes", s->data != NULL && s->data[0] != '\0',
@@ -852,8 +886,9 @@ static bool parse_machine(struct loader *L, const struct sim_ynode *m)
     if (frames == 0)
         return fail(L, v, "frames: a machine needs at least one frame");
     if (frames * sc->page_size > (1ull << 40))
-        return fail(L, v, "frames: %llu frames of %llu bytes is more than the 1 TiB a simulated "
-                          "machine may have",
+        return fail(L, v,
+                    "frames: %llu frames of %llu bytes is more than the 1 TiB a simulated "
+                    "machine may have",
                     (unsigned long long)frames, (unsigned long long)sc->page_size);
     sc->frames = (uint32_t)frames;
     uint64_t x = 0;
@@ -880,8 +915,8 @@ static bool parse_tasks(struct loader *L, const struct sim_ynode *t)
 {
     if (t->kind != SIM_Y_MAP)
         return fail(L, t, "tasks must map task names to their properties, not %s", kind_name(t));
-    static const char *const keys[] = {"guaranteed", "extra",  "weight", "pager", "on_return",
-                                       "server",     "store",  "backing", NULL};
+    static const char *const keys[] = {"guaranteed", "extra", "weight",  "pager", "on_return",
+                                       "server",     "store", "backing", NULL};
     for (size_t i = 0; i + 1 < t->n; i += 2) {
         const struct sim_ynode *k = t->items[i], *props = t->items[i + 1];
         if (!want_scalar(L, k, "a task name"))
@@ -918,8 +953,9 @@ static bool parse_tasks(struct loader *L, const struct sim_ynode *t)
         }
         if ((v = sim_yaml_get(props, "pager")) != NULL &&
             !(v->kind == SIM_Y_SCALAR && strcmp(v->value, "none") == 0))
-            return fail(L, v, "pager: only 'none' for now; pagers and their eviction policies "
-                              "(SPEC §8) are not simulated yet");
+            return fail(L, v,
+                        "pager: only 'none' for now; pagers and their eviction policies "
+                        "(SPEC §8) are not simulated yet");
         if ((v = sim_yaml_get(props, "on_return")) != NULL)
             return fail(L, v, "on_return: reclaim upcalls (SPEC §5.1) are not simulated yet");
         if ((v = sim_yaml_get(props, "server")) != NULL)
@@ -968,6 +1004,9 @@ static bool parse_expects(struct loader *L, const struct sim_ynode *e)
         const struct sim_ynode *k = e->items[i], *v = e->items[i + 1];
         if (!want_scalar(L, k, "an expectation's path"))
             return false;
+        for (size_t j = 0; j < i; j += 2)
+            if (strcmp(e->items[j]->value, k->value) == 0)
+                return fail(L, k, "'%s' appears twice in expect", k->value);
         struct sim_expect *x = g_new0(struct sim_expect, 1);
         g_ptr_array_add(L->sc->expects, x);
         x->line = k->line;
@@ -991,15 +1030,25 @@ static bool parse_expects(struct loader *L, const struct sim_ynode *e)
         if (!want_scalar(L, v, "an expected value"))
             return false;
         const char *s = v->value;
-        char *end = NULL;
-        long long num = s[0] != '\0' ? strtoll(s, &end, 0) : 0;
         uint64_t sized;
-        if (v->plain && end != NULL && *end == '\0') {
+        gint64 num;
+        guint64 unum;
+        GError *perr = NULL;
+        bool neg = s[0] == '-';
+        bool hex = s[neg] == '0' && (s[neg + 1] == 'x' || s[neg + 1] == 'X');
+        if (v->plain && s[neg] >= '0' && s[neg] <= '9' && !hex &&
+            g_ascii_string_to_signed(s, 10, INT64_MIN, INT64_MAX, &num, &perr)) {
             x->is_number = true;
             x->number = num;
-        } else if (v->plain && (strcmp(s, "true") == 0 || strcmp(s, "false") == 0)) {
+        } else if (v->plain && hex && !neg &&
+                   g_ascii_string_to_unsigned(s + 2, 16, 0, INT64_MAX, &unum, &perr)) {
+            x->is_number = true;
+            x->number = (int64_t)unum;
+        } else if (perr != NULL && perr->code == G_NUMBER_PARSER_ERROR_OUT_OF_BOUNDS) {
+            g_error_free(perr);
+            return fail(L, v, "%s: %s is too large", k->value, s);
+        } else if (parse_bool_quietly(v, &x->boolean)) {
             x->is_bool = true;
-            x->boolean = strcmp(s, "true") == 0;
         } else if (v->plain && parse_unit_quietly(s, &sized) && sized <= INT64_MAX) {
             x->is_number = true; /* a size like 64KiB or a time like 1ms */
             x->number = (int64_t)sized;
@@ -1007,6 +1056,8 @@ static bool parse_expects(struct loader *L, const struct sim_ynode *e)
             x->is_string = true;
             x->string = g_strdup(s);
         }
+        if (perr != NULL)
+            g_error_free(perr);
         if (x->is_string && x->cmp != CMP_EQ && x->cmp != CMP_NE)
             return fail(L, v, "'%s' is not a number: only == and != compare strings", s);
     }
@@ -1042,9 +1093,15 @@ static void scenario_free(struct sim_scenario *sc)
     g_free(sc);
 }
 
-void sim_scenario_free(sim_scenario_t *sc) { scenario_free(sc); }
+void sim_scenario_free(sim_scenario_t *sc)
+{
+    scenario_free(sc);
+}
 
-size_t sim_scenario_steps(const sim_scenario_t *sc) { return sc->steps->len; }
+size_t sim_scenario_steps(const sim_scenario_t *sc)
+{
+    return sc->steps->len;
+}
 
 static sim_scenario_t *load_tree(const char *name, struct sim_ynode *root, char **message)
 {
@@ -1062,8 +1119,8 @@ static sim_scenario_t *load_tree(const char *name, struct sim_ynode *root, char 
     L.caps = g_ptr_array_new_with_free_func((GDestroyNotify)g_hash_table_destroy);
     L.refs = g_ptr_array_new_with_free_func((GDestroyNotify)g_hash_table_destroy);
 
-    static const char *const top[] = {"name",  "description", "seed",  "machine",
-                                      "policy", "tasks",       "steps", "expect", NULL};
+    static const char *const top[] = {"name",  "description", "seed",   "machine", "policy",
+                                      "tasks", "steps",       "expect", NULL};
     const struct sim_ynode *v;
     if (!check_keys(&L, root, "the scenario", top))
         goto out;
@@ -1103,8 +1160,9 @@ static sim_scenario_t *load_tree(const char *name, struct sim_ynode *root, char 
         if (strcmp(kind->value, "fixed") == 0) {
             sc->policy_fixed = true;
         } else if (strcmp(kind->value, "proportional") == 0) {
-            fail(&L, kind, "policy kind 'proportional' needs the policy server (SPEC §4), which "
-                           "this version of pmsim does not simulate yet");
+            fail(&L, kind,
+                 "policy kind 'proportional' needs the policy server (SPEC §4), which "
+                 "this version of pmsim does not simulate yet");
             goto out;
         } else {
             fail(&L, kind, "unknown policy kind '%s' (known: fixed)", kind->value);
@@ -1123,8 +1181,7 @@ static sim_scenario_t *load_tree(const char *name, struct sim_ynode *root, char 
     }
     if (!parse_steps(&L, v, -1, true, sc->steps))
         goto out;
-    if ((v = sim_yaml_get(root, "expect")) != NULL && !sim_yaml_is_null(v) &&
-        !parse_expects(&L, v))
+    if ((v = sim_yaml_get(root, "expect")) != NULL && !sim_yaml_is_null(v) && !parse_expects(&L, v))
         goto out;
 out:
     g_hash_table_destroy(L.task_ids);

@@ -52,8 +52,8 @@ struct sim_step {
     GArray *frames, *src_frames, *dest_frames; /* uint32_t; NULL if absent */
     unsigned flags;
     uint64_t at, bytes, duration;
-    int pattern;      /* write: the byte; read: expect_pattern; -1 none */
-    char *data;       /* write: data; read: expect_data */
+    int pattern; /* write: the byte; read: expect_pattern; -1 none */
+    char *data;  /* write: data; read: expect_data */
     pm_error_t expect;
     bool has_expect_count, has_expect_frame_error, has_expect_mapped;
     uint64_t expect_count, expect_frame_error, expect_mapped;
@@ -92,10 +92,10 @@ struct sim_scenario {
     uint32_t frames, dma_frames;
     uint64_t page_size;
     unsigned map_items;
-    bool policy_fixed; /* guarantees from the tasks; else first come, first served */
-    GPtrArray *tasks;  /* struct sim_task_def * */
-    GPtrArray *names;  /* char *: capability and share names */
-    GPtrArray *steps;  /* struct sim_step * */
+    bool policy_fixed;  /* guarantees from the tasks; else first come, first served */
+    GPtrArray *tasks;   /* struct sim_task_def * */
+    GPtrArray *names;   /* char *: capability and share names */
+    GPtrArray *steps;   /* struct sim_step * */
     GPtrArray *expects; /* struct sim_expect * */
 };
 

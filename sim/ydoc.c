@@ -93,7 +93,16 @@ struct sim_ynode *sim_yaml_load_string(const char *name, const char *text, size_
             char msg[256];
             snprintf(msg, sizeof msg, "%s%s%s", parser.problem ? parser.problem : "invalid YAML",
                      parser.context ? " " : "", parser.context ? parser.context : "");
-            fail_at(error, name, parser.problem_mark.line + 1, parser.problem_mark.column + 1, msg);
+            size_t line = parser.problem_mark.line + 1, col = parser.problem_mark.column + 1;
+            if (parser.error == YAML_READER_ERROR) {
+                /* The reader gives only a byte offset: count lines to it. */
+                line = 1;
+                col = 1;
+                for (size_t i = 0; i < parser.problem_offset && i < len; i++, col++)
+                    if (text[i] == '\n')
+                        line++, col = 0;
+            }
+            fail_at(error, name, line, col, msg);
             ok = false;
             break;
         }

@@ -1,6 +1,9 @@
 #!/bin/sh
 # test-cli.sh — the pmsim program's surface: --help, --version, an unknown
-# command (exit 2), a bad option (exit 2), and the demo (exit 0, "demo ok").
+# command (exit 2), a bad option (exit 2), the demo (exit 0, "demo ok"), and
+# `pmsim run`: 0 for a scenario that holds, 1 for one that does not, 2 for a
+# bad or missing file ("file:line:col: " on stderr, nothing on stdout) or a
+# bad command line; --json, --trace and --check.
 set -u
 pmsim=$1
 fail=0
@@ -21,4 +24,54 @@ out=$("$pmsim" demo 2>&1); check "demo" 0 $?
 echo "$out" | grep -q "^demo ok$" || { echo "FAIL: demo output"; fail=1; }
 echo "$out" | grep -q "FAIL" && { echo "FAIL: a demo step failed"; fail=1; }
 out=$("$pmsim" demo --quiet --page-size 16384 --frames 64 2>&1); check "demo, 16 KiB pages" 0 $?
+# pmsim run (SCENARIO.md, "The run").
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/pmsim-cli.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+scenario() { # file name, the expected pattern of the last read
+    cat >"$tmp/$1" <<EOF
+name: $1
+machine: { frames: 16 }
+tasks: { a: {} }
+steps:
+  - { task: a, do: create, as: C }
+  - { task: a, do: allocate, container: C, count: 2 }
+  - { task: a, do: map, container: C, count: 2, at: 0x100000 }
+  - { task: a, do: write, at: 0x100000, bytes: 8KiB, pattern: 7 }
+  - { task: a, do: read, at: 0x101000, bytes: 4KiB, expect_pattern: $2 }
+expect:
+  tasks.a.allocated: 2
+EOF
+}
+scenario ok.yaml 7
+scenario fail.yaml 8
+printf 'name: bad\nmachine: { frames: 16 }\ntasks: { a: {} }\nsteps:\n  - { task: a, do: create, as: C }\n  - { task: a, do: allocate, container: C, count: -1 }\n' >"$tmp/bad.yaml"
+
+out=$("$pmsim" run "$tmp/ok.yaml" 2>&1); check "run, a scenario that holds" 0 $?
+echo "$out" | grep -q "^result: ok$" || { echo "FAIL: run: no 'result: ok': $out"; fail=1; }
+echo "$out" | grep -q "FAILURE" && { echo "FAIL: run: a failure in a scenario that holds"; fail=1; }
+"$pmsim" run --check "$tmp/ok.yaml" >/dev/null 2>&1; check "run --check" 0 $?
+out=$("$pmsim" run "$tmp/fail.yaml" 2>&1); check "run, a scenario that does not hold" 1 $?
+echo "$out" | grep -q "1 FAILURE" || { echo "FAIL: run: no FAILURE: $out"; fail=1; }
+echo "$out" | grep -q "fail.yaml:9): read by a: the byte at 0x101000 is 0x07, expected 0x08" ||
+    { echo "FAIL: run: the failure is not named: $out"; fail=1; }
+out=$("$pmsim" run "$tmp/bad.yaml" 2>"$tmp/err"); check "run, a bad file" 2 $?
+[ -z "$out" ] || { echo "FAIL: run, a bad file: stdout: $out"; fail=1; }
+grep -q "^$tmp/bad.yaml:6:51: count must not be negative" "$tmp/err" ||
+    { echo "FAIL: run, a bad file: stderr: $(cat "$tmp/err")"; fail=1; }
+"$pmsim" run "$tmp/none.yaml" >/dev/null 2>"$tmp/err"; check "run, a missing file" 2 $?
+grep -q "^$tmp/none.yaml:1:1: " "$tmp/err" || { echo "FAIL: missing file: $(cat "$tmp/err")"; fail=1; }
+"$pmsim" run >/dev/null 2>&1; check "run without a file" 2 $?
+"$pmsim" run "$tmp/ok.yaml" "$tmp/ok.yaml" >/dev/null 2>&1; check "run with two files" 2 $?
+"$pmsim" run --no-such-option "$tmp/ok.yaml" >/dev/null 2>&1; check "run, a bad option" 2 $?
+out=$("$pmsim" run --json "$tmp/ok.yaml" 2>&1); check "run --json" 0 $?
+case $out in "{"*"}") ;; *) echo "FAIL: run --json is not a JSON object: $out"; fail=1 ;; esac
+echo "$out" | grep -q '"failures" : \[ *\]' || { echo "FAIL: run --json: failures: $out"; fail=1; }
+if command -v python3 >/dev/null 2>&1; then
+    echo "$out" | python3 -c 'import json, sys; d = json.load(sys.stdin); sys.exit(0 if d["ok"] and d["tasks"]["a"]["allocated"] == 2 else 1)' ||
+        { echo "FAIL: run --json does not parse, or says something else"; fail=1; }
+fi
+"$pmsim" run --json "$tmp/fail.yaml" >/dev/null 2>&1; check "run --json, a failing scenario" 1 $?
+out=$("$pmsim" run --trace "$tmp/ok.yaml" 2>&1); check "run --trace" 0 $?
+echo "$out" | grep -q "^trace .* map " || { echo "FAIL: run --trace: no trace lines: $out"; fail=1; }
+echo "$out" | grep -q "^result: ok$" || { echo "FAIL: run --trace: no report"; fail=1; }
 exit $fail
