@@ -366,18 +366,14 @@ pm_error_t pm_container_create_gather(pm_physmem_t *pm, l4_task_t caller, contai
 pm_error_t pm_release_data(pm_physmem_t *pm, l4_task_t caller, container_t c, const frame_t *frames,
                            uint32_t count)
 {
-    struct task *t;
     struct cap *cap;
     if (pm__task(pm, caller) == NULL)
         return PM_ESRCH;
     if (count == 0 || frames == NULL)
         return PM_EINVAL;
-    pm_error_t err = pm__lookup(pm, caller, c, &t, &cap);
+    pm_error_t err = pm__open(pm, caller, c, PM_OPEN_UNBLOCKED, &cap);
     if (err != PM_OK)
         return err;
-    pm->st.rpcs++;
-    if (pm__blocked(pm, cap))
-        return PM_EBUSY;
     struct container *ct = cap->c;
     for (uint32_t i = 0; i < count; i++)
         if (pm__slot(ct, frames[i]) == 0)

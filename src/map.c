@@ -105,21 +105,18 @@ static struct run next_run(const pm_physmem_t *pm, const struct container *c, fr
 pm_error_t pm_container_map(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t start,
                             uint32_t *count, unsigned flags, uint64_t vaddr)
 {
-    struct task *t;
+    struct task *t = pm__task(pm, caller);
     struct cap *cap;
-    if (pm__task(pm, caller) == NULL)
+    if (t == NULL)
         return PM_ESRCH;
     if (count == NULL || *count == 0 || (uint64_t)start + *count - 1 > UINT32_MAX ||
         (flags & ~(unsigned)(CONT_MAP_READ | CONT_MAP_WRITE | CONT_MAP_FORCE_WRITE)) != 0 ||
         !(flags & (CONT_MAP_READ | CONT_MAP_WRITE)) || (vaddr & (pm->page_size - 1)) != 0 ||
         vaddr >= L4_VADDR_LIMIT || ((uint64_t)*count << pm->shift) > L4_VADDR_LIMIT - vaddr)
         return PM_EINVAL;
-    pm_error_t err = pm__lookup(pm, caller, c, &t, &cap);
+    pm_error_t err = pm__open(pm, caller, c, PM_OPEN_UNBLOCKED, &cap);
     if (err != PM_OK)
         return err;
-    pm->st.rpcs++;
-    if (pm__blocked(pm, cap))
-        return PM_EBUSY;
     struct container *ct = cap->c;
     uint32_t n = *count;
     if (!pm__sparse_all(&ct->frames, start, n))

@@ -224,6 +224,25 @@ bool pm__blocked(const pm_physmem_t *pm, const struct cap *cap)
     return !cap->weak && lease_holds(pm, cap->c) && cap->holder->id != cap->c->lock_holder;
 }
 
+/* The common start of a call on a container, once its arguments are
+ * checked: the capability (EBADF), counted as an RPC, then EPERM for a weak
+ * one where NEED has PM_OPEN_FULL, EBUSY under another's lease where NEED
+ * has PM_OPEN_UNBLOCKED — the order of SPEC §3.9. */
+pm_error_t pm__open(pm_physmem_t *pm, l4_task_t caller, container_t c, unsigned need,
+                    struct cap **cap)
+{
+    struct task *t;
+    pm_error_t err = pm__lookup(pm, caller, c, &t, cap);
+    if (err != PM_OK)
+        return err;
+    pm->st.rpcs++;
+    if ((need & PM_OPEN_FULL) && (*cap)->weak)
+        return PM_EPERM;
+    if ((need & PM_OPEN_UNBLOCKED) && pm__blocked(pm, *cap))
+        return PM_EBUSY;
+    return PM_OK;
+}
+
 pm_error_t pm__new_cap(pm_physmem_t *pm, struct task *holder, struct container *c, bool weak,
                        struct cap **out)
 {
@@ -321,16 +340,10 @@ pm_error_t pm_container_create(pm_physmem_t *pm, l4_task_t caller, container_t *
 
 pm_error_t pm_container_destroy(pm_physmem_t *pm, l4_task_t caller, container_t c)
 {
-    struct task *t;
     struct cap *cap;
-    pm_error_t err = pm__lookup(pm, caller, c, &t, &cap);
+    pm_error_t err = pm__open(pm, caller, c, PM_OPEN_FULL | PM_OPEN_UNBLOCKED, &cap);
     if (err != PM_OK)
         return err;
-    pm->st.rpcs++;
-    if (cap->weak)
-        return PM_EPERM;
-    if (pm__blocked(pm, cap))
-        return PM_EBUSY;
     pm__destroy_container(pm, cap->c);
     return PM_OK;
 }
@@ -411,16 +424,14 @@ pm_error_t pm_container_revoke(pm_physmem_t *pm, l4_task_t caller, container_t c
 
 pm_error_t pm_container_lock(pm_physmem_t *pm, l4_task_t caller, container_t c, pm_time_t duration)
 {
-    struct task *t;
     struct cap *cap;
     if (pm__task(pm, caller) == NULL)
         return PM_ESRCH;
     if (duration == 0)
         return PM_EINVAL;
-    pm_error_t err = pm__lookup(pm, caller, c, &t, &cap);
+    pm_error_t err = pm__open(pm, caller, c, 0, &cap);
     if (err != PM_OK)
         return err;
-    pm->st.rpcs++;
     if (lease_holds(pm, cap->c))
         return PM_EBUSY;
     pm_time_t now = l4_system_clock(pm->k);
@@ -432,12 +443,10 @@ pm_error_t pm_container_lock(pm_physmem_t *pm, l4_task_t caller, container_t c, 
 
 pm_error_t pm_container_unlock(pm_physmem_t *pm, l4_task_t caller, container_t c)
 {
-    struct task *t;
     struct cap *cap;
-    pm_error_t err = pm__lookup(pm, caller, c, &t, &cap);
+    pm_error_t err = pm__open(pm, caller, c, 0, &cap);
     if (err != PM_OK)
         return err;
-    pm->st.rpcs++;
     if (!lease_holds(pm, cap->c) || cap->c->lock_holder != caller)
         return PM_EPERM;
     cap->c->locked = false;
@@ -454,7 +463,6 @@ static bool range_ok(frame_t start, uint64_t count)
 static pm_error_t allocate(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t start,
                            uint32_t *count, unsigned flags)
 {
-    struct task *t;
     struct cap *cap;
     if (pm__task(pm, caller) == NULL)
         return PM_ESRCH;
@@ -462,12 +470,9 @@ static pm_error_t allocate(pm_physmem_t *pm, l4_task_t caller, container_t c, fr
         (flags & ~(unsigned)(CONT_ALLOC_PARTIAL | CONT_ALLOC_SQUASH | CONT_ALLOC_EXTRA |
                              CONT_ALLOC_DMA)) != 0)
         return PM_EINVAL;
-    pm_error_t err = pm__lookup(pm, caller, c, &t, &cap);
+    pm_error_t err = pm__open(pm, caller, c, PM_OPEN_FULL, &cap);
     if (err != PM_OK)
         return err;
-    pm->st.rpcs++;
-    if (cap->weak)
-        return PM_EPERM;
     struct container *ct = cap->c;
     if ((flags & CONT_ALLOC_SQUASH) && pm__blocked(pm, cap)) {
         /* Squashing a frame deallocates it, which the lease forbids. */
@@ -534,35 +539,35 @@ static pm_error_t allocate(pm_physmem_t *pm, l4_task_t caller, container_t c, fr
     return k < n ? PM_ENOMEM : err;
 }
 
+/* On error the count is 0, except after a PARTIAL stop (the error
+ * PARTIAL_ERR with 0 < *count < WANT), which set it. */
+static pm_error_t count_on_error(pm_error_t err, pm_error_t partial_err, uint32_t want,
+                                 uint32_t *count)
+{
+    if (err != PM_OK && count != NULL && !(err == partial_err && *count != want && *count != 0))
+        *count = 0;
+    return err;
+}
+
 pm_error_t pm_container_allocate(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t start,
                                  uint32_t *count, unsigned flags)
 {
     uint32_t want = count != NULL ? *count : 0;
-    pm_error_t err = allocate(pm, caller, c, start, count, flags);
-    /* On error the count is 0, except for a PARTIAL shortfall (which set it). */
-    if (err != PM_OK && count != NULL && !(err == PM_ENOMEM && *count != want && *count != 0))
-        *count = 0;
-    return err;
+    return count_on_error(allocate(pm, caller, c, start, count, flags), PM_ENOMEM, want, count);
 }
 
 static pm_error_t deallocate(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t start,
                              uint32_t *count, unsigned flags)
 {
-    struct task *t;
     struct cap *cap;
     if (pm__task(pm, caller) == NULL)
         return PM_ESRCH;
     if (count == NULL || !range_ok(start, *count) ||
         (flags & ~(unsigned)(CONT_DEALLOC_PARTIAL | CONT_DEALLOC_SQUASH)) != 0)
         return PM_EINVAL; /* CONT_DEALLOC_SOFT among them, until soft references exist */
-    pm_error_t err = pm__lookup(pm, caller, c, &t, &cap);
+    pm_error_t err = pm__open(pm, caller, c, PM_OPEN_FULL | PM_OPEN_UNBLOCKED, &cap);
     if (err != PM_OK)
         return err;
-    pm->st.rpcs++;
-    if (cap->weak)
-        return PM_EPERM;
-    if (pm__blocked(pm, cap))
-        return PM_EBUSY;
     struct container *ct = cap->c;
     uint32_t n = *count, k = n;
     if (!(flags & CONT_DEALLOC_SQUASH)) {
@@ -601,10 +606,7 @@ pm_error_t pm_container_deallocate(pm_physmem_t *pm, l4_task_t caller, container
                                    uint32_t *count, unsigned flags)
 {
     uint32_t want = count != NULL ? *count : 0;
-    pm_error_t err = deallocate(pm, caller, c, start, count, flags);
-    if (err != PM_OK && count != NULL && !(err == PM_ENOENT && *count != want && *count != 0))
-        *count = 0;
-    return err;
+    return count_on_error(deallocate(pm, caller, c, start, count, flags), PM_ENOENT, want, count);
 }
 
 pm_error_t pm_frame_info(const pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t f,
