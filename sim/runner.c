@@ -237,14 +237,27 @@ static container_t ref_of(const struct sim_run *r, int t, int name)
     return (container_t)(uintptr_t)g_hash_table_lookup(r->tasks[t].refs, GINT_TO_POINTER(name + 1));
 }
 
-static void set_cap(struct sim_run *r, int t, int name, container_t h)
+/* Bind NAME in TABLE to H after a step that gave ERR: a success binds it;
+ * a failure binds it to no capability only if it names nothing yet (SPEC
+ * §3.9: a name bound only by a failed step is EBADF; a failed call leaves
+ * what the name held alone). */
+static void bind_after(GHashTable *table, int name, pm_error_t err, container_t h)
 {
-    g_hash_table_insert(r->tasks[t].caps, GINT_TO_POINTER(name + 1), (gpointer)(uintptr_t)h);
+    gpointer key = GINT_TO_POINTER(name + 1);
+    if (err == PM_OK)
+        g_hash_table_insert(table, key, (gpointer)(uintptr_t)h);
+    else if (!g_hash_table_contains(table, key))
+        g_hash_table_insert(table, key, NULL);
 }
 
-static void set_ref(struct sim_run *r, int t, int name, container_t h)
+static void set_cap(struct sim_run *r, int t, int name, pm_error_t err, container_t h)
 {
-    g_hash_table_insert(r->tasks[t].refs, GINT_TO_POINTER(name + 1), (gpointer)(uintptr_t)h);
+    bind_after(r->tasks[t].caps, name, err, h);
+}
+
+static void set_ref(struct sim_run *r, int t, int name, pm_error_t err, container_t h)
+{
+    bind_after(r->tasks[t].refs, name, err, h);
 }
 
 /* ---- memory accesses ---------------------------------------------------------- */
@@ -309,22 +322,22 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
     switch (s->op) {
     case OP_CREATE:
         err = pm_container_create(r->pm, rt->id, &h);
-        set_cap(r, t, s->as, err == PM_OK ? h : 0);
+        set_cap(r, t, s->as, err, h);
         break;
     case OP_DESTROY:
         err = pm_container_destroy(r->pm, rt->id, cap_of(r, t, s->container));
         break;
     case OP_SHARE:
         err = pm_container_share(r->pm, rt->id, cap_of(r, t, s->container), other, &h);
-        set_cap(r, s->other, s->as, err == PM_OK ? h : 0);
-        set_ref(r, t, s->as, err == PM_OK ? h : 0);
+        set_cap(r, s->other, s->as, err, h);
+        set_ref(r, t, s->as, err, h);
         break;
     case OP_REVOKE:
         err = pm_container_revoke(r->pm, rt->id, cap_of(r, t, s->container), ref_of(r, t, s->ref));
         break;
     case OP_GIVE:
         err = pm_container_give(r->pm, rt->id, cap_of(r, t, s->container), other, &h);
-        set_cap(r, s->other, s->as, err == PM_OK ? h : 0);
+        set_cap(r, s->other, s->as, err, h);
         break;
     case OP_LOCK:
         err = pm_container_lock(r->pm, rt->id, cap_of(r, t, s->container), s->duration);
@@ -377,9 +390,9 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
         else
             err = pm_container_create_gather(r->pm, rt->id, cap_of(r, t, s->src),
                                              frames_of(s->frames), s->frames->len, other, &h, &w);
-        set_cap(r, t, s->as, err == PM_OK ? h : 0);
-        set_cap(r, s->other, s->weak, err == PM_OK ? w : 0);
-        set_ref(r, t, s->weak, err == PM_OK ? w : 0);
+        set_cap(r, t, s->as, err, h);
+        set_cap(r, s->other, s->weak, err, w);
+        set_ref(r, t, s->weak, err, w);
         break;
     case OP_RELEASE_DATA:
         err = pm_release_data(r->pm, rt->id, cap_of(r, t, s->container), frames_of(s->frames),
@@ -461,7 +474,11 @@ struct check_ctx {
 static void check_report(void *ctx, const char *problem)
 {
     struct check_ctx *c = ctx;
-    failure(c->r, "step %zu (%s:%u): invariant: %s", c->index, c->r->sc->file, c->line, problem);
+    if (c->index == 0)
+        failure(c->r, "before the first step (%s): invariant: %s", c->r->sc->file, problem);
+    else
+        failure(c->r, "step %zu (%s:%u): invariant: %s", c->index, c->r->sc->file, c->line,
+                problem);
 }
 
 static void run_checked(struct sim_run *r, const struct sim_step *s)
@@ -797,6 +814,11 @@ sim_run_t *sim_scenario_run(const sim_scenario_t *sc, const struct sim_run_optio
     r->recs = g_array_sized_new(FALSE, FALSE, sizeof(struct step_rec), sc->steps->len);
     uint64_t t0 = now_ns(CLOCK_MONOTONIC), c0 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
     if (world_up(r)) {
+        if (r->opt->check) {
+            /* The machine as the file sets it up (guarantees, say) first. */
+            struct check_ctx c = {r, 0, 1};
+            pm_check(r->pm, check_report, &c);
+        }
         for (guint i = 0; i < sc->steps->len; i++) {
             const struct sim_step *s = g_ptr_array_index(sc->steps, i);
             if (s->op == OP_PARALLEL)
@@ -818,6 +840,12 @@ sim_run_t *sim_scenario_run(const sim_scenario_t *sc, const struct sim_run_optio
         json_array_add_string_element(fa, g_ptr_array_index(r->failures, i));
     json_object_set_array_member(o, "failures", fa);
     json_object_set_boolean_member(o, "ok", r->failures->len == 0);
+    if (r->k != NULL) {
+        /* Taking the machine apart is not part of the run: no trace of it. */
+        l4_set_event_hook(r->k, NULL, NULL);
+        if (r->pm != NULL)
+            pm_set_event_hook(r->pm, NULL, NULL);
+    }
     world_down(r);
     return r;
 }

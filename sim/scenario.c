@@ -122,6 +122,11 @@ static bool parse_uint(struct loader *L, const struct sim_ynode *n, const char *
     }
     if (len == 0)
         return fail(L, n, "%s: '%s' is not a number", what, n->value);
+    if (base == 10 && len > 1 && text[0] == '0')
+        return fail(L, n,
+                    "%s: '%s' has a leading 0, which YAML 1.1 reads as octal: write it "
+                    "without the 0 (or in hex, 0x…)",
+                    what, n->value);
     uint64_t v = 0;
     for (size_t i = 0; i < len; i++) {
         int c = text[i], d;
@@ -417,7 +422,9 @@ static const char *const *op_keys(enum sim_op op)
     static const char *const k_revoke[] = {"container", "ref", NULL};
     static const char *const k_give[] = {"container", "to", "as", NULL};
     static const char *const k_lock[] = {"container", "duration", NULL};
-    static const char *const k_unlock[] = {"container", NULL};
+    /* SCENARIO.md lists duration for lock / unlock together; an unlock ends
+     * the lease now, whatever duration it names. */
+    static const char *const k_unlock[] = {"container", "duration", NULL};
     static const char *const k_alloc[] = {"container", "start",        "count",
                                           "flags",     "expect_count", NULL};
     static const char *const k_map[] = {"container", "start",         "count", "at",
@@ -514,7 +521,7 @@ static bool use_cap(struct loader *L, const struct sim_ynode *n, const char *key
     if (!get_name(L, v, key, id))
         return false;
     if (task >= 0 && !bound(L->caps, task, *id))
-        return fail(L, v, "task '%s' never binds a capability named '%s'",
+        return fail(L, v, "task '%s' has bound no capability named '%s' before this step",
                     ((struct sim_task_def *)g_ptr_array_index(L->sc->tasks, task))->name, v->value);
     return true;
 }
@@ -673,6 +680,7 @@ static struct sim_step *parse_step(struct loader *L, const struct sim_ynode *n, 
     case OP_DESTROY:
     case OP_UNLOCK:
         ARG("container", false, use_cap(L, n, "container", uses ? t : -1, &s->container));
+        ARG("duration", true, get_time(L, V, "duration", &s->duration));
         break;
     case OP_SHARE:
     case OP_GIVE: {
@@ -715,6 +723,10 @@ static struct sim_step *parse_step(struct loader *L, const struct sim_ynode *n, 
         ARG("flags", true, get_flags(L, V, map_flags, &s->flags));
         ARG("expect_mapped", true, get_uint(L, V, "expect_mapped", UINT32_MAX, &s->expect_mapped));
         s->has_expect_mapped = sim_yaml_get(n, "expect_mapped") != NULL;
+        if (s->count > ((1ull << 48) - s->at) / L->sc->page_size) {
+            fail(L, sim_yaml_get(n, "at"), "at + count pages goes past the 48-bit address space");
+            goto bad;
+        }
         if (s->at % L->sc->page_size != 0) {
             fail(L, sim_yaml_get(n, "at"), "at: 0x%llx is not aligned on the page size (%llu)",
                  (unsigned long long)s->at, (unsigned long long)L->sc->page_size);
@@ -800,6 +812,12 @@ static struct sim_step *parse_step(struct loader *L, const struct sim_ynode *n, 
             s->pattern = (int)pat;
         }
         if (dn2 != NULL) {
+            if (dn2->kind == SIM_Y_MAP && s->op == OP_READ) {
+                fail(L, dn2,
+                     "expect_data: { store, offset } needs store servers (SPEC §9.2), "
+                     "which this version of pmsim does not simulate yet");
+                goto bad;
+            }
             if (dn2->kind != SIM_Y_SCALAR) {
                 fail(L, dn2, "%s must be a string", dk);
                 goto bad;
@@ -881,8 +899,8 @@ static bool parse_machine(struct loader *L, const struct sim_ynode *m)
     if ((v = sim_yaml_get(m, "frames")) == NULL)
         return fail(L, m, "machine needs 'frames' (physical frames in the pool)");
     uint64_t frames;
-    if (!get_uint(L, v, "frames", UINT32_MAX - 1, &frames))
-        return false;
+    if (!get_uint(L, v, "frames", 1u << 24, &frames))
+        return false; /* 16 M frames: 64 GiB of 4 KiB pages, metadata and all */
     if (frames == 0)
         return fail(L, v, "frames: a machine needs at least one frame");
     if (frames * sc->page_size > (1ull << 40))
@@ -1227,15 +1245,12 @@ sim_scenario_t *sim_scenario_load_string(const char *name, const char *text, siz
 
 sim_scenario_t *sim_scenario_load(const char *path, char **message)
 {
-    gchar *text = NULL;
-    gsize len = 0;
+    size_t len = 0;
     GError *io = NULL;
-    if (!g_file_get_contents(path, &text, &len, &io)) {
-        if (message != NULL) {
-            char *m = g_strdup_printf("%s:1:1: %s", path, io->message);
-            *message = strdup(m);
-            g_free(m);
-        }
+    char *text = sim_yaml_read_bounded(path, &len, &io);
+    if (text == NULL) {
+        if (message != NULL)
+            *message = strdup(io->message);
         g_error_free(io);
         return NULL;
     }

@@ -4,6 +4,7 @@
  * The tree is built with an explicit stack of open collections, never by
  * recursion over the input, so the depth bound is a plain comparison and a
  * hostile file cannot exhaust the C stack. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <yaml.h>
@@ -186,17 +187,58 @@ struct sim_ynode *sim_yaml_load_string(const char *name, const char *text, size_
     return root;
 }
 
-struct sim_ynode *sim_yaml_load_file(const char *path, GError **error)
+/* Read at most SIM_YAML_MAX_BYTES + 1 bytes of PATH (a pipe or a device
+ * that never ends included).  Returns the text (caller frees) or NULL. */
+char *sim_yaml_read_bounded(const char *path, size_t *len, GError **error)
 {
-    gchar *text = NULL;
-    gsize len = 0;
-    GError *io = NULL;
-    if (!g_file_get_contents(path, &text, &len, &io)) {
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
         g_set_error(error, SIM_SCENARIO_ERROR, SIM_SCENARIO_ERROR_INVALID, "%s:1:1: %s", path,
-                    io->message);
-        g_error_free(io);
+                    g_strerror(errno));
         return NULL;
     }
+    size_t cap = 64 << 10, n = 0;
+    char *buf = g_malloc(cap + 1);
+    for (;;) {
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (n > SIM_YAML_MAX_BYTES) {
+            g_set_error(error, SIM_SCENARIO_ERROR, SIM_SCENARIO_ERROR_INVALID,
+                        "%s:1:1: the file is larger than the %u MiB a scenario may be", path,
+                        SIM_YAML_MAX_BYTES >> 20);
+            g_free(buf);
+            fclose(f);
+            return NULL;
+        }
+        if (got == 0)
+            break;
+        if (n == cap) {
+            cap *= 2;
+            if (cap > SIM_YAML_MAX_BYTES + 1)
+                cap = SIM_YAML_MAX_BYTES + 1;
+            buf = g_realloc(buf, cap + 1);
+        }
+    }
+    bool bad = ferror(f) != 0;
+    int e = errno;
+    fclose(f);
+    if (bad) {
+        g_set_error(error, SIM_SCENARIO_ERROR, SIM_SCENARIO_ERROR_INVALID, "%s:1:1: %s", path,
+                    g_strerror(e));
+        g_free(buf);
+        return NULL;
+    }
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+struct sim_ynode *sim_yaml_load_file(const char *path, GError **error)
+{
+    size_t len = 0;
+    char *text = sim_yaml_read_bounded(path, &len, error);
+    if (text == NULL)
+        return NULL;
     struct sim_ynode *root = sim_yaml_load_string(path, text, len, error);
     g_free(text);
     return root;

@@ -16,7 +16,7 @@
 /* Bounds on what a scenario file may be. */
 #define SIM_YAML_MAX_DEPTH 64
 #define SIM_YAML_MAX_NODES (4u << 20)
-#define SIM_YAML_MAX_BYTES (256u << 20)
+#define SIM_YAML_MAX_BYTES (64u << 20)
 
 enum sim_ynode_kind { SIM_Y_SCALAR, SIM_Y_MAP, SIM_Y_SEQ };
 
@@ -37,6 +37,12 @@ enum { SIM_SCENARIO_ERROR_INVALID = 1 };
 /** Parse the file at PATH.  Returns the root node (a document's top node),
  *  or NULL with *ERROR set ("PATH:line:col: message"). */
 struct sim_ynode *sim_yaml_load_file(const char *path, GError **error);
+
+/** Read the file at PATH whole, refusing one larger than SIM_YAML_MAX_BYTES
+ *  (reading stops there: a pipe or device that never ends is refused too).
+ *  Returns the text, NUL-terminated (free with g_free), its length in *LEN;
+ *  or NULL with *ERROR set. */
+char *sim_yaml_read_bounded(const char *path, size_t *len, GError **error);
 
 /** Parse LEN bytes of TEXT, naming it NAME in messages. */
 struct sim_ynode *sim_yaml_load_string(const char *name, const char *text, size_t len,

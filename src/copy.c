@@ -141,7 +141,6 @@ static pm_error_t copy_pairs(pm_physmem_t *pm, l4_task_t caller, container_t src
     struct container *sc = scap->c, *dc = dcap->c;
     if (move && sc == dc && overlaps(ss, ds, count))
         return PM_EINVAL;
-    pm->st.rpcs++;
     if (pm__blocked(pm, scap) || pm__blocked(pm, dcap))
         return PM_EBUSY;
 
@@ -215,6 +214,7 @@ pm_error_t pm_container_copy(pm_physmem_t *pm, l4_task_t caller, container_t src
                              container_t dest, frame_t dest_start, uint32_t count, unsigned flags,
                              frame_t *frame_error)
 {
+    pm->st.rpcs++;
     return copy_pairs(pm, caller, src, (struct side){src_start, NULL}, dest,
                       (struct side){dest_start, NULL}, count, flags, frame_error);
 }
@@ -224,6 +224,7 @@ pm_error_t pm_container_copy_scatter(pm_physmem_t *pm, l4_task_t caller, contain
                                      const frame_t *dest_frames, uint32_t count, unsigned flags,
                                      frame_t *frame_error)
 {
+    pm->st.rpcs++;
     if (dest_frames == NULL && count > 0)
         return pm__task(pm, caller) == NULL ? PM_ESRCH : PM_EINVAL;
     return copy_pairs(pm, caller, src, (struct side){src_start, NULL}, dest,
@@ -234,6 +235,7 @@ pm_error_t pm_container_copy_gather(pm_physmem_t *pm, l4_task_t caller, containe
                                     const frame_t *src_frames, container_t dest, frame_t dest_start,
                                     uint32_t count, unsigned flags, frame_t *frame_error)
 {
+    pm->st.rpcs++;
     if (src_frames == NULL && count > 0)
         return pm__task(pm, caller) == NULL ? PM_ESRCH : PM_EINVAL;
     return copy_pairs(pm, caller, src, (struct side){0, src_frames}, dest,
@@ -245,6 +247,7 @@ pm_error_t pm_container_copy_scatter_gather(pm_physmem_t *pm, l4_task_t caller, 
                                             const frame_t *dest_frames, uint32_t count,
                                             unsigned flags, frame_t *frame_error)
 {
+    pm->st.rpcs++;
     if ((src_frames == NULL || dest_frames == NULL) && count > 0)
         return pm__task(pm, caller) == NULL ? PM_ESRCH : PM_EINVAL;
     return copy_pairs(pm, caller, src, (struct side){0, src_frames}, dest,
@@ -271,7 +274,6 @@ static pm_error_t create_common(pm_physmem_t *pm, l4_task_t caller, container_t 
         if (err != PM_OK)
             return err;
     }
-    pm->st.rpcs++;
     if (scap != NULL && pm__blocked(pm, scap))
         return PM_EBUSY;
     /* Frame i needs a source frame (for copies), then room in A: per frame,
@@ -333,6 +335,7 @@ static pm_error_t create_common(pm_physmem_t *pm, l4_task_t caller, container_t 
 pm_error_t pm_container_create_with(pm_physmem_t *pm, l4_task_t caller, uint32_t count,
                                     l4_task_t remote, container_t *out, container_t *weak_ref)
 {
+    pm->st.rpcs++;
     return create_common(pm, caller, PM_CONTAINER_NONE, (struct side){0, NULL}, count, remote, out,
                          weak_ref);
 }
@@ -341,6 +344,7 @@ pm_error_t pm_container_create_from(pm_physmem_t *pm, l4_task_t caller, containe
                                     frame_t start, uint32_t count, l4_task_t remote,
                                     container_t *out, container_t *weak_ref)
 {
+    pm->st.rpcs++;
     if (source == PM_CONTAINER_NONE)
         return pm__task(pm, caller) == NULL ? PM_ESRCH : PM_EBADF;
     return create_common(pm, caller, source, (struct side){start, NULL}, count, remote, out,
@@ -351,6 +355,7 @@ pm_error_t pm_container_create_gather(pm_physmem_t *pm, l4_task_t caller, contai
                                       const frame_t *frames, uint32_t count, l4_task_t remote,
                                       container_t *out, container_t *weak_ref)
 {
+    pm->st.rpcs++;
     if (pm__task(pm, caller) == NULL)
         return PM_ESRCH;
     if (frames == NULL)
@@ -366,6 +371,7 @@ pm_error_t pm_container_create_gather(pm_physmem_t *pm, l4_task_t caller, contai
 pm_error_t pm_release_data(pm_physmem_t *pm, l4_task_t caller, container_t c, const frame_t *frames,
                            uint32_t count)
 {
+    pm->st.rpcs++;
     struct cap *cap;
     if (pm__task(pm, caller) == NULL)
         return PM_ESRCH;

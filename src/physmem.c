@@ -225,8 +225,8 @@ bool pm__blocked(const pm_physmem_t *pm, const struct cap *cap)
 }
 
 /* The common start of a call on a container, once its arguments are
- * checked: the capability (EBADF), counted as an RPC, then EPERM for a weak
- * one where NEED has PM_OPEN_FULL, EBUSY under another's lease where NEED
+ * checked: the capability (EBADF), then EPERM for a weak one where NEED has
+ * PM_OPEN_FULL, EBUSY under another's lease where NEED
  * has PM_OPEN_UNBLOCKED — the order of SPEC §3.9. */
 pm_error_t pm__open(pm_physmem_t *pm, l4_task_t caller, container_t c, unsigned need,
                     struct cap **cap)
@@ -235,7 +235,6 @@ pm_error_t pm__open(pm_physmem_t *pm, l4_task_t caller, container_t c, unsigned 
     pm_error_t err = pm__lookup(pm, caller, c, &t, cap);
     if (err != PM_OK)
         return err;
-    pm->st.rpcs++;
     if ((need & PM_OPEN_FULL) && (*cap)->weak)
         return PM_EPERM;
     if ((need & PM_OPEN_UNBLOCKED) && pm__blocked(pm, *cap))
@@ -319,12 +318,12 @@ void pm__destroy_container(pm_physmem_t *pm, struct container *c)
 
 pm_error_t pm_container_create(pm_physmem_t *pm, l4_task_t caller, container_t *out)
 {
+    pm->st.rpcs++;
     struct task *t = pm__task(pm, caller);
     if (t == NULL)
         return PM_ESRCH;
     if (out == NULL)
         return PM_EINVAL;
-    pm->st.rpcs++;
     struct container *c;
     struct cap *cap;
     pm_error_t err = pm__new_container(pm, t, &c);
@@ -340,6 +339,7 @@ pm_error_t pm_container_create(pm_physmem_t *pm, l4_task_t caller, container_t *
 
 pm_error_t pm_container_destroy(pm_physmem_t *pm, l4_task_t caller, container_t c)
 {
+    pm->st.rpcs++;
     struct cap *cap;
     pm_error_t err = pm__open(pm, caller, c, PM_OPEN_FULL | PM_OPEN_UNBLOCKED, &cap);
     if (err != PM_OK)
@@ -352,6 +352,7 @@ pm_error_t pm_container_destroy(pm_physmem_t *pm, l4_task_t caller, container_t 
 static pm_error_t hand_out(pm_physmem_t *pm, l4_task_t caller, container_t c, l4_task_t remote,
                            bool weak, container_t *ref)
 {
+    pm->st.rpcs++;
     struct task *t, *r;
     struct cap *cap, *ncap;
     pm_error_t err = pm__lookup(pm, caller, c, &t, &cap);
@@ -363,7 +364,6 @@ static pm_error_t hand_out(pm_physmem_t *pm, l4_task_t caller, container_t c, l4
         return PM_EINVAL;
     if (err != PM_OK)
         return err;
-    pm->st.rpcs++;
     if (cap->weak)
         return PM_EPERM;
     if ((err = pm__new_cap(pm, r, cap->c, weak, &ncap)) != PM_OK)
@@ -387,12 +387,12 @@ pm_error_t pm_container_give(pm_physmem_t *pm, l4_task_t caller, container_t c, 
 pm_error_t pm_container_revoke(pm_physmem_t *pm, l4_task_t caller, container_t c,
                                container_t weak_ref)
 {
+    pm->st.rpcs++;
     struct task *t;
     struct cap *cap;
     pm_error_t err = pm__lookup(pm, caller, c, &t, &cap);
     if (err != PM_OK)
         return err;
-    pm->st.rpcs++;
     struct cap *share = NULL;
     for (guint i = 0; i < cap->c->caps->len; i++) {
         struct cap *x = g_ptr_array_index(cap->c->caps, i);
@@ -424,6 +424,7 @@ pm_error_t pm_container_revoke(pm_physmem_t *pm, l4_task_t caller, container_t c
 
 pm_error_t pm_container_lock(pm_physmem_t *pm, l4_task_t caller, container_t c, pm_time_t duration)
 {
+    pm->st.rpcs++;
     struct cap *cap;
     if (pm__task(pm, caller) == NULL)
         return PM_ESRCH;
@@ -443,6 +444,7 @@ pm_error_t pm_container_lock(pm_physmem_t *pm, l4_task_t caller, container_t c, 
 
 pm_error_t pm_container_unlock(pm_physmem_t *pm, l4_task_t caller, container_t c)
 {
+    pm->st.rpcs++;
     struct cap *cap;
     pm_error_t err = pm__open(pm, caller, c, 0, &cap);
     if (err != PM_OK)
@@ -552,6 +554,7 @@ static pm_error_t count_on_error(pm_error_t err, pm_error_t partial_err, uint32_
 pm_error_t pm_container_allocate(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t start,
                                  uint32_t *count, unsigned flags)
 {
+    pm->st.rpcs++;
     uint32_t want = count != NULL ? *count : 0;
     return count_on_error(allocate(pm, caller, c, start, count, flags), PM_ENOMEM, want, count);
 }
@@ -605,6 +608,7 @@ static pm_error_t deallocate(pm_physmem_t *pm, l4_task_t caller, container_t c, 
 pm_error_t pm_container_deallocate(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t start,
                                    uint32_t *count, unsigned flags)
 {
+    pm->st.rpcs++;
     uint32_t want = count != NULL ? *count : 0;
     return count_on_error(deallocate(pm, caller, c, start, count, flags), PM_ENOENT, want, count);
 }

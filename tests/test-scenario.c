@@ -293,24 +293,24 @@ static const struct {
      "# at all\n",
      1, 1, "the file holds no scenario"},
     {"capability never bound", HEAD "  - { task: a, do: allocate, container: X, count: 1 }\n", 9,
-     41, "task 'a' never binds a capability named 'X'"},
+     41, "task 'a' has bound no capability named 'X'"},
     {"capability bound later",
      HEAD "  - { task: a, do: allocate, container: D, count: 1 }\n"
           "  - { task: a, do: create, as: D }\n",
-     9, 41, "task 'a' never binds a capability named 'D'"},
+     9, 41, "task 'a' has bound no capability named 'D'"},
     {"capability of another task", HEAD "  - { task: b, do: allocate, container: C, count: 1 }\n",
-     9, 41, "task 'b' never binds a capability named 'C'"},
+     9, 41, "task 'b' has bound no capability named 'C'"},
     {"the sharee's name used by the owner",
      HEAD "  - { task: a, do: share, container: C, with: b, as: W }\n"
           "  - { task: a, do: map, container: W, count: 1, at: 0x100000 }\n",
-     10, 36, "task 'a' never binds a capability named 'W'"},
+     10, 36, "task 'a' has bound no capability named 'W'"},
     {"capability never bound, block step",
      HEAD "  - task: a\n"
           "    do: destroy\n"
           "    container: Q\n",
-     11, 16, "task 'a' never binds a capability named 'Q'"},
+     11, 16, "task 'a' has bound no capability named 'Q'"},
     {"copy source never bound", HEAD "  - { task: a, do: copy, src: S, dest: C, count: 1 }\n", 9,
-     31, "never binds a capability named 'S'"},
+     31, "has bound no capability named 'S'"},
     {"unknown acting task", HEAD "  - { task: nobody, do: create, as: D }\n", 9, 13,
      "task: unknown task 'nobody'"},
     {"unknown sharee", HEAD "  - { task: a, do: share, container: C, with: nobody, as: W }\n", 9,
@@ -599,7 +599,7 @@ START_TEST(test_huge_document)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     msg = load_error(s->str, s->len);
     load = seconds_since(&t0);
-    assert_message(msg, 5 + HUGE_STEPS, 41, "never binds a capability named 'Q'", "last step");
+    assert_message(msg, 5 + HUGE_STEPS, 41, "has bound no capability named 'Q'", "last step");
     ck_assert_msg(load < 3.0, "refusing %d steps took %.2f s", HUGE_STEPS, load);
     free(msg);
     g_string_free(s, TRUE);
@@ -1294,7 +1294,8 @@ START_TEST(test_check_option)
     outcome_free(&o);
 
     /* Guarantees that over-commit the pool break an invariant: with
-     * --check that is a failure of the first step; without, none. */
+     * --check that is a failure before the first step (the machine as the
+     * file sets it up is checked too); without, none. */
     const char *over = "name: over\n"
                        "machine: { frames: 64 }\n"
                        "policy: { kind: fixed }\n"
@@ -1308,7 +1309,7 @@ START_TEST(test_check_option)
     o = run_text(over, &check);
     ck_assert_uint_ge(o.failures, 1);
     const char *f = jstr(o.json, "failures.0");
-    ck_assert_msg(g_str_has_prefix(f, "step 1 (t.yaml:6): invariant: "), "%s", f);
+    ck_assert_msg(g_str_has_prefix(f, "before the first step (t.yaml): invariant: "), "%s", f);
     outcome_free(&o);
 }
 END_TEST
@@ -1416,7 +1417,7 @@ START_TEST(test_machine_cannot_be_made)
     return;
 #endif
     sim_scenario_t *sc = load_ok("name: t\n"
-                                 "machine: { frames: 268435456 }\n"
+                                 "machine: { frames: 16777216 }\n"
                                  "tasks: { a: {}, b: {} }\n"
                                  "steps:\n"
                                  "  - { task: a, do: create, as: C }\n");
@@ -1457,6 +1458,53 @@ START_TEST(test_machine_cannot_be_made)
 }
 END_TEST
 
+/* What an outside review of the runner found, now settled. */
+START_TEST(test_review_settled)
+{
+    /* A failed step that would re-bind names leaves their old capabilities. */
+    struct outcome o = run_text(HEAD "  - { task: a, do: allocate, container: C, count: 1 }\n"
+                                     "  - { task: a, do: share, container: C, with: b, as: W }\n"
+                                     "  - { task: a, do: create_with, count: 100, with: b, as: C,"
+                                     " weak: W, expect: ENOMEM }\n"
+                                     "  - { task: a, do: allocate, container: C, start: 1,"
+                                     " count: 1 }\n"
+                                     "  - { task: b, do: map, container: W, count: 2,"
+                                     " at: 0x100000 }\n"
+                                     "  - { task: a, do: revoke, container: C, ref: W }\n",
+                                NULL);
+    ck_assert_msg(o.failures == 0, "%s", o.text);
+    ck_assert_int_eq(jint(o.json, "tasks.a.allocated"), 2);
+    outcome_free(&o);
+
+    /* A leading zero (octal in YAML 1.1) is refused, not read as decimal. */
+    const char *oct = HEAD "  - { task: a, do: allocate, container: C, count: 010 }\n";
+    char *msg = load_error(oct, strlen(oct));
+    assert_message(msg, 9, 51, "leading 0", "octal");
+    free(msg);
+    /* expect_data against a store needs SPEC §9.2. */
+    const char *store = HEAD "  - { task: a, do: read, at: 0x1000, bytes: 4,"
+                             " expect_data: { store: s0, offset: 0 } }\n";
+    msg = load_error(store, strlen(store));
+    assert_message(msg, 9, 61, "SPEC §9.2", "store");
+    free(msg);
+    /* A map whose pages would pass the 48-bit address space. */
+    const char *far = HEAD "  - { task: a, do: allocate, container: C, count: 4 }\n"
+                           "  - { task: a, do: map, container: C, count: 4, at: 0xffffffffe000 }\n";
+    msg = load_error(far, strlen(far));
+    assert_message(msg, 10, 53, "48-bit", "far map");
+    free(msg);
+    /* unlock may name a duration, as the contract's table lists it. */
+    sim_scenario_free(load_ok(HEAD "  - { task: a, do: lock, container: C, duration: 1ms }\n"
+                                   "  - { task: a, do: unlock, container: C, duration: 1ms }\n"));
+    /* A file that never ends is refused at the size bound. */
+    msg = NULL;
+    ck_assert_ptr_null(sim_scenario_load("/dev/zero", &msg));
+    ck_assert_msg(strstr(msg, "/dev/zero:1:1: ") == msg && strstr(msg, "larger than") != NULL, "%s",
+                  msg);
+    free(msg);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("scenario");
@@ -1486,6 +1534,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_text_report);
     tcase_add_test(tc, test_trace);
     tcase_add_test(tc, test_machine_cannot_be_made);
+    tcase_add_test(tc, test_review_settled);
     suite_add_tcase(s, tc);
     return s;
 }

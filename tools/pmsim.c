@@ -14,6 +14,7 @@
  *   a recursive unmap — printing each event and the counters. */
 #include <glib.h>
 #include <inttypes.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -199,8 +200,8 @@ static int cmd_run(int argc, char **argv)
     gboolean json = FALSE, trace = FALSE, check = FALSE;
     GOptionEntry entries[] = {
         {"json", 'j', 0, G_OPTION_ARG_NONE, &json, "Write the report as JSON", NULL},
-        {"trace", 't', 0, G_OPTION_ARG_NONE, &trace, "Print one line per event as it happens",
-         NULL},
+        {"trace", 't', 0, G_OPTION_ARG_NONE, &trace,
+         "Print one line per event as it happens (to stderr with --json)", NULL},
         {"check", 'c', 0, G_OPTION_ARG_NONE, &check,
          "Check the invariants (SPEC §12) after every step", NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
@@ -230,7 +231,8 @@ static int cmd_run(int argc, char **argv)
         free(message);
         return EXIT_USAGE;
     }
-    struct sim_run_options opt = {.check = check, .trace = trace ? stdout : NULL};
+    /* With --json the trace goes to stderr, so stdout stays one JSON document. */
+    struct sim_run_options opt = {.check = check, .trace = trace ? (json ? stderr : stdout) : NULL};
     sim_run_t *run = sim_scenario_run(sc, &opt);
     if (json)
         sim_run_write_json(run, stdout);
@@ -262,6 +264,7 @@ static char *commands_text(void)
 
 int main(int argc, char **argv)
 {
+    setlocale(LC_ALL, ""); /* GLib's help text is UTF-8 (§) */
     gboolean version = FALSE;
     GOptionEntry entries[] = {
         {"version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL},

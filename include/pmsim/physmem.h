@@ -315,7 +315,7 @@ pm_error_t pm_frame_info(const pm_physmem_t *pm, l4_task_t caller, container_t c
 
 /** Counters (pm_stats). */
 struct pm_stats {
-    uint64_t rpcs;               /**< calls made to physmem */
+    uint64_t rpcs;               /**< calls made to physmem, whatever they answered */
     uint64_t frames_allocated;   /**< virtual frames allocated (all time) */
     uint64_t frames_deallocated; /**< virtual frames deallocated (all time) */
     uint64_t frames_bound;       /**< physical frames bound (lazily, for DMA, or by COW breaks) */
