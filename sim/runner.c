@@ -27,8 +27,10 @@
 struct rt_task {
     l4_task_t id;
     l4_thread_t thread;
-    GHashTable *caps; /* name id + 1 → container_t */
-    GHashTable *refs; /* name id + 1 → container_t (the sharee's handle) */
+    bool dead;                 /* killed: what it had is in `last` */
+    struct l4_task_stats last; /* its kernel counters when it died */
+    GHashTable *caps;          /* name id + 1 → container_t */
+    GHashTable *refs;          /* name id + 1 → container_t (the sharee's handle) */
 };
 
 /* What a step did, kept compact while the run goes; the report's "steps"
@@ -405,6 +407,17 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
     case OP_ADVANCE:
         l4_clock_advance(r->k, s->duration);
         break;
+    case OP_KILL:
+        /* SPEC §3.9 kill: physmem lets go of everything, then the kernel
+         * deletes the task with its mappings. */
+        err = pm_task_remove(r->pm, rt->id);
+        if (err == PM_OK) {
+            l4_task_stats(r->k, rt->id, &rt->last);
+            rt->last.mapped_pages = 0;
+            l4_task_delete(r->k, rt->id);
+            rt->dead = true;
+        }
+        break;
     default:
         break;
     }
@@ -641,11 +654,14 @@ static void build_report(struct sim_run *r)
     json_builder_begin_object(b);
     for (guint i = 0; r->tasks != NULL && i < sc->tasks->len; i++) {
         struct pm_task_info ti = {0};
-        struct l4_task_stats ts = {0};
+        struct l4_task_stats ts = r->tasks[i].last;
         pm_task_info(r->pm, r->tasks[i].id, &ti);
-        l4_task_stats(r->k, r->tasks[i].id, &ts);
+        if (!r->tasks[i].dead)
+            l4_task_stats(r->k, r->tasks[i].id, &ts);
         json_builder_set_member_name(b, task_name(r, (int)i));
         json_builder_begin_object(b);
+        json_builder_set_member_name(b, "alive");
+        json_builder_add_boolean_value(b, !r->tasks[i].dead);
         member_int(b, "guaranteed", ti.guaranteed);
         member_int(b, "allocated", ti.allocated);
         member_int(b, "extra", ti.extra);

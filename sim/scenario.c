@@ -38,6 +38,7 @@ const char *const sim_op_names[OP_COUNT] = {
     [OP_WRITE] = "write",
     [OP_READ] = "read",
     [OP_ADVANCE] = "advance",
+    [OP_KILL] = "kill",
     [OP_PARALLEL] = "parallel",
 };
 
@@ -58,7 +59,6 @@ static const struct {
     {"read_into", "servers and transfer strategies (SPEC §9)"},
     {"write_from", "servers and transfer strategies (SPEC §9)"},
     {"pressure", "reclaim (SPEC §5.1)"},
-    {"kill", "task death and exile (SPEC §5.2)"},
 };
 
 struct loader {
@@ -439,6 +439,7 @@ static const char *const *op_keys(enum sim_op op)
     static const char *const k_write[] = {"at", "bytes", "pattern", "data", NULL};
     static const char *const k_read[] = {"at", "bytes", "expect_pattern", "expect_data", NULL};
     static const char *const k_advance[] = {"time", NULL};
+    static const char *const k_kill[] = {NULL};
     switch (op) {
     case OP_CREATE:
         return k_create;
@@ -475,6 +476,8 @@ static const char *const *op_keys(enum sim_op op)
         return k_read;
     case OP_ADVANCE:
         return k_advance;
+    case OP_KILL:
+        return k_kill;
     default:
         return NULL;
     }

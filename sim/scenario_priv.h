@@ -32,6 +32,7 @@ enum sim_op {
     OP_WRITE,
     OP_READ,
     OP_ADVANCE,
+    OP_KILL,
     OP_PARALLEL,
     OP_COUNT
 };

@@ -135,6 +135,40 @@ pm_error_t pm_task_add(pm_physmem_t *pm, l4_task_t task, l4_thread_t thread)
     return PM_OK;
 }
 
+pm_error_t pm_task_remove(pm_physmem_t *pm, l4_task_t task)
+{
+    struct task *t = pm__task(pm, task);
+    if (t == NULL)
+        return PM_ESRCH;
+    /* Its containers first: that kills every capability to them, its own
+     * included, and unmaps their frames everywhere. */
+    GList *all = g_hash_table_get_values(pm->containers);
+    for (GList *l = all; l != NULL; l = l->next) {
+        struct container *c = l->data;
+        if (c->owner == t)
+            pm__destroy_container(pm, c);
+    }
+    g_list_free(all);
+    /* Then what it holds of other tasks' containers. */
+    for (guint i = 0; i < t->slots->len; i++) {
+        struct cap *cap = g_ptr_array_index(t->slots, i);
+        if (cap == NULL)
+            continue;
+        struct container *c = cap->c;
+        if (c->locked && c->lock_holder == task)
+            c->locked = false;
+        uint32_t f, v;
+        for (uint64_t from = 0; pm__sparse_next(&c->frames, from, &f, &v); from = (uint64_t)f + 1)
+            if (v & SLOT_MAPPED)
+                pm__unmap_frame_cap(pm, c, f, cap->gen);
+        pm__kill_cap(pm, cap);
+    }
+    g_ptr_array_index(pm->tasks, task) = NULL;
+    g_ptr_array_free(t->slots, TRUE);
+    free(t);
+    return PM_OK;
+}
+
 pm_error_t pm_task_set_guarantee(pm_physmem_t *pm, l4_task_t task, uint64_t guaranteed,
                                  bool extra_eligible)
 {

@@ -2126,6 +2126,49 @@ END_TEST
 
 /* ---- the suite ------------------------------------------------------------ */
 
+/* SPEC §3.9 kill: the dying task's containers go (shares of them EBADF),
+ * logical copies others took survive with their bytes, its capabilities to
+ * others' containers go with their mappings, its leases end, and physmem
+ * forgets it (ESRCH). */
+START_TEST(test_task_remove)
+{
+    container_t c = create(0);
+    alloc_ok(0, c, 0, 2, 0);
+    OK(map_rw(0, c, 0, 2, 0x100000));
+    fill(0, 0x100000, 2, 7);
+    container_t w = share(0, c, 1);
+    container_t d = create(1);
+    alloc_ok(1, d, 0, 2, 0);
+    OK(copy(1, w, 0, d, 0, 2));
+    OK(map_flags(1, d, 0, 2, CONT_MAP_READ, 0x200000));
+    OK(map_rw(1, w, 0, 1, 0x300000));
+    container_t e = create(2);
+    alloc_ok(2, e, 0, 1, 0);
+    OK(map_rw(2, e, 0, 1, 0x400000));
+    container_t x = share(2, e, 0);
+    OK(map_rw(0, x, 0, 1, 0x500000));
+    OK(pm_container_lock(p.pm, T(0), x, 1000000));
+    FAILS(PM_EBUSY, dealloc(2, e, 0, 1, 0));
+    PM_CHECK_INVARIANTS(&p);
+
+    OK(pm_task_remove(p.pm, T(0)));
+    PM_CHECK_INVARIANTS(&p);
+    expect_fill(1, 0x200000, 2, 7);  /* b's copy survives */
+    expect_unmapped(1, 0x300000, 1); /* its mapping through the share went */
+    FAILS(PM_EBADF, map_rw(1, w, 0, 1, 0x300000));
+    ck_assert_int_eq(l4_lookup(p.w.k, T(0), 0x500000, NULL, NULL), PM_ENOENT);
+    expect_task(2, 0, 1, false, 1, 1); /* c's share to a went */
+    OK(dealloc(2, e, 0, 1, 0));        /* a's lease ended */
+    container_t z;
+    FAILS(PM_ESRCH, pm_container_create(p.pm, T(0), &z));
+    FAILS(PM_ESRCH, pm_task_info(p.pm, T(0), &(struct pm_task_info){0}));
+    FAILS(PM_ESRCH, pm_task_remove(p.pm, T(0)));
+    FAILS(PM_ESRCH, pm_container_share(p.pm, T(2), e, T(0), &z));
+    ck_assert_uint_eq(tinfo(1).allocated, 2);
+    PM_CHECK_INVARIANTS(&p);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("physmem");
@@ -2139,6 +2182,7 @@ static Suite *make_suite(void)
         {"create", test_create, 0},
         {"destroy", test_destroy, 0},
         {"destroy_by_given", test_destroy_by_given, 0},
+        {"task_remove", test_task_remove, 0},
         {"bad_handle", test_bad_handle, N_BAD_HANDLES},
         {"share", test_share, 0},
         {"weak_owner_only", test_weak_owner_only, 0},

@@ -138,6 +138,14 @@ struct pm_task_info {
 /** Read TASK's accounting into *OUT.  Returns 0 or ESRCH. */
 pm_error_t pm_task_info(const pm_physmem_t *pm, l4_task_t task, struct pm_task_info *out);
 
+/** TASK dies (SPEC §3.9 kill): the containers it owns are destroyed (shares
+ *  of them stop working: EBADF; logical copies other tasks took survive),
+ *  the capabilities it holds to other containers go with the mappings made
+ *  through them, the leases it holds end, and physmem forgets it, so its
+ *  later calls are ESRCH.  The kernel's task is the caller's to delete.
+ *  Returns 0 or ESRCH. */
+pm_error_t pm_task_remove(pm_physmem_t *pm, l4_task_t task);
+
 /* ---- containers and capabilities (§3.1) ---------------------------------- */
 
 /** A new empty container owned by CALLER; *OUT gets a full capability.
