@@ -556,12 +556,6 @@ START_TEST(test_deep_nesting)
 }
 END_TEST
 
-static double seconds_since(const struct timespec *t0)
-{
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
-}
 
 /* 200,000 steps: they load fast and run; one bad step at the end is found
  * at its line. */
@@ -582,15 +576,12 @@ static GString *huge_document(void)
 
 START_TEST(test_huge_document)
 {
+    /* How fast is bench-scenario's business; here: it loads and runs. */
     GString *s = huge_document();
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     char *msg = NULL;
     sim_scenario_t *sc = sim_scenario_load_string("t.yaml", s->str, s->len, &msg);
-    double load = seconds_since(&t0);
     ck_assert_msg(sc != NULL, "%s", msg);
     ck_assert_uint_eq(sim_scenario_steps(sc), HUGE_STEPS);
-    ck_assert_msg(load < 3.0, "loading %d steps took %.2f s", HUGE_STEPS, load);
     sim_run_t *run = sim_scenario_run(sc, NULL);
     ck_assert_uint_eq(sim_run_failures(run), 0);
     sim_run_free(run);
@@ -598,11 +589,8 @@ START_TEST(test_huge_document)
 
     /* The same with a bad last step: refused, at line 5 + HUGE_STEPS. */
     g_string_append(s, "  - { task: a, do: allocate, container: Q, count: 1 }\n");
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     msg = load_error(s->str, s->len);
-    load = seconds_since(&t0);
     assert_message(msg, 5 + HUGE_STEPS, 41, "has bound no capability named 'Q'", "last step");
-    ck_assert_msg(load < 3.0, "refusing %d steps took %.2f s", HUGE_STEPS, load);
     free(msg);
     g_string_free(s, TRUE);
 }
