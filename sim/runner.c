@@ -360,6 +360,8 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
     case OP_MAP:
         err = pm_container_map(r->pm, rt->id, cap_of(r, t, s->container), (frame_t)s->start, &count,
                                s->flags, s->at);
+        if (err != PM_OK)
+            count = 0; /* a failed map mapped nothing (the call leaves the count alone) */
         has_count = true;
         break;
     case OP_COPY: {

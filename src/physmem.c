@@ -253,9 +253,24 @@ static bool lease_holds(const pm_physmem_t *pm, const struct container *c)
     return c->locked && l4_system_clock(pm->k) < c->lock_until;
 }
 
+/* SPEC §3.9: while a lease holds, every holder of a full capability to the
+ * container — the task, whatever capability it uses for the call (a share
+ * the owner made to itself must not get round the lease) — gets EBUSY,
+ * except the locker.  Tasks that hold only weak capabilities are not
+ * blocked: the lease protects the server from the owner. */
 bool pm__blocked(const pm_physmem_t *pm, const struct cap *cap)
 {
-    return !cap->weak && lease_holds(pm, cap->c) && cap->holder->id != cap->c->lock_holder;
+    const struct container *c = cap->c;
+    if (!lease_holds(pm, c) || cap->holder->id == c->lock_holder)
+        return false;
+    if (!cap->weak)
+        return true;
+    for (guint i = 0; i < c->caps->len; i++) {
+        const struct cap *x = g_ptr_array_index(c->caps, i);
+        if (x->holder == cap->holder && !x->weak)
+            return true;
+    }
+    return false;
 }
 
 /* The common start of a call on a container, once its arguments are

@@ -1849,9 +1849,10 @@ START_TEST(test_lease_allows)
     OK(copy(1, S, 1, W1, 10, 1));
     OK(map_rw(1, S, 0, 1, VA_D));
     expect_fill(1, VA_D, 1, 0x50);
-    /* Other weak holders are not blocked either. */
-    OK(map_rw(3, W3, 0, 1, VA_D));
-    expect_fill(3, VA_D, 1, 0x50);
+    /* Task 3 holds a weak capability, but also the full one just given to
+     * it: a holder of a full capability is blocked whichever it uses (so a
+     * share to oneself cannot get round a lease). */
+    FAILS(PM_EBUSY, map_rw(3, W3, 0, 1, VA_D));
     /* Still leased: the new frame cannot be mapped by the owner yet. */
     uint32_t one = 1;
     FAILS(PM_EBUSY, pm_container_map(p.pm, T(0), C, 10, &one, RW, VA_E));
@@ -2130,6 +2131,27 @@ END_TEST
  * logical copies others took survive with their bytes, its capabilities to
  * others' containers go with their mappings, its leases end, and physmem
  * forgets it (ESRCH). */
+/* A task that holds only weak capabilities is not blocked by another's
+ * lease; the owner cannot get round the lease through a share to itself. */
+START_TEST(test_lease_self_share)
+{
+    lease_world();
+    OK(pm_container_lock(p.pm, T(1), W1, 1000000));
+    OK(map_rw(3, W3, 0, 1, VA_D)); /* task 3 holds only W3 */
+    expect_fill(3, VA_D, 1, 0x50);
+    container_t self = share(0, C, 0);
+    FAILS(PM_EBUSY, map_rw(0, self, 0, 1, VA_E));
+    FAILS(PM_EBUSY, release1(0, self, 1));
+    FAILS(PM_EBUSY, copy(0, self, 1, D, 0, 1));
+    frame_t fe = 77;
+    FAILS(PM_EBUSY, pm_container_copy(p.pm, T(0), self, 1, D, 0, 1, CONT_COPY_MOVE, &fe));
+    ck_assert_uint_eq(fe, 77);
+    OK(pm_container_unlock(p.pm, T(1), W1));
+    OK(map_rw(0, self, 0, 1, VA_E));
+    PM_CHECK_INVARIANTS(&p);
+}
+END_TEST
+
 START_TEST(test_task_remove)
 {
     container_t c = create(0);
@@ -2183,6 +2205,7 @@ static Suite *make_suite(void)
         {"destroy", test_destroy, 0},
         {"destroy_by_given", test_destroy_by_given, 0},
         {"task_remove", test_task_remove, 0},
+        {"lease_self_share", test_lease_self_share, 0},
         {"bad_handle", test_bad_handle, N_BAD_HANDLES},
         {"share", test_share, 0},
         {"weak_owner_only", test_weak_owner_only, 0},

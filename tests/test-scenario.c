@@ -556,7 +556,6 @@ START_TEST(test_deep_nesting)
 }
 END_TEST
 
-
 /* 200,000 steps: they load fast and run; one bad step at the end is found
  * at its line. */
 #define HUGE_STEPS 200000
@@ -1486,6 +1485,17 @@ START_TEST(test_review_settled)
     /* unlock may name a duration, as the contract's table lists it. */
     sim_scenario_free(load_ok(HEAD "  - { task: a, do: lock, container: C, duration: 1ms }\n"
                                    "  - { task: a, do: unlock, container: C, duration: 1ms }\n"));
+    /* A failed map mapped nothing: expect_mapped checks 0. */
+    o = run_text(HEAD "  - { task: a, do: allocate, container: C, count: 1 }\n"
+                      "  - { task: a, do: map, container: C, count: 2, at: 0x200000,"
+                      " expect: ENOENT, expect_mapped: 0 }\n"
+                      "  - { task: a, do: map, container: C, count: 2, at: 0x200000,"
+                      " expect: ENOENT, expect_mapped: 2 }\n",
+                 NULL);
+    ck_assert_uint_eq(o.failures, 1);
+    assert_failure(&o, 0, "step 4 (t.yaml:11): map by a mapped 0 frames, expected 2");
+    outcome_free(&o);
+
     /* A file that never ends is refused at the size bound. */
     msg = NULL;
     ck_assert_ptr_null(sim_scenario_load("/dev/zero", &msg));
