@@ -427,8 +427,8 @@ static const char *const *op_keys(enum sim_op op)
     static const char *const k_unlock[] = {"container", "duration", NULL};
     static const char *const k_alloc[] = {"container", "start",        "count",
                                           "flags",     "expect_count", NULL};
-    static const char *const k_map[] = {"container", "start",         "count", "at",
-                                        "flags",     "expect_mapped", NULL};
+    static const char *const k_map[] = {"container", "start",         "count",        "at",
+                                        "flags",     "expect_mapped", "expect_count", NULL};
     static const char *const k_copy[] = {
         "src",   "src_start", "src_frames",         "dest", "dest_start", "dest_frames",
         "count", "flags",     "expect_frame_error", NULL};
@@ -726,6 +726,9 @@ static struct sim_step *parse_step(struct loader *L, const struct sim_ynode *n, 
         ARG("flags", true, get_flags(L, V, map_flags, &s->flags));
         ARG("expect_mapped", true, get_uint(L, V, "expect_mapped", UINT32_MAX, &s->expect_mapped));
         s->has_expect_mapped = sim_yaml_get(n, "expect_mapped") != NULL;
+        /* A map returns a count too (frames mapped): expect_count says the same. */
+        ARG("expect_count", true, get_uint(L, V, "expect_count", UINT32_MAX, &s->expect_count));
+        s->has_expect_count = sim_yaml_get(n, "expect_count") != NULL;
         if (s->count > ((1ull << 48) - s->at) / L->sc->page_size) {
             fail(L, sim_yaml_get(n, "at"), "at + count pages goes past the 48-bit address space");
             goto bad;
