@@ -641,7 +641,7 @@ static void build_report(struct sim_run *r)
     member_int(b, "dma_frames", sc->dma_frames);
     member_int(b, "map_items", sc->map_items);
     json_builder_end_object(b);
-    /* A placeholder that keeps the member's place: see full_report. */
+    /* Filled in by full_report when read (the member keeps its place). */
     json_builder_set_member_name(b, "steps");
     json_builder_add_null_value(b);
 
