@@ -409,6 +409,10 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
     case OP_ADVANCE:
         l4_clock_advance(r->k, s->duration);
         break;
+    case OP_RECLAIM:
+        err = pm_container_reclaim(r->pm, rt->id, cap_of(r, t, s->container), (frame_t)s->start,
+                                   count);
+        break;
     case OP_KILL:
         /* SPEC §3.9 kill: physmem lets go of everything, then the kernel
          * deletes the task with its mappings. */
@@ -706,13 +710,14 @@ static void build_report(struct sim_run *r)
     member_int(b, "moves", ps.moves);
     member_int(b, "frames_released", ps.frames_released);
     member_int(b, "short_maps", ps.short_maps);
+    member_int(b, "soft_made", ps.soft_made);
+    member_int(b, "soft_reclaimed", ps.soft_reclaimed);
+    member_int(b, "soft_lost", ps.soft_lost);
     /* What later parts of the model count; nothing can cause them yet. */
     member_int(b, "reclaim_upcalls", 0);
     member_int(b, "exiles", 0);
     member_int(b, "swap_writes", 0);
     member_int(b, "swap_reads", 0);
-    member_int(b, "soft_reclaimed", 0);
-    member_int(b, "soft_lost", 0);
     member_int(b, "evictions", 0);
     json_builder_end_object(b);
 

@@ -39,6 +39,7 @@ const char *const sim_op_names[OP_COUNT] = {
     [OP_READ] = "read",
     [OP_ADVANCE] = "advance",
     [OP_KILL] = "kill",
+    [OP_RECLAIM] = "reclaim",
     [OP_PARALLEL] = "parallel",
 };
 
@@ -46,7 +47,6 @@ const char *const sim_op_names[OP_COUNT] = {
 static const struct {
     const char *op, *needs;
 } later_ops[] = {
-    {"reclaim", "soft references (SPEC §5.3)"},
     {"get_control", "the memory policy server (SPEC §4)"},
     {"set_guarantee", "the memory policy server (SPEC §4)"},
     {"swap_out", "swap (SPEC §7)"},
@@ -440,6 +440,7 @@ static const char *const *op_keys(enum sim_op op)
     static const char *const k_read[] = {"at", "bytes", "expect_pattern", "expect_data", NULL};
     static const char *const k_advance[] = {"time", NULL};
     static const char *const k_kill[] = {NULL};
+    static const char *const k_reclaim[] = {"container", "start", "count", NULL};
     switch (op) {
     case OP_CREATE:
         return k_create;
@@ -478,6 +479,8 @@ static const char *const *op_keys(enum sim_op op)
         return k_advance;
     case OP_KILL:
         return k_kill;
+    case OP_RECLAIM:
+        return k_reclaim;
     default:
         return NULL;
     }
@@ -854,6 +857,11 @@ static struct sim_step *parse_step(struct loader *L, const struct sim_ynode *n, 
     }
     case OP_ADVANCE:
         ARG("time", false, get_time(L, V, "time", &s->duration));
+        break;
+    case OP_RECLAIM:
+        ARG("container", false, use_cap(L, n, "container", uses ? t : -1, &s->container));
+        ARG("start", true, get_uint(L, V, "start", UINT32_MAX, &s->start));
+        ARG("count", false, get_uint(L, V, "count", UINT32_MAX, &s->count));
         break;
     default:
         break;

@@ -33,6 +33,7 @@ enum sim_op {
     OP_READ,
     OP_ADVANCE,
     OP_KILL,
+    OP_RECLAIM,
     OP_PARALLEL,
     OP_COUNT
 };

@@ -93,9 +93,11 @@ size_t pm_check(const pm_physmem_t *pm, void (*report)(void *ctx, const char *pr
     while (g_hash_table_iter_next(&it, &key, &value)) {
         const struct container *c = value;
         uint32_t f, v;
-        uint64_t n = 0;
+        uint64_t n = 0, live = 0, soft = 0;
         for (uint64_t from = 0; pm__sparse_next(&c->frames, from, &f, &v); from = (uint64_t)f + 1) {
             n++;
+            live += !(v & SLOT_SOFT);
+            soft += (v & SLOT_SOFT) != 0;
             uint32_t g = SLOT_GROUP(v);
             if (g == 0 || g >= pm->groups_used || pm->groups[g].members == 0) {
                 problem(&ck, "container %u frame %u names no live share group", c->id, f);
@@ -107,8 +109,11 @@ size_t pm_check(const pm_physmem_t *pm, void (*report)(void *ctx, const char *pr
         if (n != c->frames.count)
             problem(&ck, "container %u counts %llu frames but holds %llu", c->id,
                     (unsigned long long)c->frames.count, (unsigned long long)n);
+        if (soft != c->nsoft)
+            problem(&ck, "container %u counts %llu soft references but holds %llu", c->id,
+                    (unsigned long long)c->nsoft, (unsigned long long)soft);
         gpointer prev = g_hash_table_lookup(owned, c->owner);
-        g_hash_table_insert(owned, c->owner, GSIZE_TO_POINTER(GPOINTER_TO_SIZE(prev) + n));
+        g_hash_table_insert(owned, c->owner, GSIZE_TO_POINTER(GPOINTER_TO_SIZE(prev) + live));
     }
     for (guint i = 0; i < pm->tasks->len; i++) {
         const struct task *t = g_ptr_array_index(pm->tasks, i);

@@ -11,7 +11,15 @@
 
 #include "physmem_priv.h"
 
+/* A frame's slot value, or 0 for none — a soft reference is not a frame. */
 uint32_t pm__slot(const struct container *c, frame_t f)
+{
+    uint32_t v = pm__sparse_get(&c->frames, f);
+    return (v & SLOT_SOFT) ? 0 : v;
+}
+
+/* The slot value, soft references included. */
+uint32_t pm__slot_raw(const struct container *c, frame_t f)
 {
     return pm__sparse_get(&c->frames, f);
 }
@@ -44,15 +52,15 @@ bool pm__group_reserve(pm_physmem_t *pm, uint32_t n)
     if (avail >= n)
         return true;
     uint64_t want = (uint64_t)pm->groups_used + n + 1;
-    if (want > SLOT_MAPPED)
+    if (want > GROUP_ID_LIMIT)
         return false; /* group ids must leave the slot's top bit free */
     /* Double, unless one request needs more than that: then exactly what
      * it needs, so that one large allocation carries no slack. */
     uint64_t cap = pm->ngroups_cap ? 2 * (uint64_t)pm->ngroups_cap : 64;
     if (cap < want)
         cap = want;
-    if (cap > SLOT_MAPPED)
-        cap = SLOT_MAPPED;
+    if (cap > GROUP_ID_LIMIT)
+        cap = GROUP_ID_LIMIT;
     struct group *ng = realloc(pm->groups, cap * sizeof *ng);
     if (ng == NULL)
         return false;
@@ -245,7 +253,7 @@ pm_error_t pm__bind(pm_physmem_t *pm, struct container *c, frame_t f, uint32_t g
         return PM_OK;
     pm_pfn_t pfn;
     unsigned pf = PM_POOL_ZERO | ((flags & CONT_ALLOC_DMA) ? PM_POOL_DMA : 0);
-    pm_error_t err = pm_pool_alloc(pm->pool, 0, pf, &pfn);
+    pm_error_t err = pm__frame_alloc(pm, 0, pf, &pfn);
     if (err != PM_OK)
         return err;
     gr->pfn = pfn.n;
@@ -284,7 +292,7 @@ pm_error_t pm__cow_break(pm_physmem_t *pm, uint32_t g)
     if (old == NO_PFN || pm->pf[old].groups < 2)
         return PM_OK;
     pm_pfn_t pfn;
-    pm_error_t err = pm_pool_alloc(pm->pool, 0, 0, &pfn);
+    pm_error_t err = pm__frame_alloc(pm, 0, 0, &pfn);
     if (err != PM_OK)
         return err;
     memcpy(pm_pool_frame(pm->pool, pfn), pm_pool_frame(pm->pool, PM_PFN(old)), pm->page_size);
@@ -310,6 +318,8 @@ pm_error_t pm__cow_break(pm_physmem_t *pm, uint32_t g)
 
 pm_error_t pm__frame_add(pm_physmem_t *pm, struct container *c, frame_t f, unsigned flags)
 {
+    if (pm__slot_raw(c, f) & SLOT_SOFT)
+        pm__frame_drop(pm, c, f); /* a new frame replaces the soft reference */
     uint32_t g = pm__group_new(pm, NO_PFN);
     pm__group_join(pm, g, (struct vref){c->id, f});
     pm__sparse_set(&c->frames, f, g);
@@ -325,10 +335,70 @@ pm_error_t pm__frame_add(pm_physmem_t *pm, struct container *c, frame_t f, unsig
 
 void pm__frame_drop(pm_physmem_t *pm, struct container *c, frame_t f)
 {
-    uint32_t v = pm__slot(c, f);
+    uint32_t v = pm__slot_raw(c, f);
     if (v == 0)
         return;
+    if (v & SLOT_SOFT) {
+        pm->groups[SLOT_GROUP(v)].soft--;
+        c->nsoft--;
+    }
     pm__unmap_frame(pm, c, f);
     pm__sparse_set(&c->frames, f, 0);
     pm__group_leave(pm, SLOT_GROUP(v), (struct vref){c->id, f});
+}
+
+/* ---- soft references (SPEC §5.3) ---------------------------------------- */
+
+/* Turn frame F of C into a soft reference: it leaves A (the caller counts
+ * that), its mappings go, its data stays until physmem needs the frame. */
+void pm__soften(pm_physmem_t *pm, struct container *c, frame_t f)
+{
+    pm__unmap_frame(pm, c, f);
+    uint32_t g = SLOT_GROUP(pm__slot_raw(c, f));
+    pm__sparse_set(&c->frames, f, g | SLOT_SOFT);
+    pm->groups[g].soft++;
+    c->nsoft++;
+    struct vref *r = g_new(struct vref, 1);
+    *r = (struct vref){c->id, f};
+    g_queue_push_tail(pm->soft, r);
+}
+
+/* Take back one physical frame that only soft references hold, oldest
+ * first.  Returns false when there is none. */
+static bool take_soft_frame(pm_physmem_t *pm)
+{
+    for (guint left = g_queue_get_length(pm->soft); left > 0; left--) {
+        struct vref *r = g_queue_pop_head(pm->soft);
+        struct container *c = container_by_id(pm, r->cid);
+        uint32_t v = c != NULL ? pm__slot_raw(c, r->f) : 0;
+        if (!(v & SLOT_SOFT)) {
+            g_free(r); /* reclaimed, replaced or gone since */
+            continue;
+        }
+        struct group *gr = &pm->groups[SLOT_GROUP(v)];
+        if (gr->soft == gr->members && gr->pins == 0 && gr->pfn != NO_PFN &&
+            pm->pf[gr->pfn].groups == 1 && pm->pf[gr->pfn].pins == 0) {
+            uint32_t pfn = gr->pfn;
+            gr->pfn = NO_PFN;
+            gr->stale = true;
+            pm->st.soft_lost += gr->soft;
+            pframe_put(pm, pfn);
+            g_queue_push_tail(pm->soft, r); /* still a soft reference, now stale */
+            return true;
+        }
+        g_queue_push_tail(pm->soft, r); /* others still use its frame: later */
+    }
+    return false;
+}
+
+/* Every physical frame physmem takes comes through here: from the pool,
+ * or, the pool being empty, from frames only soft references hold (SPEC
+ * §5.1's first resort). */
+pm_error_t pm__frame_alloc(pm_physmem_t *pm, unsigned order, unsigned flags, pm_pfn_t *out)
+{
+    pm_error_t err;
+    while ((err = pm_pool_alloc(pm->pool, order, flags, out)) == PM_ENOMEM && order == 0 &&
+           take_soft_frame(pm))
+        ;
+    return err;
 }

@@ -45,7 +45,7 @@ static pm_error_t bind_range(pm_physmem_t *pm, struct container *c, frame_t star
         if (order > PM_POOL_MAX_ORDER)
             order = PM_POOL_MAX_ORDER;
         pm_pfn_t run;
-        while (pm_pool_alloc(pm->pool, order, PM_POOL_ZERO | PM_POOL_SPLIT, &run) != PM_OK) {
+        while (pm__frame_alloc(pm, order, PM_POOL_ZERO | PM_POOL_SPLIT, &run) != PM_OK) {
             if (order == 0)
                 return PM_ENOMEM;
             order--;
@@ -120,8 +120,11 @@ pm_error_t pm_container_map(pm_physmem_t *pm, l4_task_t caller, container_t c, f
         return err;
     struct container *ct = cap->c;
     uint32_t n = *count;
-    if (!pm__sparse_all(&ct->frames, start, n))
+    if (ct->nsoft == 0 && !pm__sparse_all(&ct->frames, start, n))
         return PM_ENOENT;
+    for (uint32_t i = 0; ct->nsoft > 0 && i < n; i++)
+        if (pm__slot(ct, start + i) == 0)
+            return PM_ENOENT; /* a soft reference is no frame to map */
     unsigned want = L4_R | L4_X | ((flags & CONT_MAP_WRITE) ? L4_W : 0);
     bool force = (flags & CONT_MAP_WRITE) && (flags & CONT_MAP_FORCE_WRITE);
 

@@ -39,6 +39,7 @@ pm_error_t pm_physmem_new(const struct pm_physmem_config *cfg, pm_physmem_t **ou
     pm->containers = g_hash_table_new(g_direct_hash, g_direct_equal);
     pm->members =
         g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, (GDestroyNotify)g_array_unref);
+    pm->soft = g_queue_new();
     pm->next_gen = 1;
     pm->next_container = 1;
     if (pm->pf == NULL || !pm__group_reserve(pm, 64)) {
@@ -74,6 +75,8 @@ void pm_physmem_free(pm_physmem_t *pm)
         g_hash_table_destroy(pm->caps);
     if (pm->members != NULL)
         g_hash_table_destroy(pm->members);
+    if (pm->soft != NULL)
+        g_queue_free_full(pm->soft, g_free);
     free(pm->groups);
     free(pm->pf);
     free(pm);
@@ -350,7 +353,7 @@ void pm__destroy_container(pm_physmem_t *pm, struct container *c)
     uint64_t n = 0;
     for (uint64_t from = 0; pm__sparse_next(&c->frames, from, &f, &v); from = (uint64_t)f + 1) {
         pm__frame_drop(pm, c, f);
-        n++;
+        n += !(v & SLOT_SOFT); /* soft references are not in A */
     }
     c->owner->allocated -= n;
     pm->total_allocated -= n;
@@ -615,8 +618,8 @@ static pm_error_t deallocate(pm_physmem_t *pm, l4_task_t caller, container_t c, 
     if (pm__task(pm, caller) == NULL)
         return PM_ESRCH;
     if (count == NULL || !range_ok(start, *count) ||
-        (flags & ~(unsigned)(CONT_DEALLOC_PARTIAL | CONT_DEALLOC_SQUASH)) != 0)
-        return PM_EINVAL; /* CONT_DEALLOC_SOFT among them, until soft references exist */
+        (flags & ~(unsigned)(CONT_DEALLOC_PARTIAL | CONT_DEALLOC_SQUASH | CONT_DEALLOC_SOFT)) != 0)
+        return PM_EINVAL;
     pm_error_t err = pm__open(pm, caller, c, PM_OPEN_FULL | PM_OPEN_UNBLOCKED, &cap);
     if (err != PM_OK)
         return err;
@@ -638,12 +641,17 @@ static pm_error_t deallocate(pm_physmem_t *pm, l4_task_t caller, container_t c, 
     for (uint32_t i = 0; i < k; i++) {
         if (pm__slot(ct, start + i) == 0)
             continue;
-        pm__frame_drop(pm, ct, start + i);
+        if (flags & CONT_DEALLOC_SOFT)
+            pm__soften(pm, ct, start + i);
+        else
+            pm__frame_drop(pm, ct, start + i);
         gone++;
     }
     ct->owner->allocated -= gone;
     pm->total_allocated -= gone;
     pm->st.frames_deallocated += gone;
+    if (flags & CONT_DEALLOC_SOFT)
+        pm->st.soft_made += gone;
     struct pm_event ev = {.kind = PM_EV_DEALLOCATE,
                           .task = caller,
                           .container = ct->id,
@@ -660,6 +668,49 @@ pm_error_t pm_container_deallocate(pm_physmem_t *pm, l4_task_t caller, container
     pm->st.rpcs++;
     uint32_t want = count != NULL ? *count : 0;
     return count_on_error(deallocate(pm, caller, c, start, count, flags), PM_ENOENT, want, count);
+}
+
+pm_error_t pm_container_reclaim(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t start,
+                                uint32_t count)
+{
+    struct cap *cap;
+    pm->st.rpcs++;
+    if (pm__task(pm, caller) == NULL)
+        return PM_ESRCH;
+    if (!range_ok(start, count))
+        return PM_EINVAL;
+    pm_error_t err = pm__open(pm, caller, c, PM_OPEN_FULL | PM_OPEN_UNBLOCKED, &cap);
+    if (err != PM_OK)
+        return err;
+    struct container *ct = cap->c;
+    /* Back into A, as an allocation would be: up to G, or beyond it for an
+     * eligible task (a reclaim asks for what it had). */
+    uint64_t allow = pm__allowance(pm, ct->owner, true);
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t v = pm__slot_raw(ct, start + i);
+        if (!(v & SLOT_SOFT))
+            return PM_ENOENT;
+        if (pm->groups[SLOT_GROUP(v)].stale)
+            return PM_ESTALE;
+        if (i >= allow)
+            return PM_ENOMEM;
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t v = pm__slot_raw(ct, start + i);
+        pm__sparse_set(&ct->frames, start + i, v & ~SLOT_SOFT);
+        pm->groups[SLOT_GROUP(v)].soft--;
+        ct->nsoft--;
+    }
+    ct->owner->allocated += count;
+    pm->total_allocated += count;
+    pm->st.soft_reclaimed += count;
+    struct pm_event ev = {.kind = PM_EV_ALLOCATE,
+                          .task = caller,
+                          .container = ct->id,
+                          .frame = start,
+                          .count = count};
+    pm__emit(pm, &ev);
+    return PM_OK;
 }
 
 pm_error_t pm_frame_info(const pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t f,

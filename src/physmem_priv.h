@@ -27,7 +27,9 @@
 #include "sparse.h"
 
 #define SLOT_MAPPED 0x80000000u
-#define SLOT_GROUP(v) ((v) & ~SLOT_MAPPED)
+#define SLOT_SOFT 0x40000000u /* a soft reference (SPEC §5.3), not a frame */
+#define SLOT_GROUP(v) ((v) & ~(SLOT_MAPPED | SLOT_SOFT))
+#define GROUP_ID_LIMIT SLOT_SOFT
 #define NO_PFN UINT32_MAX
 
 struct task;
@@ -49,6 +51,8 @@ struct group {
     uint32_t members; /* virtual frames in the group; 0: free entry */
     uint32_t pins;    /* operations in flight holding it */
     uint32_t next_free;
+    uint32_t soft;    /* members that are soft references */
+    bool stale;       /* soft references only, and physmem took their frame back */
     struct vref sole; /* the member, while there is one (else pm->members lists them) */
 };
 
@@ -66,6 +70,7 @@ struct container {
     struct pm__sparse frames; /* frame_t → group id (| SLOT_MAPPED) */
     GPtrArray *caps;          /* live capabilities to it */
     GArray *mapcaps;          /* uint32 generations of capabilities that mapped frames */
+    uint64_t nsoft;           /* slots holding soft references */
     bool locked;              /* a lease was taken; holds while now < lock_until */
     l4_task_t lock_holder;
     pm_time_t lock_until;
@@ -99,6 +104,7 @@ struct pm_physmem {
     GHashTable *containers; /* id → struct container * */
     uint32_t next_gen, next_container;
     bool guarantees;          /* first come, first served until false */
+    GQueue *soft;             /* struct vref *: soft references, oldest first */
     uint64_t total_allocated; /* Σ A */
 
     struct pm_stats st;
@@ -126,6 +132,9 @@ container_t pm__handle(const struct cap *cap);
 
 /* frames.c: groups, physical frames, binding, copy-on-write, unmapping */
 uint32_t pm__slot(const struct container *c, frame_t f);
+uint32_t pm__slot_raw(const struct container *c, frame_t f);
+pm_error_t pm__frame_alloc(pm_physmem_t *pm, unsigned order, unsigned flags, pm_pfn_t *out);
+void pm__soften(pm_physmem_t *pm, struct container *c, frame_t f);
 uint32_t pm__group_new(pm_physmem_t *pm, uint32_t pfn);
 void pm__group_join(pm_physmem_t *pm, uint32_t g, struct vref member);
 void pm__group_leave(pm_physmem_t *pm, uint32_t g, struct vref member);

@@ -1692,9 +1692,9 @@ static const struct {
     uint32_t n;
     unsigned flags;
 } dealloc_einval[] = {
-    {0, 1, CONT_DEALLOC_SOFT}, /* soft references come later (§5.3) */
-    {0, 4, CONT_DEALLOC_SOFT | CONT_DEALLOC_PARTIAL},
-    {2, 1, CONT_DEALLOC_SOFT | CONT_DEALLOC_SQUASH},
+    {0, 1, CONT_DEALLOC_SOFT | (1u << 5)}, /* an unknown flag beside a known one */
+    {0, 4, CONT_DEALLOC_PARTIAL | (1u << 9)},
+    {2, 1, CONT_DEALLOC_SQUASH | (1u << 31)},
     {0, 0, 0},
     {UINT32_MAX, 2, CONT_DEALLOC_SQUASH},
     {0, 1, 1u << 3},
@@ -1732,16 +1732,11 @@ static const struct {
     unsigned flags;
     pm_error_t err;
 } dealloc_prec[] = {
-    {-1, true, true, 50, CONT_DEALLOC_SOFT, PM_ESRCH},
-    {0, true, true, 50, CONT_DEALLOC_SOFT, PM_EINVAL},
-    {0, true, true, 50, 0, PM_EBADF},
-    {1, false, true, 50, 0, PM_EPERM},
-    {1, false, false, 0, 0, PM_EPERM},
-    {0, false, true, 50, 0, PM_EBUSY},
-    {2, false, true, 50, 0, PM_EBUSY},
-    {0, false, true, 0, 0, PM_EBUSY},
-    {0, false, false, 50, 0, PM_ENOENT},
-    {2, false, false, 50, CONT_DEALLOC_PARTIAL, PM_ENOENT},
+    {-1, true, true, 50, 1u << 7, PM_ESRCH}, {0, true, true, 50, 1u << 7, PM_EINVAL},
+    {0, true, true, 50, 0, PM_EBADF},        {1, false, true, 50, 0, PM_EPERM},
+    {1, false, false, 0, 0, PM_EPERM},       {0, false, true, 50, 0, PM_EBUSY},
+    {2, false, true, 50, 0, PM_EBUSY},       {0, false, true, 0, 0, PM_EBUSY},
+    {0, false, false, 50, 0, PM_ENOENT},     {2, false, false, 50, CONT_DEALLOC_PARTIAL, PM_ENOENT},
 };
 
 START_TEST(test_dealloc_precedence)
@@ -2131,6 +2126,102 @@ END_TEST
  * logical copies others took survive with their bytes, its capabilities to
  * others' containers go with their mappings, its leases end, and physmem
  * forgets it (ESRCH). */
+/* Soft references (SPEC §5.3): a soft-deallocated frame leaves A and its
+ * mappings but keeps its data until physmem needs the physical frame;
+ * reclaim brings it back, or says ESTALE once the frame was taken. */
+START_TEST(test_soft_references)
+{
+    container_t c = create(0);
+    alloc_ok(0, c, 0, 4, 0);
+    OK(map_rw(0, c, 0, 4, VA_A));
+    fill(0, VA_A, 4, 0x31);
+    cnt = 2;
+    OK(pm_container_deallocate(p.pm, T(0), c, 1, &cnt, CONT_DEALLOC_SOFT));
+    ck_assert_uint_eq(cnt, 2);
+    PM_CHECK_INVARIANTS(&p);
+    ck_assert_uint_eq(tinfo(0).allocated, 2);
+    expect_unmapped(0, VA_A + PG, 2);
+    struct pm_frame_info fi;
+    FAILS(PM_ENOENT, pm_frame_info(p.pm, T(0), c, 1, &fi));
+    FAILS(PM_ENOENT, map_rw(0, c, 0, 4, VA_A));                  /* a soft reference is no frame */
+    FAILS(PM_ENOENT, pm_container_reclaim(p.pm, T(0), c, 0, 2)); /* frame 0 is a frame */
+    container_t w = share(0, c, 1);
+    FAILS(PM_EPERM, pm_container_reclaim(p.pm, T(1), w, 1, 2));
+    FAILS(PM_EINVAL, pm_container_reclaim(p.pm, T(0), c, 1, 0));
+    OK(pm_container_reclaim(p.pm, T(0), c, 1, 2));
+    PM_CHECK_INVARIANTS(&p);
+    ck_assert_uint_eq(tinfo(0).allocated, 4);
+    OK(map_rw(0, c, 0, 4, VA_A));
+    expect_fill(0, VA_A, 4, 0x31); /* the data came back with them */
+    ck_assert_uint_eq(stats().soft_made, 2);
+    ck_assert_uint_eq(stats().soft_reclaimed, 2);
+    ck_assert_uint_eq(stats().soft_lost, 0);
+    /* Allocating over a soft reference replaces it. */
+    cnt = 1;
+    OK(pm_container_deallocate(p.pm, T(0), c, 3, &cnt, CONT_DEALLOC_SOFT));
+    alloc_ok(0, c, 3, 1, 0);
+    OK(map_rw(0, c, 3, 1, VA_B));
+    expect_zero(0, VA_B, 1);
+    FAILS(PM_ENOENT, pm_container_reclaim(p.pm, T(0), c, 3, 1));
+    PM_CHECK_INVARIANTS(&p);
+}
+END_TEST
+
+/* When the pool runs dry, physmem takes back frames only soft references
+ * hold (oldest first), and their reclaim is ESTALE; a reclaim past G is
+ * ENOMEM. */
+START_TEST(test_soft_references_lost)
+{
+    struct pmworld q;
+    pmworld_init(&q, 8, 0, 2);
+    container_t c, d;
+    ck_assert_int_eq(pm_container_create(q.pm, q.task[0], &c), PM_OK);
+    uint32_t n = 8;
+    ck_assert_int_eq(pm_container_allocate(q.pm, q.task[0], c, 0, &n, 0), PM_OK);
+    n = 8;
+    ck_assert_int_eq(pm_container_map(q.pm, q.task[0], c, 0, &n, RW, VA_A), PM_OK);
+    unsigned char page[PG];
+    memset(page, 0x44, PG);
+    for (unsigned i = 0; i < 8; i++)
+        ck_assert_int_eq(pm_rw(&q, 0, L4_ACCESS_WRITE, VA_A + i * PG, page, PG), PM_OK);
+    n = 3;
+    ck_assert_int_eq(pm_container_deallocate(q.pm, q.task[0], c, 0, &n, CONT_DEALLOC_SOFT), PM_OK);
+    /* The pool is full (8 bound); 3 new frames fit in A, and mapping them
+     * takes the 3 soft-held frames back. */
+    ck_assert_int_eq(pm_container_create(q.pm, q.task[1], &d), PM_OK);
+    n = 3;
+    ck_assert_int_eq(pm_container_allocate(q.pm, q.task[1], d, 0, &n, 0), PM_OK);
+    n = 3;
+    ck_assert_int_eq(pm_container_map(q.pm, q.task[1], d, 0, &n, RW, VA_B), PM_OK);
+    ck_assert_uint_eq(n, 3);
+    unsigned char back[PG];
+    ck_assert_int_eq(pm_rw(&q, 1, L4_ACCESS_READ, VA_B, back, PG), PM_OK);
+    ck_assert(bytes_all(back, PG, 0)); /* zero-filled: the old bytes did not leak */
+    PM_CHECK_INVARIANTS(&q);
+    struct pm_stats st;
+    pm_stats(q.pm, &st);
+    ck_assert_uint_eq(st.soft_lost, 3);
+    ck_assert_int_eq(pm_container_reclaim(q.pm, q.task[0], c, 0, 1), PM_ESTALE);
+    ck_assert_int_eq(pm_container_reclaim(q.pm, q.task[0], c, 2, 2), PM_ESTALE); /* 2 first */
+    /* The frames no soft reference held are intact. */
+    ck_assert_int_eq(pm_rw(&q, 0, L4_ACCESS_READ, VA_A + 5 * PG, back, PG), PM_OK);
+    ck_assert(bytes_all(back, PG, 0x44));
+    /* Nothing left to take: a map that needs a frame is ENOMEM?  No frame
+     * is unbound, so instead: past G a reclaim is ENOMEM. */
+    ck_assert_int_eq(pm_task_set_guarantee(q.pm, q.task[0], 5, false), PM_OK);
+    n = 1;
+    ck_assert_int_eq(pm_container_deallocate(q.pm, q.task[0], c, 7, &n, CONT_DEALLOC_SOFT), PM_OK);
+    ck_assert_int_eq(pm_container_reclaim(q.pm, q.task[0], c, 7, 1), PM_OK); /* A 5 = G */
+    n = 1;
+    ck_assert_int_eq(pm_container_deallocate(q.pm, q.task[0], c, 7, &n, CONT_DEALLOC_SOFT), PM_OK);
+    n = 1;
+    ck_assert_int_eq(pm_container_allocate(q.pm, q.task[0], c, 0, &n, 0), PM_OK); /* over stale */
+    ck_assert_int_eq(pm_container_reclaim(q.pm, q.task[0], c, 7, 1), PM_ENOMEM);
+    PM_CHECK_INVARIANTS(&q);
+    pmworld_fini(&q);
+}
+END_TEST
+
 /* A task that holds only weak capabilities is not blocked by another's
  * lease; the owner cannot get round the lease through a share to itself. */
 START_TEST(test_lease_self_share)
@@ -2206,6 +2297,8 @@ static Suite *make_suite(void)
         {"destroy_by_given", test_destroy_by_given, 0},
         {"task_remove", test_task_remove, 0},
         {"lease_self_share", test_lease_self_share, 0},
+        {"soft_references", test_soft_references, 0},
+        {"soft_references_lost", test_soft_references_lost, 0},
         {"bad_handle", test_bad_handle, N_BAD_HANDLES},
         {"share", test_share, 0},
         {"weak_owner_only", test_weak_owner_only, 0},

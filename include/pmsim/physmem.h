@@ -76,7 +76,7 @@ enum {
 enum {
     CONT_DEALLOC_PARTIAL = 1u << 0, /**< deallocate up to the first empty identifier */
     CONT_DEALLOC_SQUASH = 1u << 1,  /**< skip empty identifiers */
-    CONT_DEALLOC_SOFT = 1u << 2,    /**< leave a soft reference (SPEC §5.3; EINVAL for now) */
+    CONT_DEALLOC_SOFT = 1u << 2,    /**< leave a soft reference (SPEC §5.3) */
 };
 
 enum {
@@ -210,13 +210,27 @@ pm_error_t pm_container_allocate(pm_physmem_t *pm, l4_task_t caller, container_t
  *  mappings gone; logical copies elsewhere survive).  FLAGS:
  *  CONT_DEALLOC_PARTIAL (stop before the first empty identifier, *COUNT =
  *  frames deallocated, and return ENOENT), _SQUASH (skip empty identifiers;
- *  *COUNT stays the requested count), _SOFT (EINVAL until soft references
- *  exist).  Full capability only.
+ *  *COUNT stays the requested count), _SOFT (each frame becomes a soft
+ *  reference, SPEC §5.3: it leaves A and its mappings go, but keeps its data
+ *  until physmem needs the physical frame; see pm_container_reclaim).  Full
+ *  capability only.
  *  Returns 0; ESRCH; EINVAL; EBADF; EPERM (weak); EBUSY (locked); ENOENT
  *  (an empty identifier: nothing done, unless PARTIAL).  On every error
  *  *COUNT is 0, except k for a PARTIAL stop. */
 pm_error_t pm_container_deallocate(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t start,
                                    uint32_t *count, unsigned flags);
+
+/** Turn the soft references at START … START + COUNT − 1 of C back into
+ *  frames (SPEC §5.3), all or nothing.  Visiting them in order, the first
+ *  failing identifier decides: ENOENT (no soft reference there: a frame, or
+ *  nothing), ESTALE (physmem took its physical frame back: the data is gone
+ *  and must be remanufactured; allocating over the identifier replaces the
+ *  soft reference), ENOMEM (no room in G, or beyond it for an eligible
+ *  task, as for CONT_ALLOC_EXTRA).  Full capability only.
+ *  Returns 0; ESRCH; EINVAL (count 0 or past 2^32); EBADF; EPERM (weak);
+ *  EBUSY (locked); ENOENT; ESTALE; ENOMEM. */
+pm_error_t pm_container_reclaim(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t start,
+                                uint32_t count);
 
 /* ---- mapping (§3.4) ----------------------------------------------------- */
 
@@ -339,6 +353,9 @@ struct pm_stats {
     uint64_t moves;              /**< frames moved by CONT_COPY_MOVE */
     uint64_t frames_released;    /**< frames whose data release_data dropped */
     uint64_t frames_moved;       /**< physical frames relocated (defragmentation; 0 for now) */
+    uint64_t soft_made;          /**< frames turned into soft references */
+    uint64_t soft_reclaimed;     /**< soft references turned back into frames, data intact */
+    uint64_t soft_lost;          /**< soft references whose frame physmem took back */
 };
 
 void pm_stats(const pm_physmem_t *pm, struct pm_stats *out);
