@@ -6,7 +6,8 @@
  * every mapping of every physical frame physmem holds: each mapping made
  * straight from physmem's roots must carry the tag of a live capability
  * and of a frame that still names that physical frame, and no mapping of a
- * copy-on-write frame may be writable.  It reports; it never aborts. */
+ * copy-on-write frame may be writable; a lease that holds belongs to a live
+ * task.  It reports; it never aborts. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,6 +93,9 @@ size_t pm_check(const pm_physmem_t *pm, void (*report)(void *ctx, const char *pr
     g_hash_table_iter_init(&it, pm->containers);
     while (g_hash_table_iter_next(&it, &key, &value)) {
         const struct container *c = value;
+        if (pm__lease_holds(pm, c) && pm__task(pm, c->lock_holder) == NULL)
+            problem(&ck, "container %u is locked by task %u, which physmem does not know", c->id,
+                    c->lock_holder);
         uint32_t f, v;
         uint64_t n = 0, live = 0, soft = 0;
         for (uint64_t from = 0; pm__sparse_next(&c->frames, from, &f, &v); from = (uint64_t)f + 1) {

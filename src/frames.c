@@ -186,7 +186,7 @@ static void each_member(pm_physmem_t *pm, uint32_t g,
 static void pinned_member(pm_physmem_t *pm, struct vref m, void *ctx)
 {
     struct container *c = container_by_id(pm, m.cid);
-    if (c != NULL && c->locked && l4_system_clock(pm->k) < c->lock_until)
+    if (c != NULL && pm__lease_holds(pm, c))
         *(bool *)ctx = true;
 }
 

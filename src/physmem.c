@@ -157,13 +157,8 @@ pm_error_t pm_task_remove(pm_physmem_t *pm, l4_task_t task)
         struct cap *cap = g_ptr_array_index(t->slots, i);
         if (cap == NULL)
             continue;
-        struct container *c = cap->c;
-        if (c->locked && c->lock_holder == task)
-            c->locked = false;
-        uint32_t f, v;
-        for (uint64_t from = 0; pm__sparse_next(&c->frames, from, &f, &v); from = (uint64_t)f + 1)
-            if (v & SLOT_MAPPED)
-                pm__unmap_frame_cap(pm, c, f, cap->gen);
+        if (cap->c->locked && cap->c->lock_holder == task)
+            cap->c->locked = false;
         pm__kill_cap(pm, cap);
     }
     g_ptr_array_index(pm->tasks, task) = NULL;
@@ -251,7 +246,7 @@ pm_error_t pm__lookup(const pm_physmem_t *pm, l4_task_t caller, container_t c, s
 }
 
 /* A lease holds while now < lock_until; an expired one ends by itself. */
-static bool lease_holds(const pm_physmem_t *pm, const struct container *c)
+bool pm__lease_holds(const pm_physmem_t *pm, const struct container *c)
 {
     return c->locked && l4_system_clock(pm->k) < c->lock_until;
 }
@@ -264,7 +259,7 @@ static bool lease_holds(const pm_physmem_t *pm, const struct container *c)
 bool pm__blocked(const pm_physmem_t *pm, const struct cap *cap)
 {
     const struct container *c = cap->c;
-    if (!lease_holds(pm, c) || cap->holder->id == c->lock_holder)
+    if (!pm__lease_holds(pm, c) || cap->holder->id == c->lock_holder)
         return false;
     if (!cap->weak)
         return true;
@@ -313,18 +308,27 @@ pm_error_t pm__new_cap(pm_physmem_t *pm, struct task *holder, struct container *
     return PM_OK;
 }
 
-/* Forget CAP: its handle stops working.  Its mappings must be gone already. */
+/* Forget CAP: its handle stops working, and every mapping made through it
+ * goes (wherever the task passed it on): no mapping outlives the
+ * capability it came from (SPEC §12). */
 void pm__kill_cap(pm_physmem_t *pm, struct cap *cap)
 {
+    GArray *mc = cap->c->mapcaps;
+    guint at = mc->len;
+    for (guint i = 0; i < mc->len && at == mc->len; i++)
+        if (g_array_index(mc, uint32_t, i) == cap->gen)
+            at = i;
+    if (at < mc->len) {
+        uint32_t f, v;
+        for (uint64_t from = 0; pm__sparse_next(&cap->c->frames, from, &f, &v);
+             from = (uint64_t)f + 1)
+            if (v & SLOT_MAPPED)
+                pm__unmap_frame_cap(pm, cap->c, f, cap->gen);
+        g_array_remove_index_fast(mc, at);
+    }
     g_ptr_array_index(cap->holder->slots, cap->slot) = NULL;
     g_ptr_array_remove_fast(cap->c->caps, cap);
     g_hash_table_remove(pm->caps, GUINT_TO_POINTER(cap->gen));
-    for (guint i = 0; i < cap->c->mapcaps->len; i++) {
-        if (g_array_index(cap->c->mapcaps, uint32_t, i) == cap->gen) {
-            g_array_remove_index_fast(cap->c->mapcaps, i);
-            break;
-        }
-    }
     cap->holder->live_caps--;
     free(cap);
 }
@@ -457,17 +461,6 @@ pm_error_t pm_container_revoke(pm_physmem_t *pm, l4_task_t caller, container_t c
         return PM_EPERM;
     if (pm__blocked(pm, cap))
         return PM_EBUSY;
-    /* Unmap what was mapped through the share, frame by frame. */
-    bool mapped_through = false;
-    for (guint i = 0; i < cap->c->mapcaps->len; i++)
-        mapped_through |= g_array_index(cap->c->mapcaps, uint32_t, i) == share->gen;
-    if (mapped_through) {
-        uint32_t f, v;
-        for (uint64_t from = 0; pm__sparse_next(&cap->c->frames, from, &f, &v);
-             from = (uint64_t)f + 1)
-            if (v & SLOT_MAPPED)
-                pm__unmap_frame_cap(pm, cap->c, f, share->gen);
-    }
     pm__kill_cap(pm, share);
     return PM_OK;
 }
@@ -485,7 +478,7 @@ pm_error_t pm_container_lock(pm_physmem_t *pm, l4_task_t caller, container_t c, 
     pm_error_t err = pm__open(pm, caller, c, 0, &cap);
     if (err != PM_OK)
         return err;
-    if (lease_holds(pm, cap->c))
+    if (pm__lease_holds(pm, cap->c))
         return PM_EBUSY;
     pm_time_t now = l4_system_clock(pm->k);
     cap->c->locked = true;
@@ -501,7 +494,7 @@ pm_error_t pm_container_unlock(pm_physmem_t *pm, l4_task_t caller, container_t c
     pm_error_t err = pm__open(pm, caller, c, 0, &cap);
     if (err != PM_OK)
         return err;
-    if (!lease_holds(pm, cap->c) || cap->c->lock_holder != caller)
+    if (!pm__lease_holds(pm, cap->c) || cap->c->lock_holder != caller)
         return PM_EPERM;
     cap->c->locked = false;
     return PM_OK;

@@ -118,6 +118,7 @@ struct cap *pm__cap(const pm_physmem_t *pm, const struct task *t, container_t ha
 pm_error_t pm__lookup(const pm_physmem_t *pm, l4_task_t caller, container_t c, struct task **t,
                       struct cap **cap);
 bool pm__blocked(const pm_physmem_t *pm, const struct cap *cap);
+bool pm__lease_holds(const pm_physmem_t *pm, const struct container *c);
 enum { PM_OPEN_FULL = 1u << 0, PM_OPEN_UNBLOCKED = 1u << 1 };
 pm_error_t pm__open(pm_physmem_t *pm, l4_task_t caller, container_t c, unsigned need,
                     struct cap **cap);
