@@ -5,6 +5,7 @@
  * task.  IPC is synchronous and runs in the caller's host thread: a call runs
  * the receiver's handler at once.  Typed items are checked in full before
  * the first one is carried out, so a malformed message changes nothing. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -529,4 +530,30 @@ const char *l4_fault_cause_name(enum l4_fault_cause cause)
         [L4_FAULT_EXEC] = "exec",
     };
     return (unsigned)cause < L4_FAULT_NCAUSES ? names[cause] : "?";
+}
+
+void l4_event_details(const struct l4_event *ev, const char *from, char *buf, size_t len)
+{
+    char r[4] = {ev->rights & L4_R ? 'r' : '-', ev->rights & L4_W ? 'w' : '-',
+                 ev->rights & L4_X ? 'x' : '-', '\0'};
+    unsigned long long va = ev->vaddr, size = ev->size, pages = ev->pages;
+    switch (ev->kind) {
+    case L4_EV_MAP:
+    case L4_EV_GRANT:
+        snprintf(buf, len, " from %s  0x%llx +%llu rights %s  pages %llu", from, va, size, r,
+                 pages);
+        break;
+    case L4_EV_UNMAP:
+        snprintf(buf, len, " 0x%llx +%llu revoke %s  pages %llu", va, size, r, pages);
+        break;
+    case L4_EV_FAULT:
+        snprintf(buf, len, " 0x%llx cause %s", va, l4_fault_cause_name(ev->cause));
+        break;
+    case L4_EV_EFAULT:
+        snprintf(buf, len, " 0x%llx unresolved (EFAULT)", va);
+        break;
+    default:
+        snprintf(buf, len, "%s", "");
+        break;
+    }
 }

@@ -98,31 +98,10 @@ static const char *l4_task_name(const struct sim_run *r, l4_task_t id)
 static void trace_l4(void *ctx, const struct l4_event *ev)
 {
     struct sim_run *r = ctx;
-    FILE *f = r->opt->trace;
-    fprintf(f, "trace %12llu ns  %-7s %-10s", (unsigned long long)ev->time,
-            l4_event_kind_name(ev->kind), l4_task_name(r, ev->task));
-    switch (ev->kind) {
-    case L4_EV_MAP:
-    case L4_EV_GRANT:
-        fprintf(f, " from %s  0x%llx +%llu rights %c%c%c  pages %llu\n", l4_task_name(r, ev->from),
-                (unsigned long long)ev->vaddr, (unsigned long long)ev->size,
-                ev->rights & L4_R ? 'r' : '-', ev->rights & L4_W ? 'w' : '-',
-                ev->rights & L4_X ? 'x' : '-', (unsigned long long)ev->pages);
-        break;
-    case L4_EV_UNMAP:
-        fprintf(f, " 0x%llx +%llu revoke %c%c%c  pages %llu\n", (unsigned long long)ev->vaddr,
-                (unsigned long long)ev->size, ev->rights & L4_R ? 'r' : '-',
-                ev->rights & L4_W ? 'w' : '-', ev->rights & L4_X ? 'x' : '-',
-                (unsigned long long)ev->pages);
-        break;
-    case L4_EV_FAULT:
-        fprintf(f, " 0x%llx cause %s\n", (unsigned long long)ev->vaddr,
-                l4_fault_cause_name(ev->cause));
-        break;
-    case L4_EV_EFAULT:
-        fprintf(f, " 0x%llx unresolved (EFAULT)\n", (unsigned long long)ev->vaddr);
-        break;
-    }
+    char details[160];
+    l4_event_details(ev, l4_task_name(r, ev->from), details, sizeof details);
+    fprintf(r->opt->trace, "trace %12llu ns  %-7s %-10s%s\n", (unsigned long long)ev->time,
+            l4_event_kind_name(ev->kind), l4_task_name(r, ev->task), details);
 }
 
 static void trace_pm(void *ctx, const struct pm_event *ev)

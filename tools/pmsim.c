@@ -30,26 +30,11 @@
 static void print_event(void *ctx, const struct l4_event *ev)
 {
     (void)ctx;
-    printf("  [t=%" PRIu64 "ns] %-6s task %u", ev->time, l4_event_kind_name(ev->kind), ev->task);
-    switch (ev->kind) {
-    case L4_EV_MAP:
-    case L4_EV_GRANT:
-        printf(" <- task %u  0x%" PRIx64 " +%" PRIu64 " rights %c%c%c  pages %" PRIu64 "\n",
-               ev->from, ev->vaddr, ev->size, ev->rights & L4_R ? 'r' : '-',
-               ev->rights & L4_W ? 'w' : '-', ev->rights & L4_X ? 'x' : '-', ev->pages);
-        break;
-    case L4_EV_UNMAP:
-        printf("  0x%" PRIx64 " +%" PRIu64 " revoke %c%c%c  pages %" PRIu64 "\n", ev->vaddr,
-               ev->size, ev->rights & L4_R ? 'r' : '-', ev->rights & L4_W ? 'w' : '-',
-               ev->rights & L4_X ? 'x' : '-', ev->pages);
-        break;
-    case L4_EV_FAULT:
-        printf("  0x%" PRIx64 " cause %s\n", ev->vaddr, l4_fault_cause_name(ev->cause));
-        break;
-    case L4_EV_EFAULT:
-        printf("  0x%" PRIx64 " unresolved\n", ev->vaddr);
-        break;
-    }
+    char from[32], details[160];
+    snprintf(from, sizeof from, "task %u", ev->from);
+    l4_event_details(ev, from, details, sizeof details);
+    printf("  [t=%" PRIu64 "ns] %-6s task %u%s\n", ev->time, l4_event_kind_name(ev->kind), ev->task,
+           details);
 }
 
 static void print_stats(const l4_kernel_t *k, const pm_pool_t *pool)

@@ -184,6 +184,13 @@ pm_error_t l4_task_stats(const l4_kernel_t *k, l4_task_t task, struct l4_task_st
 /** Install the one event hook (NULL removes it). */
 void l4_set_event_hook(l4_kernel_t *k, l4_event_fn fn, void *ctx);
 
+/** Write what EV says beyond its time, kind and task into BUF (LEN bytes,
+ *  NUL-terminated): " from FROM 0x… +size rights rwx pages N" for a map or
+ *  grant (FROM names the sender, as the caller calls it), " 0x… +size
+ *  revoke rwx pages N" for an unmap, " 0x… cause C" for a fault, " 0x…
+ *  unresolved (EFAULT)".  One format for every trace that prints events. */
+void l4_event_details(const struct l4_event *ev, const char *from, char *buf, size_t len);
+
 /** A short name for an event kind ("map", "fault", …) and a fault cause. */
 const char *l4_event_kind_name(enum l4_event_kind kind);
 const char *l4_fault_cause_name(enum l4_fault_cause cause);
