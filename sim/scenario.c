@@ -163,39 +163,50 @@ struct unit {
     uint64_t mult;
 };
 
+/* Split V into its number and its unit from UNITS: *DIGITS gets the
+ * number's length (trailing spaces trimmed), *MULT the unit's multiplier (1
+ * when there is no unit), *SUFFIX the letters at its end.  False when those
+ * letters are no unit of UNITS.  Hexadecimal numbers end in letters too:
+ * they take no unit. */
+static bool split_unit(const char *v, const struct unit *units, size_t nunits, size_t *digits,
+                       uint64_t *mult, const char **suffix)
+{
+    size_t len = strlen(v), d = len;
+    while (d > 0 && ((v[d - 1] >= 'a' && v[d - 1] <= 'z') || (v[d - 1] >= 'A' && v[d - 1] <= 'Z')))
+        d--;
+    if (len > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X'))
+        d = len;
+    *suffix = v + d;
+    *mult = 1;
+    bool known = d == len;
+    for (size_t i = 0; i < nunits && !known; i++) {
+        if (strcmp(v + d, units[i].suffix) == 0) {
+            *mult = units[i].mult;
+            known = true;
+        }
+    }
+    while (d > 0 && v[d - 1] == ' ')
+        d--;
+    *digits = d;
+    return known;
+}
+
 static bool get_with_unit(struct loader *L, const struct sim_ynode *n, const char *what,
                           const struct unit *units, size_t nunits, uint64_t max, uint64_t *out)
 {
     if (!want_scalar(L, n, what))
         return false;
-    const char *v = n->value;
-    size_t len = strlen(v), digits = len;
-    while (digits > 0 && ((v[digits - 1] >= 'a' && v[digits - 1] <= 'z') ||
-                          (v[digits - 1] >= 'A' && v[digits - 1] <= 'Z')))
-        digits--;
-    /* Hexadecimal numbers end in letters too: no unit for them. */
-    if (len > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X'))
-        digits = len;
-    uint64_t mult = 1;
-    if (digits < len) {
-        const char *suf = v + digits;
-        size_t i;
-        for (i = 0; i < nunits; i++)
-            if (strcmp(suf, units[i].suffix) == 0)
-                break;
-        if (i == nunits) {
-            GString *ok = g_string_new("");
-            for (size_t j = 0; j < nunits; j++)
-                g_string_append_printf(ok, "%s%s", j ? ", " : "", units[j].suffix);
-            fail(L, n, "%s: unknown unit '%s' (use %s)", what, suf, ok->str);
-            g_string_free(ok, TRUE);
-            return false;
-        }
-        mult = units[i].mult;
+    const char *v = n->value, *suf;
+    size_t digits;
+    uint64_t mult, x;
+    if (!split_unit(v, units, nunits, &digits, &mult, &suf)) {
+        GString *ok = g_string_new("");
+        for (size_t j = 0; j < nunits; j++)
+            g_string_append_printf(ok, "%s%s", j ? ", " : "", units[j].suffix);
+        fail(L, n, "%s: unknown unit '%s' (use %s)", what, suf, ok->str);
+        g_string_free(ok, TRUE);
+        return false;
     }
-    while (digits > 0 && v[digits - 1] == ' ')
-        digits--;
-    uint64_t x;
     if (!parse_uint(L, n, what, v, digits, UINT64_MAX, &x))
         return false;
     if (x != 0 && mult > UINT64_MAX / x)
@@ -1004,24 +1015,24 @@ static bool parse_tasks(struct loader *L, const struct sim_ynode *t)
  * anything: the two sets of suffixes do not overlap. */
 static bool parse_unit_quietly(const char *v, uint64_t *out)
 {
-    char *end = NULL;
-    if (v[0] < '0' || v[0] > '9')
-        return false;
-    unsigned long long x = strtoull(v, &end, 10);
-    while (*end == ' ')
-        end++;
     const struct {
         const struct unit *units;
         size_t n;
     } sets[] = {{size_units, G_N_ELEMENTS(size_units)}, {time_units, G_N_ELEMENTS(time_units)}};
     for (size_t k = 0; k < G_N_ELEMENTS(sets); k++) {
-        for (size_t i = 0; i < sets[k].n; i++) {
-            if (strcmp(end, sets[k].units[i].suffix) == 0) {
-                if (x > UINT64_MAX / sets[k].units[i].mult)
-                    return false;
-                *out = x * sets[k].units[i].mult;
-                return true;
-            }
+        const char *suf;
+        size_t digits;
+        uint64_t mult;
+        guint64 x;
+        if (!split_unit(v, sets[k].units, sets[k].n, &digits, &mult, &suf) || *suf == '\0' ||
+            digits == 0)
+            continue;
+        char *num = g_strndup(v, digits);
+        bool ok = g_ascii_string_to_unsigned(num, 10, 0, UINT64_MAX / mult, &x, NULL);
+        g_free(num);
+        if (ok) {
+            *out = x * mult;
+            return true;
         }
     }
     return false;
