@@ -372,6 +372,22 @@ pm_error_t l4_call(l4_kernel_t *k, l4_thread_t from, l4_thread_t to, const l4_ms
     return l4__call(k, from, to, msg, reply);
 }
 
+pm_error_t l4_send_async(l4_kernel_t *k, l4_thread_t from, l4_thread_t to, const l4_msg_t *msg)
+{
+    struct thread *f = l4__thread(k, from), *t = l4__thread(k, to);
+    if (f == NULL || t == NULL || t->handler == NULL)
+        return PM_ESRCH;
+    pm_error_t err = check_items(k, f->task, msg);
+    if (err != PM_OK)
+        return err;
+    k->st.ipcs++;
+    if ((err = carry(k, f->task, t->task, msg, NULL, NULL)) != PM_OK)
+        return err;
+    l4_msg_t r;
+    l4_msg_init(&r, 0);
+    return t->handler(t->handler_ctx, k, to, from, msg, &r);
+}
+
 /* ---- unmap ------------------------------------------------------------ */
 
 /* The work of l4_unmap and l4_unmap_tagged: visit the caller's mapped pages

@@ -74,15 +74,27 @@ size_t pm_check(const pm_physmem_t *pm, void (*report)(void *ctx, const char *pr
         sum_g += t->guaranteed;
         sum_a += t->allocated;
     }
-    if (pm->guarantees && sum_g > pm->frames)
-        problem(&ck, "guarantees over-commit the pool: sum of G %llu > %u frames",
-                (unsigned long long)sum_g, pm->frames);
+    uint64_t avail = pm__available(pm);
+    if (pm->guarantees && sum_g > avail)
+        problem(&ck, "guarantees in force over-commit the pool: sum of G %llu > %llu frames",
+                (unsigned long long)sum_g, (unsigned long long)avail);
+    if (pm->buf.exists && pm->buf.committed > avail)
+        problem(&ck,
+                "the policy server over-commits: it guarantees %llu frames, %llu are available "
+                "(guarantees past them are not honoured)",
+                (unsigned long long)pm->buf.committed, (unsigned long long)avail);
     if (sum_a != pm->total_allocated)
         problem(&ck, "sum of A is %llu but the total says %llu", (unsigned long long)sum_a,
                 (unsigned long long)pm->total_allocated);
-    if (pm->total_allocated > pm->frames)
-        problem(&ck, "%llu virtual frames allocated over %u physical frames",
-                (unsigned long long)pm->total_allocated, pm->frames);
+    if (pm->total_allocated > avail)
+        problem(&ck, "%llu virtual frames allocated over %llu physical frames available",
+                (unsigned long long)pm->total_allocated, (unsigned long long)avail);
+    for (guint i = 0; i < pm->tasks->len; i++) {
+        const struct task *t = g_ptr_array_index(pm->tasks, i);
+        if (t != NULL && t->owed > 0 && t->deadline < l4_system_clock(pm->k))
+            problem(&ck, "task %u owes %llu frames past its deadline and is not exiled", t->id,
+                    (unsigned long long)t->owed);
+    }
 
     /* Recount frames per owner, members per group, groups per frame. */
     GHashTable *owned = g_hash_table_new(g_direct_hash, g_direct_equal);
@@ -139,6 +151,12 @@ size_t pm_check(const pm_physmem_t *pm, void (*report)(void *ctx, const char *pr
             groups[gr->pfn]++;
     }
     for (uint32_t pfn = 0; groups != NULL && pfn < pm->frames; pfn++) {
+        if (pm__policy_frame(pm, pfn)) {
+            if (!pm_pool_is_bound(pm->pool, PM_PFN(pfn)))
+                problem(&ck, "frame %u of the policy buffer is free in the pool", pfn);
+            continue;
+        }
+        groups[pfn] += pm__swap_holds(pm, pfn); /* a swap entry holds it like a group */
         if (groups[pfn] != pm->pf[pfn].groups)
             problem(&ck, "frame %u counts %u share groups but %u name it", pfn, pm->pf[pfn].groups,
                     groups[pfn]);
@@ -146,7 +164,9 @@ size_t pm_check(const pm_physmem_t *pm, void (*report)(void *ctx, const char *pr
         if (groups[pfn] > 0 && !bound)
             problem(&ck, "frame %u is named by a share group but free in the pool", pfn);
         if (groups[pfn] == 0 && bound)
-            problem(&ck, "frame %u is bound in the pool but no virtual frame names it", pfn);
+            problem(&ck,
+                    "frame %u is bound in the pool but no virtual frame or swap entry names it",
+                    pfn);
         if (groups[pfn] == 0)
             continue;
         ck.pfn = pfn;

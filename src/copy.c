@@ -114,8 +114,7 @@ static void copy_move(pm_physmem_t *pm, struct container *sc, frame_t s, struct 
     pm__sparse_set(&sc->frames, s, 0);
     pm__sparse_set(&dc->frames, d, sg);
     pm__group_leave(pm, old, (struct vref){dc->id, d});
-    sc->owner->allocated--;
-    pm->total_allocated--;
+    pm__charge(pm, sc->owner, -1);
     pm->st.frames_deallocated++;
     pm->st.moves++;
 }
@@ -214,7 +213,7 @@ pm_error_t pm_container_copy(pm_physmem_t *pm, l4_task_t caller, container_t src
                              container_t dest, frame_t dest_start, uint32_t count, unsigned flags,
                              frame_t *frame_error)
 {
-    pm->st.rpcs++;
+    pm__enter(pm);
     return copy_pairs(pm, caller, src, (struct side){src_start, NULL}, dest,
                       (struct side){dest_start, NULL}, count, flags, frame_error);
 }
@@ -224,7 +223,7 @@ pm_error_t pm_container_copy_scatter(pm_physmem_t *pm, l4_task_t caller, contain
                                      const frame_t *dest_frames, uint32_t count, unsigned flags,
                                      frame_t *frame_error)
 {
-    pm->st.rpcs++;
+    pm__enter(pm);
     if (dest_frames == NULL && count > 0)
         return pm__task(pm, caller) == NULL ? PM_ESRCH : PM_EINVAL;
     return copy_pairs(pm, caller, src, (struct side){src_start, NULL}, dest,
@@ -235,7 +234,7 @@ pm_error_t pm_container_copy_gather(pm_physmem_t *pm, l4_task_t caller, containe
                                     const frame_t *src_frames, container_t dest, frame_t dest_start,
                                     uint32_t count, unsigned flags, frame_t *frame_error)
 {
-    pm->st.rpcs++;
+    pm__enter(pm);
     if (src_frames == NULL && count > 0)
         return pm__task(pm, caller) == NULL ? PM_ESRCH : PM_EINVAL;
     return copy_pairs(pm, caller, src, (struct side){0, src_frames}, dest,
@@ -247,7 +246,7 @@ pm_error_t pm_container_copy_scatter_gather(pm_physmem_t *pm, l4_task_t caller, 
                                             const frame_t *dest_frames, uint32_t count,
                                             unsigned flags, frame_t *frame_error)
 {
-    pm->st.rpcs++;
+    pm__enter(pm);
     if ((src_frames == NULL || dest_frames == NULL) && count > 0)
         return pm__task(pm, caller) == NULL ? PM_ESRCH : PM_EINVAL;
     return copy_pairs(pm, caller, src, (struct side){0, src_frames}, dest,
@@ -321,8 +320,7 @@ static pm_error_t create_common(pm_physmem_t *pm, l4_task_t caller, container_t 
             pm__emit(pm, &ev);
         }
     }
-    t->allocated += count;
-    pm->total_allocated += count;
+    pm__charge(pm, t, (int64_t)count);
     pm->st.frames_allocated += count;
     struct pm_event ev = {
         .kind = PM_EV_ALLOCATE, .task = caller, .container = c->id, .count = count};
@@ -335,7 +333,7 @@ static pm_error_t create_common(pm_physmem_t *pm, l4_task_t caller, container_t 
 pm_error_t pm_container_create_with(pm_physmem_t *pm, l4_task_t caller, uint32_t count,
                                     l4_task_t remote, container_t *out, container_t *weak_ref)
 {
-    pm->st.rpcs++;
+    pm__enter(pm);
     return create_common(pm, caller, PM_CONTAINER_NONE, (struct side){0, NULL}, count, remote, out,
                          weak_ref);
 }
@@ -344,7 +342,7 @@ pm_error_t pm_container_create_from(pm_physmem_t *pm, l4_task_t caller, containe
                                     frame_t start, uint32_t count, l4_task_t remote,
                                     container_t *out, container_t *weak_ref)
 {
-    pm->st.rpcs++;
+    pm__enter(pm);
     if (source == PM_CONTAINER_NONE)
         return pm__task(pm, caller) == NULL ? PM_ESRCH : PM_EBADF;
     return create_common(pm, caller, source, (struct side){start, NULL}, count, remote, out,
@@ -355,7 +353,7 @@ pm_error_t pm_container_create_gather(pm_physmem_t *pm, l4_task_t caller, contai
                                       const frame_t *frames, uint32_t count, l4_task_t remote,
                                       container_t *out, container_t *weak_ref)
 {
-    pm->st.rpcs++;
+    pm__enter(pm);
     if (pm__task(pm, caller) == NULL)
         return PM_ESRCH;
     if (frames == NULL)
@@ -371,7 +369,7 @@ pm_error_t pm_container_create_gather(pm_physmem_t *pm, l4_task_t caller, contai
 pm_error_t pm_release_data(pm_physmem_t *pm, l4_task_t caller, container_t c, const frame_t *frames,
                            uint32_t count)
 {
-    pm->st.rpcs++;
+    pm__enter(pm);
     struct cap *cap;
     if (pm__task(pm, caller) == NULL)
         return PM_ESRCH;

@@ -31,7 +31,7 @@ static struct container *container_by_id(const pm_physmem_t *pm, uint32_t id)
 
 /* ---- physical frames ----------------------------------------------------- */
 
-static void pframe_put(pm_physmem_t *pm, uint32_t pfn)
+void pm__pframe_put(pm_physmem_t *pm, uint32_t pfn)
 {
     struct pframe *p = &pm->pf[pfn];
     p->groups--;
@@ -91,7 +91,7 @@ static void group_free(pm_physmem_t *pm, uint32_t g)
 {
     struct group *gr = &pm->groups[g];
     if (gr->pfn != NO_PFN)
-        pframe_put(pm, gr->pfn);
+        pm__pframe_put(pm, gr->pfn);
     *gr = (struct group){.next_free = pm->group_free};
     pm->group_free = g;
 }
@@ -300,7 +300,7 @@ pm_error_t pm__cow_break(pm_physmem_t *pm, uint32_t g)
     each_member(pm, g, unmap_member_old, &b);
     gr->pfn = pfn.n;
     pm->pf[pfn.n] = (struct pframe){.groups = 1};
-    pframe_put(pm, old);
+    pm__pframe_put(pm, old);
     pm->st.cow_breaks++;
     pm->st.bytes_copied += pm->page_size;
     pm->st.frames_bound++;
@@ -365,7 +365,7 @@ void pm__soften(pm_physmem_t *pm, struct container *c, frame_t f)
 
 /* Take back one physical frame that only soft references hold, oldest
  * first.  Returns false when there is none. */
-static bool take_soft_frame(pm_physmem_t *pm)
+bool pm__take_soft_frame(pm_physmem_t *pm)
 {
     for (guint left = g_queue_get_length(pm->soft); left > 0; left--) {
         struct vref *r = g_queue_pop_head(pm->soft);
@@ -382,7 +382,9 @@ static bool take_soft_frame(pm_physmem_t *pm)
             gr->pfn = NO_PFN;
             gr->stale = true;
             pm->st.soft_lost += gr->soft;
-            pframe_put(pm, pfn);
+            pm__pframe_put(pm, pfn);
+            struct pm_event ev = {.kind = PM_EV_SOFT_LOST, .pfn = PM_PFN(pfn), .count = gr->soft};
+            pm__emit(pm, &ev);
             g_queue_push_tail(pm->soft, r); /* still a soft reference, now stale */
             return true;
         }
@@ -392,13 +394,16 @@ static bool take_soft_frame(pm_physmem_t *pm)
 }
 
 /* Every physical frame physmem takes comes through here: from the pool,
- * or, the pool being empty, from frames only soft references hold (SPEC
- * §5.1's first resort). */
+ * or, the pool being empty, in SPEC §5.1's order: frames only soft
+ * references hold, clean frames of the swap inactive list, then dirty ones
+ * written to the device first.  (Upcalls free no frame at once, so they are
+ * no use here: pm_pressure and allocation within G send them.) */
 pm_error_t pm__frame_alloc(pm_physmem_t *pm, unsigned order, unsigned flags, pm_pfn_t *out)
 {
-    pm_error_t err;
+    pm_error_t err, io = PM_OK;
     while ((err = pm_pool_alloc(pm->pool, order, flags, out)) == PM_ENOMEM && order == 0 &&
-           take_soft_frame(pm))
+           (pm__take_soft_frame(pm) || pm__take_inactive(pm, false, &io) ||
+            pm__take_inactive(pm, true, &io)))
         ;
     return err;
 }

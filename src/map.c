@@ -105,7 +105,7 @@ static struct run next_run(const pm_physmem_t *pm, const struct container *c, fr
 pm_error_t pm_container_map(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t start,
                             uint32_t *count, unsigned flags, uint64_t vaddr)
 {
-    pm->st.rpcs++;
+    pm__enter(pm);
     struct task *t = pm__task(pm, caller);
     struct cap *cap;
     if (t == NULL)

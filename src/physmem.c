@@ -42,9 +42,19 @@ pm_error_t pm_physmem_new(const struct pm_physmem_config *cfg, pm_physmem_t **ou
     pm->soft = g_queue_new();
     pm->next_gen = 1;
     pm->next_container = 1;
-    if (pm->pf == NULL || !pm__group_reserve(pm, 64)) {
+    pm->next_deadline = UINT64_MAX;
+    pm->return_deadline = cfg->return_deadline ? cfg->return_deadline : PM_DEFAULT_RETURN_DEADLINE;
+    pm->victim = pm_victim_policy_find(cfg->victim_policy ? cfg->victim_policy : "most-extra");
+    pm_error_t err = PM_ENOMEM;
+    if (pm->victim == NULL ||
+        (cfg->swap != NULL &&
+         (cfg->swap->slots == 0 || cfg->swap->write == NULL || cfg->swap->read == NULL)))
+        err = PM_EINVAL;
+    else if (pm->pf != NULL && pm__group_reserve(pm, 64))
+        err = pm__swap_init(pm, cfg->swap);
+    if (err != PM_OK) {
         pm_physmem_free(pm);
-        return PM_ENOMEM;
+        return err;
     }
     *out = pm;
     return PM_OK;
@@ -77,6 +87,8 @@ void pm_physmem_free(pm_physmem_t *pm)
         g_hash_table_destroy(pm->members);
     if (pm->soft != NULL)
         g_queue_free_full(pm->soft, g_free);
+    pm__swap_free(pm);
+    pm__policy_free(pm);
     free(pm->groups);
     free(pm->pf);
     free(pm);
@@ -111,6 +123,35 @@ const char *pm_event_kind_name(enum pm_event_kind kind)
 void pm_stats(const pm_physmem_t *pm, struct pm_stats *out)
 {
     *out = pm->st;
+    out->swap_inactive = pm->inactive != NULL ? g_queue_get_length(pm->inactive) : 0;
+    out->swap_dirty = 0;
+    for (GList *l = pm->inactive != NULL ? pm->inactive->head : NULL; l != NULL; l = l->next)
+        out->swap_dirty += ((const struct swent *)l->data)->dirty;
+}
+
+/* The start of every call: deadlines that passed are enforced, and a policy
+ * buffer the server changed is read (SPEC §4, §5.2). */
+void pm__enter(pm_physmem_t *pm)
+{
+    pm->st.rpcs++;
+    if (pm->next_deadline <= l4_system_clock(pm->k))
+        (void)pm_physmem_tick(pm);
+    if (pm->buf.exists)
+        pm__policy_sync(pm);
+}
+
+/* A's of task T change by DELTA: the record in the policy buffer follows,
+ * and frames it returns count against what an upcall asked of it. */
+void pm__charge(pm_physmem_t *pm, struct task *t, int64_t delta)
+{
+    t->allocated += (uint64_t)delta;
+    pm->total_allocated += (uint64_t)delta;
+    if (delta < 0 && t->owed > 0) {
+        uint64_t back = (uint64_t)-delta;
+        t->owed = back >= t->owed ? 0 : t->owed - back;
+    }
+    if (pm->buf.exists)
+        pm__policy_write_task(pm, t);
 }
 
 /* ---- tasks ----------------------------------------------------------------- */
@@ -131,10 +172,28 @@ pm_error_t pm_task_add(pm_physmem_t *pm, l4_task_t task, l4_thread_t thread)
         return PM_ENOMEM;
     t->id = task;
     t->thread = thread;
+    t->age = pm->next_age;
+    if (pm->buf.exists) {
+        pm_error_t err = pm__policy_add_task(pm, t);
+        if (err != PM_OK) {
+            free(t);
+            return err;
+        }
+    }
+    pm->next_age++;
     t->slots = g_ptr_array_new();
     if (pm->tasks->len <= task)
         g_ptr_array_set_size(pm->tasks, (guint)task + 1);
     g_ptr_array_index(pm->tasks, task) = t;
+    return PM_OK;
+}
+
+pm_error_t pm_task_set_memctl(pm_physmem_t *pm, l4_task_t task, l4_thread_t thread)
+{
+    struct task *t = pm__task(pm, task);
+    if (t == NULL || l4_thread_task(pm->k, thread) != task)
+        return PM_ESRCH;
+    t->memctl = thread;
     return PM_OK;
 }
 
@@ -161,6 +220,11 @@ pm_error_t pm_task_remove(pm_physmem_t *pm, l4_task_t task)
             cap->c->locked = false;
         pm__kill_cap(pm, cap);
     }
+    pm__swap_drop_task(pm, t);
+    if (pm->control_holder == task)
+        pm->control_holder = L4_NILTASK; /* control dies with it: it was given once */
+    if (pm->buf.exists)
+        pm__policy_task_gone(pm, t);
     g_ptr_array_index(pm->tasks, task) = NULL;
     g_ptr_array_free(t->slots, TRUE);
     free(t);
@@ -173,6 +237,8 @@ pm_error_t pm_task_set_guarantee(pm_physmem_t *pm, l4_task_t task, uint64_t guar
     struct task *t = pm__task(pm, task);
     if (t == NULL)
         return PM_ESRCH;
+    if (pm->control_taken)
+        return PM_EPERM;
     t->guaranteed = guaranteed;
     t->eligible = extra_eligible;
     pm->guarantees = true;
@@ -190,12 +256,24 @@ pm_error_t pm_task_info(const pm_physmem_t *pm, l4_task_t task, struct pm_task_i
     out->extra_eligible = t->eligible;
     out->containers = t->owned;
     out->capabilities = t->live_caps;
+    out->swap_ids = t->swap_ids;
+    out->swap_quota = t->swap_quota;
+    out->owed = t->owed;
+    out->deadline = t->deadline;
+    out->exiles = t->exiles;
     return PM_OK;
+}
+
+/* Frames that virtual frames may take: the pool less the policy buffer. */
+uint64_t pm__available(const pm_physmem_t *pm)
+{
+    return pm->frames - (pm->buf.exists ? (uint64_t)1 << pm->buf.order : 0);
 }
 
 uint64_t pm__allowance(const pm_physmem_t *pm, const struct task *owner, bool extra)
 {
-    uint64_t room = pm->frames - pm->total_allocated;
+    uint64_t avail = pm__available(pm);
+    uint64_t room = avail > pm->total_allocated ? avail - pm->total_allocated : 0;
     if (!pm->guarantees)
         return room;
     uint64_t a = owner->allocated, g = owner->guaranteed;
@@ -210,7 +288,7 @@ uint64_t pm__allowance(const pm_physmem_t *pm, const struct task *owner, bool ex
         if (t != NULL && t != owner)
             others += t->allocated > t->guaranteed ? t->allocated : t->guaranteed;
     }
-    uint64_t lim = pm->frames > others + a ? pm->frames - others - a : 0;
+    uint64_t lim = avail > others + a ? avail - others - a : 0;
     return lim < room ? lim : room;
 }
 
@@ -359,8 +437,7 @@ void pm__destroy_container(pm_physmem_t *pm, struct container *c)
         pm__frame_drop(pm, c, f);
         n += !(v & SLOT_SOFT); /* soft references are not in A */
     }
-    c->owner->allocated -= n;
-    pm->total_allocated -= n;
+    pm__charge(pm, c->owner, -(int64_t)n);
     pm->st.frames_deallocated += n;
     while (c->caps->len > 0)
         pm__kill_cap(pm, g_ptr_array_index(c->caps, c->caps->len - 1));
@@ -374,7 +451,7 @@ void pm__destroy_container(pm_physmem_t *pm, struct container *c)
 
 pm_error_t pm_container_create(pm_physmem_t *pm, l4_task_t caller, container_t *out)
 {
-    pm->st.rpcs++;
+    pm__enter(pm);
     struct task *t = pm__task(pm, caller);
     if (t == NULL)
         return PM_ESRCH;
@@ -395,7 +472,7 @@ pm_error_t pm_container_create(pm_physmem_t *pm, l4_task_t caller, container_t *
 
 pm_error_t pm_container_destroy(pm_physmem_t *pm, l4_task_t caller, container_t c)
 {
-    pm->st.rpcs++;
+    pm__enter(pm);
     struct cap *cap;
     pm_error_t err = pm__open(pm, caller, c, PM_OPEN_FULL | PM_OPEN_UNBLOCKED, &cap);
     if (err != PM_OK)
@@ -408,7 +485,7 @@ pm_error_t pm_container_destroy(pm_physmem_t *pm, l4_task_t caller, container_t 
 static pm_error_t hand_out(pm_physmem_t *pm, l4_task_t caller, container_t c, l4_task_t remote,
                            bool weak, container_t *ref)
 {
-    pm->st.rpcs++;
+    pm__enter(pm);
     struct task *t, *r;
     struct cap *cap, *ncap;
     pm_error_t err = pm__lookup(pm, caller, c, &t, &cap);
@@ -443,7 +520,7 @@ pm_error_t pm_container_give(pm_physmem_t *pm, l4_task_t caller, container_t c, 
 pm_error_t pm_container_revoke(pm_physmem_t *pm, l4_task_t caller, container_t c,
                                container_t weak_ref)
 {
-    pm->st.rpcs++;
+    pm__enter(pm);
     struct task *t;
     struct cap *cap;
     pm_error_t err = pm__lookup(pm, caller, c, &t, &cap);
@@ -469,7 +546,7 @@ pm_error_t pm_container_revoke(pm_physmem_t *pm, l4_task_t caller, container_t c
 
 pm_error_t pm_container_lock(pm_physmem_t *pm, l4_task_t caller, container_t c, pm_time_t duration)
 {
-    pm->st.rpcs++;
+    pm__enter(pm);
     struct cap *cap;
     if (pm__task(pm, caller) == NULL)
         return PM_ESRCH;
@@ -489,7 +566,7 @@ pm_error_t pm_container_lock(pm_physmem_t *pm, l4_task_t caller, container_t c, 
 
 pm_error_t pm_container_unlock(pm_physmem_t *pm, l4_task_t caller, container_t c)
 {
-    pm->st.rpcs++;
+    pm__enter(pm);
     struct cap *cap;
     pm_error_t err = pm__open(pm, caller, c, 0, &cap);
     if (err != PM_OK)
@@ -505,6 +582,31 @@ pm_error_t pm_container_unlock(pm_physmem_t *pm, l4_task_t caller, container_t c
 static bool range_ok(frame_t start, uint64_t count)
 {
     return count > 0 && (uint64_t)start + count - 1 <= UINT32_MAX;
+}
+
+/* An allocation within the owner's G found the frames taken by other
+ * tasks' extra frames (SPEC §5.1): ask for them back.  The allocation does
+ * not wait (it fails now, or stops short with PARTIAL); it succeeds once
+ * the victims return the frames or are exiled. */
+static void ask_for_guarantee(pm_physmem_t *pm, const struct container *ct, frame_t start,
+                              uint32_t n, unsigned flags)
+{
+    const struct task *t = ct->owner;
+    if (!pm->guarantees || (flags & CONT_ALLOC_DMA))
+        return;
+    uint64_t need = 0;
+    for (uint32_t i = 0; i < n; i++)
+        need += pm__slot(ct, start + i) == 0;
+    uint64_t within = t->guaranteed > t->allocated ? t->guaranteed - t->allocated : 0;
+    uint64_t want = need < within ? need : within;
+    uint64_t avail = pm__available(pm), owed = 0;
+    uint64_t room = avail > pm->total_allocated ? avail - pm->total_allocated : 0;
+    for (guint i = 0; i < pm->tasks->len; i++) {
+        const struct task *x = g_ptr_array_index(pm->tasks, i);
+        owed += x != NULL ? x->owed : 0;
+    }
+    if (want > room + owed)
+        (void)pm__ask_victims(pm, want - room - owed, NULL, NULL);
 }
 
 static pm_error_t allocate(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t start,
@@ -552,6 +654,8 @@ static pm_error_t allocate(pm_physmem_t *pm, l4_task_t caller, container_t c, fr
             break;
         }
     }
+    if (k < n)
+        ask_for_guarantee(pm, ct, start, n, flags);
     if (k < n && (!(flags & CONT_ALLOC_PARTIAL) || k == 0)) {
         *count = 0;
         return PM_ENOMEM;
@@ -575,8 +679,7 @@ static pm_error_t allocate(pm_physmem_t *pm, l4_task_t caller, container_t c, fr
             break;
         }
     }
-    ct->owner->allocated += added;
-    pm->total_allocated += added;
+    pm__charge(pm, ct->owner, (int64_t)added);
     pm->st.frames_allocated += k;
     pm->st.frames_deallocated += squashed;
     struct pm_event ev = {
@@ -599,7 +702,7 @@ static pm_error_t count_on_error(pm_error_t err, pm_error_t partial_err, uint32_
 pm_error_t pm_container_allocate(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t start,
                                  uint32_t *count, unsigned flags)
 {
-    pm->st.rpcs++;
+    pm__enter(pm);
     uint32_t want = count != NULL ? *count : 0;
     return count_on_error(allocate(pm, caller, c, start, count, flags), PM_ENOMEM, want, count);
 }
@@ -640,8 +743,7 @@ static pm_error_t deallocate(pm_physmem_t *pm, l4_task_t caller, container_t c, 
             pm__frame_drop(pm, ct, start + i);
         gone++;
     }
-    ct->owner->allocated -= gone;
-    pm->total_allocated -= gone;
+    pm__charge(pm, ct->owner, -(int64_t)gone);
     pm->st.frames_deallocated += gone;
     if (flags & CONT_DEALLOC_SOFT)
         pm->st.soft_made += gone;
@@ -658,7 +760,7 @@ static pm_error_t deallocate(pm_physmem_t *pm, l4_task_t caller, container_t c, 
 pm_error_t pm_container_deallocate(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t start,
                                    uint32_t *count, unsigned flags)
 {
-    pm->st.rpcs++;
+    pm__enter(pm);
     uint32_t want = count != NULL ? *count : 0;
     return count_on_error(deallocate(pm, caller, c, start, count, flags), PM_ENOENT, want, count);
 }
@@ -667,7 +769,7 @@ pm_error_t pm_container_reclaim(pm_physmem_t *pm, l4_task_t caller, container_t 
                                 uint32_t count)
 {
     struct cap *cap;
-    pm->st.rpcs++;
+    pm__enter(pm);
     if (pm__task(pm, caller) == NULL)
         return PM_ESRCH;
     if (!range_ok(start, count))
@@ -694,8 +796,7 @@ pm_error_t pm_container_reclaim(pm_physmem_t *pm, l4_task_t caller, container_t 
         pm->groups[SLOT_GROUP(v)].soft--;
         ct->nsoft--;
     }
-    ct->owner->allocated += count;
-    pm->total_allocated += count;
+    pm__charge(pm, ct->owner, (int64_t)count);
     pm->st.soft_reclaimed += count;
     struct pm_event ev = {.kind = PM_EV_ALLOCATE,
                           .task = caller,

@@ -79,11 +79,51 @@ struct container {
 struct task {
     l4_task_t id;
     l4_thread_t thread;
-    uint64_t guaranteed, allocated;
+    l4_thread_t memctl;  /* its memory control thread (upcalls), or none */
+    uint64_t guaranteed; /* G in force (what physmem honours) */
+    uint64_t allocated;  /* A */
     bool eligible;
     GPtrArray *slots; /* struct cap *, NULL for a dead slot */
     uint64_t live_caps;
-    uint64_t owned; /* containers it owns */
+    uint64_t owned;     /* containers it owns */
+    uint64_t age;       /* order in which it became known */
+    uint32_t rec;       /* its record in the policy buffer, once there is one */
+    uint64_t owed;      /* frames a pm_return_frames asked for, not yet returned */
+    pm_time_t deadline; /* when they are due */
+    uint64_t exiles;
+    uint64_t swap_ids;   /* swap identifiers it holds */
+    uint64_t swap_quota; /* from the policy buffer; 0: no limit */
+};
+
+/* The policy buffer (SPEC §4): a naturally aligned run of pool frames that
+ * physmem holds outside any container. */
+struct policy_buf {
+    bool exists;
+    uint32_t pfn;       /* first frame */
+    unsigned order;     /* 2^order frames */
+    uint64_t epoch;     /* the server's epoch physmem last acted on */
+    uint64_t committed; /* ΣG the server asked for at that epoch */
+};
+
+/* Swap (SPEC §7).  An entry holds one page of swapped data: in memory (a
+ * physical frame, counted in its pframe's groups like a share group, so a
+ * write through a logical copy breaks copy-on-write away from it) while it
+ * is on the inactive list, on the device once written, or nowhere for an
+ * unbound (all-zero) frame.  Identifiers name entries, one per swapped
+ * virtual frame; an entry lives while identifiers name it. */
+#define NO_SLOT UINT64_MAX
+struct swent {
+    uint32_t pfn;  /* NO_PFN: not in memory */
+    uint64_t slot; /* NO_SLOT: none reserved (zero entries) */
+    uint32_t refs; /* identifiers naming it */
+    bool dirty;    /* in memory and not yet written */
+    bool zero;     /* the data is all zeros: no frame, no I/O */
+    GList *link;   /* its node on the inactive list, while in memory */
+};
+
+struct swid {
+    struct swent *e;
+    l4_task_t holder;
 };
 
 struct pm_physmem {
@@ -103,7 +143,24 @@ struct pm_physmem {
     GHashTable *caps;       /* gen → struct cap *, the live ones */
     GHashTable *containers; /* id → struct container * */
     uint32_t next_gen, next_container;
-    bool guarantees;          /* first come, first served until false */
+    bool guarantees;          /* first come, first served until true */
+    bool control_taken;       /* pm_get_control succeeded once */
+    l4_task_t control_holder; /* who holds the control capability (0: nobody) */
+    container_t control;      /* its handle */
+    struct policy_buf buf;
+    uint64_t next_age;
+    pm_time_t return_deadline;
+    pm_time_t next_deadline; /* the earliest deadline of a task that owes frames */
+    const struct pm_victim_policy *victim;
+    /* swap */
+    bool has_swap;
+    struct pm_swap_dev dev;
+    uint8_t *slot_map; /* one bit per device slot: in use */
+    uint64_t slot_hint;
+    GHashTable *swap_ids;    /* id → struct swid * */
+    GHashTable *swap_by_pfn; /* pfn → struct swent *, entries in memory */
+    GQueue *inactive;        /* struct swent *, oldest first */
+    uint64_t next_swap_id;
     GQueue *soft;             /* struct vref *: soft references, oldest first */
     uint64_t total_allocated; /* Σ A */
 
@@ -129,6 +186,30 @@ pm_error_t pm__new_cap(pm_physmem_t *pm, struct task *holder, struct container *
 void pm__kill_cap(pm_physmem_t *pm, struct cap *cap);
 void pm__destroy_container(pm_physmem_t *pm, struct container *c);
 uint64_t pm__allowance(const pm_physmem_t *pm, const struct task *owner, bool extra);
+uint64_t pm__available(const pm_physmem_t *pm);
+void pm__charge(pm_physmem_t *pm, struct task *t, int64_t delta);
+void pm__enter(pm_physmem_t *pm);
+
+/* policy.c (physmem's side of SPEC §4) */
+void pm__policy_sync(pm_physmem_t *pm);
+pm_error_t pm__policy_add_task(pm_physmem_t *pm, struct task *t);
+void pm__policy_task_gone(pm_physmem_t *pm, struct task *t);
+void pm__policy_write_task(pm_physmem_t *pm, const struct task *t);
+void pm__policy_free(pm_physmem_t *pm);
+bool pm__policy_frame(const pm_physmem_t *pm, uint32_t pfn);
+
+/* reclaim.c (SPEC §5) */
+bool pm__take_inactive(pm_physmem_t *pm, bool flush, pm_error_t *io_err);
+void pm__exile(pm_physmem_t *pm, struct task *t);
+uint64_t pm__ask_victims(pm_physmem_t *pm, uint64_t shortfall, uint64_t *upcalls, uint64_t *exiled);
+
+/* swap.c (SPEC §7) */
+pm_error_t pm__swap_init(pm_physmem_t *pm, const struct pm_swap_dev *dev);
+void pm__swap_free(pm_physmem_t *pm);
+void pm__swap_drop_task(pm_physmem_t *pm, struct task *t);
+uint32_t pm__swap_holds(const pm_physmem_t *pm, uint32_t pfn);
+void pm__pframe_put(pm_physmem_t *pm, uint32_t pfn);
+bool pm__take_soft_frame(pm_physmem_t *pm);
 container_t pm__handle(const struct cap *cap);
 
 /* frames.c: groups, physical frames, binding, copy-on-write, unmapping */

@@ -10,7 +10,8 @@ static const struct {
     {PM_EINVAL, EINVAL, "EINVAL"}, {PM_EBADF, EBADF, "EBADF"},    {PM_EPERM, EPERM, "EPERM"},
     {PM_EEXIST, EEXIST, "EEXIST"}, {PM_ENOENT, ENOENT, "ENOENT"}, {PM_ENOMEM, ENOMEM, "ENOMEM"},
     {PM_EBUSY, EBUSY, "EBUSY"},    {PM_ESTALE, ESTALE, "ESTALE"}, {PM_EFAULT, EFAULT, "EFAULT"},
-    {PM_ESRCH, ESRCH, "ESRCH"},
+    {PM_ESRCH, ESRCH, "ESRCH"},    {PM_EIO, EIO, "EIO"},          {PM_ENOSPC, ENOSPC, "ENOSPC"},
+    {PM_EDQUOT, EDQUOT, "EDQUOT"},
 };
 
 START_TEST(test_codes_are_errno_values)

@@ -15,7 +15,8 @@
 extern "C" {
 #endif
 
-/* XX(name, meaning).  Order is the order of SPEC §3.8. */
+/* XX(name, meaning).  Order is the order of SPEC §3.8; the last three are the
+ * simulator's, for swap (SPEC §7): its I/O, its device and its quotas. */
 #define PM_ERRNO_MAP(XX)                                                                           \
     XX(EINVAL, "malformed arguments: unaligned address, zero or overflowing count, unknown flag")  \
     XX(EBADF, "not a capability of the caller, revoked, or of the wrong kind")                     \
@@ -26,7 +27,10 @@ extern "C" {
     XX(EBUSY, "the container is locked by a server")                                               \
     XX(ESTALE, "a soft reference whose frame was reused")                                          \
     XX(EFAULT, "a simulated access that no mapping allows and no pager resolves")                  \
-    XX(ESRCH, "no such task")
+    XX(ESRCH, "no such task")                                                                      \
+    XX(EIO, "the swap device failed a read or a write (a short read included)")                    \
+    XX(ENOSPC, "no swap device, or no room left on it")                                            \
+    XX(EDQUOT, "the task's swap quota, set by the policy server, is used up")
 
 /** An error code: 0 for success, else one of the PM_E* values (host errno values). */
 typedef int pm_error_t;

@@ -205,6 +205,30 @@ pm_error_t l4_call(l4_kernel_t *k, l4_thread_t from, l4_thread_t to, const l4_ms
 /** The most typed items one send carries (31 unless configured). */
 unsigned l4_map_item_limit(const l4_kernel_t *k);
 
+/** Send MSG from FROM to TO without blocking (an L4 send with a zero
+ *  timeout): delivered only if TO is waiting in receive (has a message
+ *  handler, l4sim.h), whose reply is dropped.  Typed items are carried out
+ *  as by l4_send.  Counts one IPC when delivered.  Physmem's upcalls to a
+ *  task's memory control thread go this way (SPEC §5.1): a thread that is
+ *  not receiving is not ready, which physmem must learn at once.
+ *  Returns the handler's result; ESRCH (no such thread, or TO is not
+ *  receiving); EINVAL as for l4_send. */
+pm_error_t l4_send_async(l4_kernel_t *k, l4_thread_t from, l4_thread_t to, const l4_msg_t *msg);
+
+/* ---- memory: a thread's loads and stores ------------------------------- */
+
+/** Kinds of simulated access. */
+enum l4_access_kind { L4_ACCESS_READ, L4_ACCESS_WRITE, L4_ACCESS_EXEC };
+
+/** A simulated access of LEN bytes at VADDR by THREAD: READ and EXEC copy
+ *  from memory into BUF, WRITE copies BUF into memory.  Page faults go to the
+ *  thread's pager (a call with the fault message; the pager's reply maps).  *DONE (optional) gets
+ * the bytes accessed, which on EFAULT are those of the pages before the failing one. Returns 0;
+ * ESRCH (no such thread); EINVAL (range outside the address space, unknown kind, NULL BUF with LEN
+ * > 0); EFAULT. */
+pm_error_t l4_access(l4_kernel_t *k, l4_thread_t thread, enum l4_access_kind kind, uint64_t vaddr,
+                     void *buf, size_t len, size_t *done);
+
 /* ---- unmap ------------------------------------------------------------- */
 
 enum {

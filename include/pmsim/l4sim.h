@@ -109,9 +109,6 @@ typedef void (*l4_event_fn)(void *ctx, const struct l4_event *ev);
 typedef pm_error_t (*l4_handler_fn)(void *ctx, l4_kernel_t *k, l4_thread_t self, l4_thread_t from,
                                     const l4_msg_t *msg, l4_msg_t *reply);
 
-/** Kinds of simulated access. */
-enum l4_access_kind { L4_ACCESS_READ, L4_ACCESS_WRITE, L4_ACCESS_EXEC };
-
 /** Create a kernel over physical memory described by *CFG (copied).  It has
  *  the root task (L4_ROOT_TASK) with one thread, l4_root_thread().
  *  Returns 0; EINVAL (bad page size, no frames, NULL memory, map_items
@@ -153,14 +150,7 @@ pm_error_t l4_thread_set_pager(l4_kernel_t *k, l4_thread_t thread, l4_thread_t p
 /** Install THREAD's message handler (NULL: the thread is not receiving). */
 pm_error_t l4_thread_set_handler(l4_kernel_t *k, l4_thread_t thread, l4_handler_fn fn, void *ctx);
 
-/** A simulated access of LEN bytes at VADDR by THREAD: READ and EXEC copy
- *  from memory into BUF, WRITE copies BUF into memory.  Page faults go to the
- *  thread's pager as described above.  *DONE (optional) gets the bytes
- *  accessed, which on EFAULT are those of the pages before the failing one.
- *  Returns 0; ESRCH (no such thread); EINVAL (range outside the address
- *  space, unknown kind, NULL BUF with LEN > 0); EFAULT. */
-pm_error_t l4_access(l4_kernel_t *k, l4_thread_t thread, enum l4_access_kind kind, uint64_t vaddr,
-                     void *buf, size_t len, size_t *done);
+/* l4_access (a thread's loads and stores) is in pmsim/l4.h. */
 
 /** A simulated memory-to-memory copy by THREAD (a memcpy the task runs):
  *  LEN bytes from SRC to DST, both in its address space, page by page,

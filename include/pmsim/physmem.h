@@ -101,10 +101,22 @@ struct pm_physmem_config {
     l4_kernel_t *kernel;
     /** Physmem's thread, in the root task: the sender of its map items. */
     l4_thread_t thread;
+    /** The swap device (SPEC §7), or NULL: no swap (pm_swap is ENOSPC).
+     *  Copied; its context must outlive physmem. */
+    const struct pm_swap_dev *swap;
+    /** How long a task has to answer pm_return_frames (SPEC §5.1), in
+     *  simulated nanoseconds; 0 means PM_DEFAULT_RETURN_DEADLINE. */
+    pm_time_t return_deadline;
+    /** The victim policy by name (pm_victim_policies); NULL: "most-extra". */
+    const char *victim_policy;
 };
 
+/** The default time a task has to answer pm_return_frames: 1 ms. */
+#define PM_DEFAULT_RETURN_DEADLINE ((pm_time_t)1000000)
+
 /** Create physmem over *CFG (copied).  Returns 0; EINVAL (a NULL pool or
- *  kernel, a thread outside the root task); ENOMEM. */
+ *  kernel, a thread outside the root task, an unknown victim policy, a swap
+ *  device without slots or functions); ENOMEM. */
 pm_error_t pm_physmem_new(const struct pm_physmem_config *cfg, pm_physmem_t **out);
 
 /** Destroy physmem: every container's frames go back to the pool.  The
@@ -119,10 +131,12 @@ void pm_physmem_free(pm_physmem_t *pm);
  *  already); ENOMEM. */
 pm_error_t pm_task_add(pm_physmem_t *pm, l4_task_t task, l4_thread_t thread);
 
-/** Set TASK's guarantee G and extra eligibility: the one entry point the
- *  policy server's protocol will use.  The first call puts guarantees in
- *  force for every task (the end of first come, first served).
- *  Returns 0 or ESRCH. */
+/** Set TASK's guarantee G and extra eligibility directly, as a test or a
+ *  simulation without a policy server does.  The first call puts
+ *  guarantees in force for every task (the end of first come, first
+ *  served).  Once a task holds the control capability, G is the policy
+ *  server's to write in the policy buffer, and this is EPERM.
+ *  Returns 0; ESRCH; EPERM. */
 pm_error_t pm_task_set_guarantee(pm_physmem_t *pm, l4_task_t task, uint64_t guaranteed,
                                  bool extra_eligible);
 
@@ -133,6 +147,11 @@ struct pm_task_info {
     bool extra_eligible;
     uint64_t containers;   /**< containers it owns */
     uint64_t capabilities; /**< live capabilities it holds */
+    uint64_t swap_ids;     /**< swap identifiers it holds (pm_swap) */
+    uint64_t swap_quota;   /**< the most it may hold; 0: no limit */
+    uint64_t owed;         /**< frames a pm_return_frames asks of it, not yet returned */
+    pm_time_t deadline;    /**< when they are due (meaningful while owed > 0) */
+    uint64_t exiles;       /**< times it was exiled */
 };
 
 /** Read TASK's accounting into *OUT.  Returns 0 or ESRCH. */
@@ -145,6 +164,202 @@ pm_error_t pm_task_info(const pm_physmem_t *pm, l4_task_t task, struct pm_task_i
  *  later calls are ESRCH.  The kernel's task is the caller's to delete.
  *  Returns 0 or ESRCH. */
 pm_error_t pm_task_remove(pm_physmem_t *pm, l4_task_t task);
+
+/** THREAD (of TASK) is TASK's memory control thread: physmem's upcalls
+ *  (pm_return_frames) go to it, by a non-blocking send (l4_send_async).  A
+ *  task without one, or whose thread is not receiving, is not ready and is
+ *  exiled when physmem asks it for frames (SPEC §5.2).
+ *  Returns 0; ESRCH (no such task, or THREAD is not one of its threads). */
+pm_error_t pm_task_set_memctl(pm_physmem_t *pm, l4_task_t task, l4_thread_t thread);
+
+/* ---- memory policy (§4) ---------------------------------------------------- */
+
+/** The policy buffer: physmem's memory, mapped read-write into the policy
+ *  server's address space by pm_get_policy_buffer.  A header, then one
+ *  record per task (in the order tasks became known).  Every field has one
+ *  writer, named beside it; nobody locks.  The server writes G, eligibility
+ *  and quotas into the records, then bumps `epoch`; physmem reads the
+ *  records again whenever it finds the epoch changed (at its next call),
+ *  checks that the guarantees fit (SPEC §4: an over-commit is a policy
+ *  violation: an event, a counter, an invariant failure, and guarantees
+ *  honoured in record order only as far as the frames go), and writes
+ *  `honoured` and `seen`.  When the records outgrow the buffer, physmem
+ *  copies them into one twice the size (dropping dead tasks' records),
+ *  unmaps the old one everywhere and frees it: the server's next access
+ *  faults, and it must ask again. */
+#define PM_POLICY_MAGIC 0x7963696c6f706d70ull /* "pmpolicy", little-endian */
+
+struct pm_policy_header {
+    uint64_t magic;      /**< physmem: PM_POLICY_MAGIC */
+    uint64_t capacity;   /**< physmem: records the buffer has room for */
+    uint64_t used;       /**< physmem: records in use (dead tasks' included) */
+    uint64_t available;  /**< physmem: frames guarantees may cover (ΣG ≤ this) */
+    uint64_t epoch;      /**< policy server: bumped after it writes records */
+    uint64_t seen;       /**< physmem: the epoch it last read */
+    uint64_t committed;  /**< physmem: ΣG as asked, at that epoch */
+    uint64_t violations; /**< physmem: over-commits seen so far */
+};
+
+struct pm_policy_record {
+    uint32_t task;       /**< physmem: the task, 0 once it is gone */
+    uint32_t eligible;   /**< policy server: non-zero: may have extra frames */
+    uint64_t allocated;  /**< physmem: A */
+    uint64_t guaranteed; /**< policy server: G */
+    uint64_t honoured;   /**< physmem: the G in force (less when over-committed) */
+    uint64_t swap_quota; /**< policy server: swap ids it may hold, 0: no limit */
+    uint64_t swap_used;  /**< physmem: swap ids it holds */
+    uint64_t reserved[2];
+};
+
+/** Take control of the memory policy (SPEC §4): *CONTROL gets the control
+ *  capability, a handle in CALLER's table like a container's (using it as
+ *  a container is EBADF, and the other way round).  Succeeds once in the
+ *  life of physmem: first come, first served ends, every task's record
+ *  holding its current A and G = 0 until the server writes one.  The
+ *  buffer's memory comes out of the pool (one page to start with).
+ *  Returns 0; ESRCH; EINVAL (CONTROL NULL); EPERM (taken before); ENOMEM
+ *  (no frame for the buffer). */
+pm_error_t pm_get_control(pm_physmem_t *pm, l4_task_t caller, container_t *control);
+
+/** Hand the control capability to REMOTE (a policy server replaced on a
+ *  live system): CALLER's handle stops working (EBADF), *OUT gets
+ *  REMOTE's, and the buffer's mappings in CALLER's space go.
+ *  Returns 0; ESRCH; EINVAL (OUT NULL); EBADF (CONTROL is not CALLER's
+ *  control capability). */
+pm_error_t pm_control_give(pm_physmem_t *pm, l4_task_t caller, container_t control,
+                           l4_task_t remote, container_t *out);
+
+/** Map the policy buffer read-write into CALLER's space at VADDR (page
+ *  aligned; the buffer needs *BYTES of room there, and twice that once it
+ *  grows).  *BYTES gets its size.  Call again after an access to it
+ *  faults.  Returns 0; ESRCH; EINVAL (VADDR unaligned, or the buffer would
+ *  not fit below the top of the address space); EBADF (not the control
+ *  capability). */
+pm_error_t pm_get_policy_buffer(pm_physmem_t *pm, l4_task_t caller, container_t control,
+                                uint64_t vaddr, uint64_t *bytes);
+
+/* ---- reclaim and exile (§5) ------------------------------------------------- */
+
+/** The upcall physmem sends a task's memory control thread (SPEC §5.1):
+ *  label PM_LABEL_RETURN_FRAMES, untyped words: the count asked for, the
+ *  deadline (simulated ns).  The task must deallocate that many frames
+ *  (CONT_DEALLOC_SOFT leaves soft references) before the deadline. */
+#define PM_LABEL_RETURN_FRAMES 0x5246u /* "RF" */
+
+/** What a pm_pressure did. */
+struct pm_pressure_result {
+    uint64_t free_before;      /**< free physical frames before */
+    uint64_t soft_taken;       /**< frames taken from soft references (their data lost) */
+    uint64_t inactive_dropped; /**< clean frames of the swap inactive list dropped */
+    uint64_t flushed;          /**< inactive frames written to swap, then dropped */
+    uint64_t upcalls;          /**< pm_return_frames sent */
+    uint64_t asked;            /**< frames they asked for */
+    uint64_t exiled;           /**< tasks exiled at once (not ready to receive) */
+    uint64_t free_after;       /**< free physical frames after */
+};
+
+/** Physmem needs FRAMES free physical frames now (SPEC §5.1; the scenario
+ *  step `pressure`): it frees frames that only soft references hold, then
+ *  clean frames of the swap inactive list, then flushes dirty ones to the
+ *  swap device, and asks victims for what is still missing with upcalls
+ *  (no more than each one's E; never guaranteed frames).  It does not wait
+ *  for the answers and keeps nothing: the frames it freed stay in the pool.
+ *  *OUT (optional) says what it did.  Returns 0 (a shortfall is no error:
+ *  the upcalls are out); EIO when a swap write failed (what was written
+ *  stays written, the rest stays in memory). */
+pm_error_t pm_pressure(pm_physmem_t *pm, uint64_t frames, struct pm_pressure_result *out);
+
+/** Enforce the deadlines (SPEC §5.2): every task that still owes frames
+ *  past its deadline is exiled.  Physmem does this itself at the start of
+ *  every call; a simulation calls it when its clock moves.  Returns the
+ *  number of tasks exiled. */
+uint64_t pm_physmem_tick(pm_physmem_t *pm);
+
+/** Exile TASK now (SPEC §5.2): every frame of every container it owns is
+ *  dropped, data and soft references included, not swapped (logical copies
+ *  other tasks took survive); the mappings of them go everywhere; its swap
+ *  identifiers are dropped.  Its containers and capabilities stay, empty,
+ *  so a task that mends its ways can allocate again.  Returns 0 or ESRCH. */
+pm_error_t pm_task_exile(pm_physmem_t *pm, l4_task_t task);
+
+/** Victim policies (SPEC §5.1: pluggable).  A policy orders the tasks with
+ *  extra frames; physmem asks them in that order, each for at most its E
+ *  (less what it already owes), until the shortfall is covered. */
+struct pm_victim {
+    l4_task_t task;
+    uint64_t extra; /**< E, less what it owes already */
+    uint64_t allocated, guaranteed;
+    uint64_t age; /**< order in which the task became known (0 first) */
+};
+struct pm_victim_policy {
+    const char *name;
+    const char *summary;
+    /** Order V[0..N) in place, first asked first.  Ties must be broken
+     *  deterministically (by age). */
+    void (*order)(struct pm_victim *v, size_t n);
+    /** How much to ask of V given SHORTFALL frames still missing (at most
+     *  V->extra; 0 skips it).  NULL: min(extra, shortfall). */
+    uint64_t (*ask)(const struct pm_victim *v, uint64_t shortfall, uint64_t total_extra);
+};
+/** The registered victim policies, NULL-terminated ("most-extra" first). */
+const struct pm_victim_policy *const *pm_victim_policies(void);
+/** The policy called NAME, or NULL. */
+const struct pm_victim_policy *pm_victim_policy_find(const char *name);
+
+/* ---- swap (§7) ---------------------------------------------------------------- */
+
+/** A swap identifier: local to the task that holds it, used once. */
+typedef uint64_t pm_swap_id_t;
+
+/** The swap device: SLOTS page-sized slots.  WRITE and READ move one page
+ *  (LEN bytes) to or from slot SLOT and return 0, EIO (a failed or short
+ *  transfer) or ENOSPC (the device is full).  sim/ implements it over a
+ *  real file. */
+struct pm_swap_dev {
+    uint64_t slots;
+    void *ctx;
+    pm_error_t (*write)(void *ctx, uint64_t slot, const void *page, size_t len);
+    pm_error_t (*read)(void *ctx, uint64_t slot, void *page, size_t len);
+};
+
+/** Swap out frames START … START + COUNT − 1 of C (SPEC §7): their contents
+ *  go to swap, the identifiers become empty (the frames leave A), and
+ *  IDS[i] gets frame START + i's swap identifier.  The data goes first to
+ *  the inactive list (still in memory, no I/O); physmem writes it to the
+ *  device when it needs the frames (pm_pressure, pm_swap_flush).  A
+ *  physical frame that several logical copies share is one swap entry,
+ *  written once however many of them are swapped.  Full capability only;
+ *  all or nothing.  Returns 0; ESRCH; EINVAL (count 0, past 2^32, IDS
+ *  NULL); EBADF; EPERM (weak); EBUSY (locked); ENOENT (an identifier
+ *  without a frame); EDQUOT (over the task's quota); ENOSPC (no device, or
+ *  no free slot for the data). */
+pm_error_t pm_swap(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t start, uint32_t count,
+                   pm_swap_id_t *ids);
+
+/** Bring swap entry ID back into frame F of C (allocated already; its old
+ *  contents go) without I/O: only while the data is still in memory (on
+ *  the inactive list).  ID is used up.  Weak capabilities may (copy into).
+ *  Returns 0; ESRCH; EBADF (C, or ID not one of CALLER's); EBUSY; ENOENT
+ *  (no frame at F); ESTALE (the data is on the device only: use
+ *  pm_swap_in; ID stays valid). */
+pm_error_t pm_swap_recover(pm_physmem_t *pm, l4_task_t caller, pm_swap_id_t id, container_t c,
+                           frame_t f);
+
+/** Read swap entry ID into frame F of C: from memory when it is still on
+ *  the inactive list, else from the device into a fresh physical frame.
+ *  ID is used up.  Returns as pm_swap_recover, without ESTALE; EIO (the
+ *  read failed: nothing changed, ID stays valid); ENOMEM. */
+pm_error_t pm_swap_in(pm_physmem_t *pm, l4_task_t caller, pm_swap_id_t id, container_t c,
+                      frame_t f);
+
+/** Drop swap entry ID unread.  Returns 0; ESRCH; EBADF. */
+pm_error_t pm_swap_discard(pm_physmem_t *pm, l4_task_t caller, pm_swap_id_t id);
+
+/** Write up to MAX dirty inactive entries to the device, oldest first
+ *  (they stay in memory, now clean); *WRITTEN (optional) gets how many.
+ *  Returns 0; EIO or ENOSPC from the device (the failing entry and those
+ *  after it stay dirty, in memory). */
+pm_error_t pm_swap_flush(pm_physmem_t *pm, uint64_t max, uint64_t *written);
 
 /* ---- containers and capabilities (§3.1) ---------------------------------- */
 
@@ -356,6 +571,23 @@ struct pm_stats {
     uint64_t soft_made;          /**< frames turned into soft references */
     uint64_t soft_reclaimed;     /**< soft references turned back into frames, data intact */
     uint64_t soft_lost;          /**< soft references whose frame physmem took back */
+    uint64_t policy_violations;  /**< over-commits found in the policy buffer */
+    uint64_t buffer_resizes;     /**< times the policy buffer grew */
+    uint64_t pressure_calls;     /**< pm_pressure calls */
+    uint64_t reclaim_upcalls;    /**< pm_return_frames upcalls sent */
+    uint64_t frames_asked;       /**< frames those upcalls asked for */
+    uint64_t exiles;             /**< tasks exiled */
+    uint64_t frames_exiled;      /**< frames dropped by exiles */
+    uint64_t swap_outs;          /**< frames swapped out (pm_swap) */
+    uint64_t swap_shared;        /**< of those, frames whose data another entry held already */
+    uint64_t swap_writes;        /**< pages written to the swap device */
+    uint64_t swap_reads;         /**< pages read from it */
+    uint64_t swap_recovered;     /**< entries brought back from memory (no I/O) */
+    uint64_t swap_errors;        /**< device reads and writes that failed */
+    uint64_t inactive_dropped;   /**< inactive frames freed after their data was written */
+    uint64_t swap_inactive;      /**< now: entries whose data is in memory (inactive list) */
+    uint64_t swap_dirty;         /**< now: of those, not yet written */
+    uint64_t swap_slots_used;    /**< now: device slots in use */
 };
 
 void pm_stats(const pm_physmem_t *pm, struct pm_stats *out);
@@ -368,9 +600,17 @@ enum pm_event_kind {
     PM_EV_MAP,        /**< frames mapped: container, frame, count, vaddr */
     PM_EV_UNMAP,      /**< a frame's mappings revoked: container, frame, pfn */
     PM_EV_COW_BREAK,  /**< a share group moved to its own frame: pfn (new), old_pfn */
-    PM_EV_COPY,    /**< frames copied: container (source), frame, to_container, to_frame, count */
-    PM_EV_MOVE,    /**< frames moved (CONT_COPY_MOVE): as for copy */
-    PM_EV_RELEASE, /**< release_data: container, frame, count */
+    PM_EV_COPY,      /**< frames copied: container (source), frame, to_container, to_frame, count */
+    PM_EV_MOVE,      /**< frames moved (CONT_COPY_MOVE): as for copy */
+    PM_EV_RELEASE,   /**< release_data: container, frame, count */
+    PM_EV_SOFT_LOST, /**< a soft-only frame taken back: pfn, count (references) */
+    PM_EV_OVERCOMMIT,    /**< ΣG over what is available: count (ΣG), to_frame (available) */
+    PM_EV_RETURN_FRAMES, /**< an upcall: task (the victim), count, vaddr (the deadline) */
+    PM_EV_EXILE,         /**< a task exiled: task, count (frames dropped) */
+    PM_EV_SWAP_OUT,      /**< frames swapped out: container, frame, count */
+    PM_EV_SWAP_WRITE,    /**< a swap entry written: pfn, vaddr (the slot) */
+    PM_EV_SWAP_IN, /**< an entry brought back: container, frame, count (1: read from the device) */
+    PM_EV_SWAP_ERROR, /**< a device transfer failed: count (the error), vaddr (the slot) */
 };
 
 struct pm_event {
