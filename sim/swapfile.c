@@ -1,0 +1,193 @@
+/* swapfile.c — the swap device over a real file (pmsim/swapfile.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pmsim/swapfile.h"
+
+struct injection {
+    enum sim_swap_fault fault;
+    uint64_t after, count;
+};
+
+struct sim_swapfile {
+    int fd;
+    size_t page_size;
+    struct pm_swap_dev dev;
+    struct injection w, r; /* for writes, for reads */
+    struct sim_swapfile_stats st;
+};
+
+/* The one place I/O can be made to fail: true when this call must. */
+static bool injected(struct injection *in)
+{
+    if (in->fault == SIM_SWAP_OK)
+        return false;
+    if (in->after > 0) {
+        in->after--;
+        return false;
+    }
+    if (in->count == 0)
+        return false;
+    if (in->count != UINT64_MAX)
+        in->count--;
+    return true;
+}
+
+static pm_error_t sf_write(void *ctx, uint64_t slot, const void *page, size_t len)
+{
+    struct sim_swapfile *sf = ctx;
+    if (slot >= sf->dev.slots || len != sf->page_size) {
+        sf->st.failures++;
+        return PM_EIO;
+    }
+    size_t limit = len;
+    enum sim_swap_fault f = injected(&sf->w) ? sf->w.fault : SIM_SWAP_OK;
+    if (f == SIM_SWAP_WRITE_EIO) {
+        sf->st.failures++;
+        return PM_EIO;
+    }
+    if (f == SIM_SWAP_WRITE_FULL)
+        limit = len / 2; /* half goes, then the disk is full */
+    off_t off = (off_t)(slot * sf->page_size);
+    size_t done = 0;
+    while (done < limit) {
+        ssize_t n = pwrite(sf->fd, (const char *)page + done, limit - done, off + (off_t)done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            sf->st.failures++;
+            return n < 0 && (errno == ENOSPC || errno == EDQUOT) ? PM_ENOSPC : PM_EIO;
+        }
+        done += (size_t)n;
+    }
+    if (done < len) {
+        sf->st.failures++;
+        return PM_ENOSPC;
+    }
+    sf->st.writes++;
+    sf->st.bytes_written += len;
+    return PM_OK;
+}
+
+static pm_error_t sf_read(void *ctx, uint64_t slot, void *page, size_t len)
+{
+    struct sim_swapfile *sf = ctx;
+    if (slot >= sf->dev.slots || len != sf->page_size) {
+        sf->st.failures++;
+        return PM_EIO;
+    }
+    size_t limit = len;
+    enum sim_swap_fault f = injected(&sf->r) ? sf->r.fault : SIM_SWAP_OK;
+    if (f == SIM_SWAP_READ_EIO) {
+        sf->st.failures++;
+        return PM_EIO;
+    }
+    if (f == SIM_SWAP_READ_SHORT)
+        limit = len / 2;
+    off_t off = (off_t)(slot * sf->page_size);
+    size_t done = 0;
+    while (done < limit) {
+        ssize_t n = pread(sf->fd, (char *)page + done, limit - done, off + (off_t)done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        done += (size_t)n;
+    }
+    if (done < len) {
+        sf->st.failures++;
+        return PM_EIO;
+    }
+    sf->st.reads++;
+    sf->st.bytes_read += len;
+    return PM_OK;
+}
+
+pm_error_t sim_swapfile_open(const char *path, uint64_t slots, size_t page_size,
+                             sim_swapfile_t **out, char **message)
+{
+    if (slots == 0 || page_size == 0 || (page_size & (page_size - 1)) != 0 ||
+        slots > (uint64_t)INT64_MAX / page_size) {
+        if (message != NULL)
+            *message = g_strdup("swap needs at least one slot of a power-of-two page size");
+        return PM_EINVAL;
+    }
+    int fd;
+    if (path == NULL) {
+        const char *dir = g_get_tmp_dir();
+        char *tmpl = g_build_filename(dir, "pmsim-swap-XXXXXX", NULL);
+        fd = mkstemp(tmpl);
+        if (fd >= 0)
+            unlink(tmpl);
+        if (fd < 0 && message != NULL)
+            *message = g_strdup_printf("cannot make a swap file in %s: %s", dir, strerror(errno));
+        g_free(tmpl);
+    } else {
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0 && message != NULL)
+            *message = g_strdup_printf("cannot open swap file %s: %s", path, strerror(errno));
+    }
+    if (fd < 0)
+        return PM_EIO;
+    /* Sparse: the size costs no disk until pages are written. */
+    if (ftruncate(fd, (off_t)(slots * page_size)) != 0) {
+        if (message != NULL)
+            *message = g_strdup_printf("cannot size the swap file to %llu pages: %s",
+                                       (unsigned long long)slots, strerror(errno));
+        close(fd);
+        return PM_EIO;
+    }
+    sim_swapfile_t *sf = g_new0(sim_swapfile_t, 1);
+    sf->fd = fd;
+    sf->page_size = page_size;
+    sf->dev = (struct pm_swap_dev){.slots = slots, .ctx = sf, .write = sf_write, .read = sf_read};
+    sf->st.slots = slots;
+    *out = sf;
+    return PM_OK;
+}
+
+void sim_swapfile_close(sim_swapfile_t *sf)
+{
+    if (sf == NULL)
+        return;
+    close(sf->fd);
+    g_free(sf);
+}
+
+const struct pm_swap_dev *sim_swapfile_dev(sim_swapfile_t *sf)
+{
+    return &sf->dev;
+}
+
+void sim_swapfile_inject(sim_swapfile_t *sf, enum sim_swap_fault fault, uint64_t after,
+                         uint64_t count)
+{
+    struct injection in = {.fault = fault, .after = after, .count = count};
+    switch (fault) {
+    case SIM_SWAP_OK:
+        sf->w = sf->r = (struct injection){0};
+        break;
+    case SIM_SWAP_WRITE_EIO:
+    case SIM_SWAP_WRITE_FULL:
+        sf->w = in;
+        break;
+    case SIM_SWAP_READ_EIO:
+    case SIM_SWAP_READ_SHORT:
+        sf->r = in;
+        break;
+    }
+}
+
+void sim_swapfile_stats(const sim_swapfile_t *sf, struct sim_swapfile_stats *out)
+{
+    *out = sf->st;
+}
+
+int sim_swapfile_fd(const sim_swapfile_t *sf)
+{
+    return sf->fd;
+}
