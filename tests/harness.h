@@ -17,6 +17,7 @@
 #include "pmsim/l4sim.h"
 #include "pmsim/physmem.h"
 #include "pmsim/pool.h"
+#include "pmsim/swapfile.h"
 
 /* Assertions for hot loops.  Check's ck_assert_* record every passing
  * check through a pipe to the parent (a system call each), which makes a
@@ -131,6 +132,7 @@ struct pmworld {
     l4_task_t task[8];
     l4_thread_t thread[8];
     unsigned ntasks;
+    sim_swapfile_t *swap; /* pmworld_init_swap */
 };
 
 static inline void pmworld_init(struct pmworld *p, uint32_t frames, uint32_t dma, unsigned ntasks)
@@ -143,8 +145,32 @@ static inline void pmworld_init(struct pmworld *p, uint32_t frames, uint32_t dma
     ck_assert_int_eq(l4_kernel_new(&kc, &p->w.k), PM_OK);
     p->w.page = 4096;
     p->w.shift = 12;
+    p->swap = NULL;
     struct pm_physmem_config cfg = {
         .pool = p->w.pool, .kernel = p->w.k, .thread = l4_root_thread(p->w.k)};
+    ck_assert_int_eq(pm_physmem_new(&cfg, &p->pm), PM_OK);
+    ck_assert_uint_le(ntasks, 8);
+    p->ntasks = ntasks;
+    for (unsigned i = 0; i < ntasks; i++) {
+        p->thread[i] = world_task(&p->w, &p->task[i]);
+        ck_assert_int_eq(pm_task_add(p->pm, p->task[i], p->thread[i]), PM_OK);
+    }
+}
+
+/* pmworld_init, with a temporary swap file of SLOTS pages given to physmem
+ * (p->swap, for injecting failures) and the victim policy VICTIM (NULL:
+ * the default). */
+static inline void pmworld_init_swap(struct pmworld *p, uint32_t frames, unsigned ntasks,
+                                     uint64_t slots, const char *victim)
+{
+    pmworld_init(p, frames, 0, 0);
+    pm_physmem_free(p->pm);
+    ck_assert_int_eq(sim_swapfile_open(NULL, slots, 4096, &p->swap, NULL), PM_OK);
+    struct pm_physmem_config cfg = {.pool = p->w.pool,
+                                    .kernel = p->w.k,
+                                    .thread = l4_root_thread(p->w.k),
+                                    .swap = sim_swapfile_dev(p->swap),
+                                    .victim_policy = victim};
     ck_assert_int_eq(pm_physmem_new(&cfg, &p->pm), PM_OK);
     ck_assert_uint_le(ntasks, 8);
     p->ntasks = ntasks;
@@ -157,6 +183,8 @@ static inline void pmworld_init(struct pmworld *p, uint32_t frames, uint32_t dma
 static inline void pmworld_fini(struct pmworld *p)
 {
     pm_physmem_free(p->pm);
+    sim_swapfile_close(p->swap);
+    p->swap = NULL;
     world_fini(&p->w);
 }
 
