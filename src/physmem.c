@@ -825,3 +825,39 @@ pm_error_t pm_frame_info(const pm_physmem_t *pm, l4_task_t caller, container_t c
     out->group_size = gr->members;
     return PM_OK;
 }
+
+/* ---- inspection ------------------------------------------------------------ */
+
+pm_error_t pm_container_info(const pm_physmem_t *pm, l4_task_t caller, container_t c,
+                             struct pm_container_info *out)
+{
+    struct task *t;
+    struct cap *cap;
+    pm_error_t err = pm__lookup(pm, caller, c, &t, &cap);
+    if (err != PM_OK)
+        return err;
+    *out = (struct pm_container_info){.owner = cap->c->owner->id,
+                                      .weak = cap->weak,
+                                      .frames = cap->c->frames.count - cap->c->nsoft,
+                                      .soft = cap->c->nsoft,
+                                      .locked = pm__lease_holds(pm, cap->c)};
+    return PM_OK;
+}
+
+pm_error_t pm_container_next(const pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t from,
+                             frame_t *out)
+{
+    struct task *t;
+    struct cap *cap;
+    pm_error_t err = pm__lookup(pm, caller, c, &t, &cap);
+    if (err != PM_OK)
+        return err;
+    uint32_t f, v;
+    for (uint64_t at = from; pm__sparse_next(&cap->c->frames, at, &f, &v); at = (uint64_t)f + 1) {
+        if (!(v & SLOT_SOFT)) {
+            *out = f;
+            return PM_OK;
+        }
+    }
+    return PM_ENOENT;
+}

@@ -550,6 +550,26 @@ struct pm_frame_info {
 pm_error_t pm_frame_info(const pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t f,
                          struct pm_frame_info *out);
 
+/** What a capability holder may know of a container. */
+struct pm_container_info {
+    l4_task_t owner; /**< the task whose A its frames count against */
+    bool weak;       /**< the caller's capability is weak */
+    uint64_t frames; /**< frames in it (soft references not counted) */
+    uint64_t soft;   /**< soft references in it */
+    bool locked;     /**< a lease holds */
+};
+
+/** Describe C (through CALLER's capability) into *OUT.
+ *  Returns 0; ESRCH; EBADF. */
+pm_error_t pm_container_info(const pm_physmem_t *pm, l4_task_t caller, container_t c,
+                             struct pm_container_info *out);
+
+/** The first identifier at or after FROM that names a frame (soft
+ *  references skipped) into *OUT: how a task walks its container.
+ *  Returns 0; ESRCH; EBADF; ENOENT (none). */
+pm_error_t pm_container_next(const pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t from,
+                             frame_t *out);
+
 /** Counters (pm_stats). */
 struct pm_stats {
     uint64_t rpcs;               /**< calls made to physmem, whatever they answered */

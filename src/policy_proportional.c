@@ -1,0 +1,23 @@
+/* policy_proportional.c — proportional shares: the available frames are
+ * divided by weight, G_i = floor(available × w_i / Σw).  The frames the
+ * rounding leaves over are guaranteed to nobody, so eligible tasks may use
+ * them as extra frames.  Recomputed whenever a task comes or goes. */
+#include "pmsim/policy.h"
+
+static void targets(const struct pm_policy_task *tasks, size_t n, uint64_t available,
+                    uint64_t *target)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += tasks[i].weight;
+    for (size_t i = 0; i < n; i++) {
+        /* available < 2^32 frames and weights < 2^32: the product fits */
+        target[i] = total ? available * tasks[i].weight / total : 0;
+    }
+}
+
+const struct pm_policy_kind pm__policy_proportional = {
+    .name = "proportional",
+    .summary = "G by weight: available × weight / total weight",
+    .targets = targets,
+};
