@@ -21,16 +21,46 @@
 
 #include "pmsim/l4sim.h"
 #include "pmsim/physmem.h"
+#include "pmsim/policy.h"
 #include "pmsim/pool.h"
+#include "pmsim/swapfile.h"
 #include "scenario_priv.h"
 
+/* Where a task that takes control maps the policy buffer, and where the
+ * built-in policy server does: high in the address space, out of the way
+ * of scenario addresses (documented in docs/scenarios.md). */
+#define POLICY_BUFFER_VA 0x7f0000000000ull
+
+struct sim_run;
+
+/* What a task's memory control thread is handed (its handler's context). */
+struct upctx {
+    struct sim_run *r;
+    int t;
+};
+
 struct rt_task {
-    l4_task_t id;
+    l4_task_t id; /* 0 until it starts */
     l4_thread_t thread;
+    l4_thread_t memctl; /* its memory control thread (0: unready) */
+    bool started;
     bool dead;                 /* killed: what it had is in `last` */
     struct l4_task_stats last; /* its kernel counters when it died */
     GHashTable *caps;          /* name id + 1 → container_t */
     GHashTable *refs;          /* name id + 1 → container_t (the sharee's handle) */
+    GHashTable *swaps;         /* name id + 1 → GArray of pm_swap_id_t */
+    GHashTable *controls;      /* name id + 1 → 1: names bound to the control capability */
+    struct upctx up;
+    uint64_t upcalls, shrinks, returned; /* upcalls and shrink notices got, frames given back */
+};
+
+/* An answer a task owes to an upcall, given when the clock reaches DUE. */
+struct reply {
+    int task;
+    bool shrink;    /* a shrink notice: give back down to NEW_G */
+    uint64_t count; /* a pm_return_frames: this many */
+    uint64_t new_g;
+    pm_time_t due;
 };
 
 /* What a step did, kept compact while the run goes; the report's "steps"
@@ -62,6 +92,14 @@ struct sim_run {
     size_t nsteps;
     GRand *rand;
     GPtrArray *task_of_l4; /* l4 task id → task index + 1 */
+    sim_swapfile_t *swapf;
+    pm_policy_t *policy; /* the built-in policy server (policy.kind) */
+    l4_task_t policy_task;
+    GArray *replies; /* struct reply, in the order they were owed */
+    /* What the built-in policy server cost: kept out of the counters, which
+     * are the scenario tasks', and reported under "policy". */
+    struct l4_stats pol_k;
+    struct pm_stats pol_pm;
     JsonNode *report;
     uint64_t host_ns, host_cpu_ns;
     bool setup_failed;
@@ -136,28 +174,253 @@ static void trace_pm(void *ctx, const struct pm_event *ev)
 
 /* ---- the world --------------------------------------------------------------- */
 
+/* Counters before a piece of the built-in policy server's work; after it,
+ * its cost goes to the policy server's account. */
+struct snap {
+    struct l4_stats k;
+    struct pm_stats pm;
+};
+
+static void snap_take(const struct sim_run *r, struct snap *s)
+{
+    l4_stats(r->k, &s->k);
+    pm_stats(r->pm, &s->pm);
+}
+
+/* A += (now − BEFORE), field by field (both structs are all uint64_t). */
+static void add_delta(uint64_t *acc, const uint64_t *now, const uint64_t *before, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        acc[i] += now[i] - before[i];
+}
+
+static void snap_charge(struct sim_run *r, const struct snap *before)
+{
+    G_STATIC_ASSERT(sizeof(struct l4_stats) % sizeof(uint64_t) == 0);
+    G_STATIC_ASSERT(sizeof(struct pm_stats) % sizeof(uint64_t) == 0);
+    struct snap now;
+    snap_take(r, &now);
+    add_delta((uint64_t *)(void *)&r->pol_k, (const uint64_t *)(const void *)&now.k,
+              (const uint64_t *)(const void *)&before->k, sizeof now.k / sizeof(uint64_t));
+    add_delta((uint64_t *)(void *)&r->pol_pm, (const uint64_t *)(const void *)&now.pm,
+              (const uint64_t *)(const void *)&before->pm, sizeof now.pm / sizeof(uint64_t));
+}
+
+static container_t cap_of(const struct sim_run *r, int t, int name);
+
+/* A memory control thread receiving: physmem's pm_return_frames and the
+ * policy server's shrink notices.  A task without a pager answers as its
+ * on_return says; the answer is given by settle(), after the call that
+ * sent the upcall returned (the task's thread runs on its own). */
+static pm_error_t on_upcall(void *ctx, l4_kernel_t *k, l4_thread_t self, l4_thread_t from,
+                            const l4_msg_t *msg, l4_msg_t *reply)
+{
+    (void)self;
+    (void)from;
+    (void)reply;
+    struct upctx *u = ctx;
+    struct sim_run *r = u->r;
+    struct rt_task *rt = &r->tasks[u->t];
+    const struct sim_task_def *d = g_ptr_array_index(r->sc->tasks, u->t);
+    struct reply x = {.task = u->t};
+    pm_time_t when;
+    switch (l4_msg_label(msg)) {
+    case PM_LABEL_RETURN_FRAMES:
+        rt->upcalls++;
+        x.count = l4_msg_word(msg, 0);
+        when = l4_msg_word(msg, 1);
+        break;
+    case PM_LABEL_SHRINK:
+        rt->shrinks++;
+        x.shrink = true;
+        x.new_g = l4_msg_word(msg, 0);
+        when = l4_msg_word(msg, 1);
+        break;
+    default:
+        return PM_EINVAL;
+    }
+    if (d->on_return == RETURN_IGNORE)
+        return PM_OK;
+    /* A slow task answers just after the deadline: too late. */
+    x.due =
+        d->on_return == RETURN_SLOW ? (when == UINT64_MAX ? when : when + 1) : l4_system_clock(k);
+    g_array_append_val(r->replies, x);
+    return PM_OK;
+}
+
+/* Bring task T to life: an L4 task with its thread and (unless it is
+ * unready) a memory control thread, known to physmem and to the policy
+ * server. */
+static pm_error_t task_start(struct sim_run *r, int t)
+{
+    struct rt_task *rt = &r->tasks[t];
+    const struct sim_task_def *d = g_ptr_array_index(r->sc->tasks, t);
+    pm_error_t err;
+    if ((err = l4_task_create(r->k, &rt->id)) != PM_OK ||
+        (err = l4_thread_create(r->k, rt->id, &rt->thread)) != PM_OK)
+        return err;
+    if (d->on_return != RETURN_UNREADY &&
+        ((err = l4_thread_create(r->k, rt->id, &rt->memctl)) != PM_OK ||
+         (err = l4_thread_set_handler(r->k, rt->memctl, on_upcall, &rt->up)) != PM_OK))
+        return err;
+    if ((err = pm_task_add(r->pm, rt->id, rt->thread)) != PM_OK)
+        return err;
+    if (rt->memctl != L4_NILTHREAD &&
+        (err = pm_task_set_memctl(r->pm, rt->id, rt->memctl)) != PM_OK)
+        return err;
+    rt->started = true;
+    if (r->task_of_l4->len <= rt->id)
+        g_ptr_array_set_size(r->task_of_l4, rt->id + 1);
+    g_ptr_array_index(r->task_of_l4, rt->id) = GINT_TO_POINTER(t + 1);
+    if (r->policy != NULL) {
+        struct pm_policy_task c = {.task = rt->id,
+                                   .memctl = rt->memctl,
+                                   .guaranteed = d->guaranteed,
+                                   .weight = d->weight,
+                                   .extra = d->extra,
+                                   .swap_quota = d->swap_quota};
+        struct snap before;
+        snap_take(r, &before);
+        err = pm_policy_add_task(r->policy, &c);
+        snap_charge(r, &before);
+    }
+    return err;
+}
+
+/* Task T gives COUNT frames back as soft references, as a task without a
+ * pager complies: the highest identifiers of the containers it owns, the
+ * most recently named container first. */
+static uint64_t give_back(struct sim_run *r, int t, uint64_t count)
+{
+    struct rt_task *rt = &r->tasks[t];
+    GHashTableIter it;
+    gpointer key, value;
+    g_hash_table_iter_init(&it, rt->caps);
+    GArray *names = g_array_new(FALSE, FALSE, sizeof(int));
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        int name = GPOINTER_TO_INT(key) - 1;
+        g_array_append_val(names, name);
+    }
+    /* The most recent name first (names are numbered in file order). */
+    for (guint i = 1; i < names->len; i++)
+        for (guint j = i; j > 0 && g_array_index(names, int, j - 1) < g_array_index(names, int, j);
+             j--) {
+            int x = g_array_index(names, int, j);
+            g_array_index(names, int, j) = g_array_index(names, int, j - 1);
+            g_array_index(names, int, j - 1) = x;
+        }
+    GHashTable *seen = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+    uint64_t done = 0;
+    for (guint i = 0; i < names->len && done < count; i++) {
+        container_t h = cap_of(r, t, g_array_index(names, int, i));
+        struct pm_container_info ci;
+        if (h == 0 || g_hash_table_contains(seen, &h) ||
+            pm_container_info(r->pm, rt->id, h, &ci) != PM_OK || ci.weak || ci.owner != rt->id)
+            continue;
+        gint64 *k = g_new(gint64, 1);
+        *k = (gint64)h;
+        g_hash_table_add(seen, k);
+        GArray *frames = g_array_new(FALSE, FALSE, sizeof(frame_t));
+        frame_t f;
+        for (uint64_t from = 0;
+             from <= UINT32_MAX && pm_container_next(r->pm, rt->id, h, (frame_t)from, &f) == PM_OK;
+             from = (uint64_t)f + 1)
+            g_array_append_val(frames, f);
+        for (guint j = frames->len; j > 0 && done < count; j--) {
+            uint32_t one = 1;
+            if (pm_container_deallocate(r->pm, rt->id, h, g_array_index(frames, frame_t, j - 1),
+                                        &one, CONT_DEALLOC_SOFT) == PM_OK)
+                done++;
+        }
+        g_array_free(frames, TRUE);
+    }
+    g_hash_table_destroy(seen);
+    g_array_free(names, TRUE);
+    rt->returned += done;
+    return done;
+}
+
+/* After every step: what the clock allows happens, in time order —
+ * physmem's deadlines (exile), the answers tasks owe, the policy server's
+ * grace periods. */
+static void settle(struct sim_run *r)
+{
+    for (;;) {
+        (void)pm_physmem_tick(r->pm);
+        pm_time_t now = l4_system_clock(r->k);
+        guint best = r->replies->len;
+        for (guint i = 0; i < r->replies->len; i++) {
+            const struct reply *x = &g_array_index(r->replies, struct reply, i);
+            if (x->due <= now && (best == r->replies->len ||
+                                  x->due < g_array_index(r->replies, struct reply, best).due))
+                best = i;
+        }
+        if (best == r->replies->len)
+            break;
+        struct reply x = g_array_index(r->replies, struct reply, best);
+        g_array_remove_index(r->replies, best);
+        struct rt_task *rt = &r->tasks[x.task];
+        if (!rt->started || rt->dead)
+            continue;
+        uint64_t n = x.count;
+        if (x.shrink) {
+            struct pm_task_info ti;
+            n = pm_task_info(r->pm, rt->id, &ti) == PM_OK && ti.allocated > x.new_g
+                    ? ti.allocated - x.new_g
+                    : 0;
+        }
+        (void)give_back(r, x.task, n);
+    }
+    if (r->policy != NULL) {
+        struct snap before;
+        snap_take(r, &before);
+        (void)pm_policy_tick(r->policy);
+        snap_charge(r, &before);
+    }
+    (void)pm_physmem_tick(r->pm);
+}
+
 static bool world_up(struct sim_run *r)
 {
     const struct sim_scenario *sc = r->sc;
+    /* The machine's frames are the tasks'; physmem's own memory (the
+     * policy buffer, a record per task) comes on top, as a reserve. */
+    uint64_t records = sc->tasks->len + 1;
+    uint32_t reserve = 1;
+    while (((uint64_t)reserve * sc->page_size - sizeof(struct pm_policy_header)) /
+               sizeof(struct pm_policy_record) <
+           records)
+        reserve *= 2;
     struct pm_pool_config pc = {.page_size = sc->page_size,
-                                .frames = sc->frames,
+                                .frames = sc->frames + reserve,
                                 .dma_frames = sc->dma_frames,
                                 .retain_frames = PM_POOL_DEFAULT_RETAIN};
     pm_error_t err = pm_pool_new(&pc, &r->pool);
     if (err != PM_OK) {
-        failure(r, "the machine cannot be made: pool of %u frames: %s", sc->frames,
+        failure(r, "the machine cannot be made: pool of %u frames: %s", sc->frames + reserve,
                 pm_strerror(err));
         return false;
     }
     struct l4_kernel_config kc = {.phys_base = pm_pool_base(r->pool),
                                   .page_size = sc->page_size,
-                                  .frames = sc->frames,
+                                  .frames = sc->frames + reserve,
                                   .map_items = sc->map_items};
+    char *why = NULL;
+    uint64_t slots = sc->swap_frames ? sc->swap_frames : sc->frames;
+    if ((err = sim_swapfile_open(sc->swap_path, slots, sc->page_size, &r->swapf, &why)) != PM_OK) {
+        failure(r, "the machine cannot be made: swap: %s", why != NULL ? why : pm_strerror(err));
+        g_free(why);
+        return false;
+    }
     struct pm_physmem_config mc;
     if ((err = l4_kernel_new(&kc, &r->k)) != PM_OK ||
         (mc = (struct pm_physmem_config){.pool = r->pool,
                                          .kernel = r->k,
-                                         .thread = l4_root_thread(r->k)},
+                                         .thread = l4_root_thread(r->k),
+                                         .swap = sim_swapfile_dev(r->swapf),
+                                         .return_deadline = sc->return_deadline,
+                                         .victim_policy = sc->victim,
+                                         .reserved_frames = reserve},
          err = pm_physmem_new(&mc, &r->pm)) != PM_OK) {
         failure(r, "the machine cannot be made: %s", pm_strerror(err));
         return false;
@@ -165,21 +428,38 @@ static bool world_up(struct sim_run *r)
     r->tasks = g_new0(struct rt_task, sc->tasks->len);
     for (guint i = 0; i < sc->tasks->len; i++) {
         struct rt_task *t = &r->tasks[i];
-        const struct sim_task_def *d = g_ptr_array_index(sc->tasks, i);
         t->caps = g_hash_table_new(g_direct_hash, g_direct_equal);
         t->refs = g_hash_table_new(g_direct_hash, g_direct_equal);
-        if ((err = l4_task_create(r->k, &t->id)) != PM_OK ||
-            (err = l4_thread_create(r->k, t->id, &t->thread)) != PM_OK ||
-            (err = pm_task_add(r->pm, t->id, t->thread)) != PM_OK ||
-            (sc->policy_fixed &&
-             (err = pm_task_set_guarantee(r->pm, t->id, d->guaranteed, d->extra)) != PM_OK)) {
+        t->swaps = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+                                         (GDestroyNotify)g_array_unref);
+        t->controls = g_hash_table_new(g_direct_hash, g_direct_equal);
+        t->up = (struct upctx){r, (int)i};
+    }
+    if (sc->policy != NULL) {
+        /* The built-in policy server: a task of its own, known to physmem
+         * before any scenario task, so it takes control first. */
+        l4_thread_t th;
+        struct pm_policy_config pol = {
+            .kind = sc->policy, .grace = sc->grace, .vaddr = POLICY_BUFFER_VA};
+        struct snap before;
+        snap_take(r, &before);
+        if ((err = l4_task_create(r->k, &r->policy_task)) != PM_OK ||
+            (err = l4_thread_create(r->k, r->policy_task, &th)) != PM_OK ||
+            (err = pm_task_add(r->pm, r->policy_task, th)) != PM_OK ||
+            (err = pm_policy_new(r->pm, r->k, th, &pol, &r->policy)) != PM_OK) {
+            failure(r, "the policy server cannot be made: %s", pm_strerror(err));
+            return false;
+        }
+        snap_charge(r, &before);
+    }
+    for (guint i = 0; i < sc->tasks->len; i++) {
+        const struct sim_task_def *d = g_ptr_array_index(sc->tasks, i);
+        if (!d->late && (err = task_start(r, (int)i)) != PM_OK) {
             failure(r, "task %s cannot be made: %s", d->name, pm_strerror(err));
             return false;
         }
-        if (r->task_of_l4->len <= t->id)
-            g_ptr_array_set_size(r->task_of_l4, t->id + 1);
-        g_ptr_array_index(r->task_of_l4, t->id) = GINT_TO_POINTER((int)i + 1);
     }
+    settle(r); /* the policy server's first guarantees, read by physmem */
     if (r->opt->trace != NULL) {
         l4_set_event_hook(r->k, trace_l4, r);
         pm_set_event_hook(r->pm, trace_pm, r);
@@ -195,11 +475,19 @@ static void world_down(struct sim_run *r)
                 g_hash_table_destroy(r->tasks[i].caps);
             if (r->tasks[i].refs)
                 g_hash_table_destroy(r->tasks[i].refs);
+            if (r->tasks[i].swaps)
+                g_hash_table_destroy(r->tasks[i].swaps);
+            if (r->tasks[i].controls)
+                g_hash_table_destroy(r->tasks[i].controls);
         }
         g_free(r->tasks);
         r->tasks = NULL;
     }
+    pm_policy_free(r->policy);
+    r->policy = NULL;
     pm_physmem_free(r->pm);
+    sim_swapfile_close(r->swapf);
+    r->swapf = NULL;
     l4_kernel_free(r->k);
     pm_pool_free(r->pool);
     r->pm = NULL;
@@ -317,7 +605,14 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
         err = pm_container_revoke(r->pm, rt->id, cap_of(r, t, s->container), ref_of(r, t, s->ref));
         break;
     case OP_GIVE:
-        err = pm_container_give(r->pm, rt->id, cap_of(r, t, s->container), other, &h);
+        if (g_hash_table_contains(rt->controls, GINT_TO_POINTER(s->container + 1))) {
+            /* The control capability: a policy server hands over. */
+            err = pm_control_give(r->pm, rt->id, cap_of(r, t, s->container), other, &h);
+            if (err == PM_OK)
+                g_hash_table_add(r->tasks[s->other].controls, GINT_TO_POINTER(s->as + 1));
+        } else {
+            err = pm_container_give(r->pm, rt->id, cap_of(r, t, s->container), other, &h);
+        }
         set_cap(r, s->other, s->as, err, h);
         break;
     case OP_LOCK:
@@ -394,18 +689,102 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
         break;
     case OP_KILL:
         /* SPEC §3.9 kill: physmem lets go of everything, then the kernel
-         * deletes the task with its mappings. */
+         * deletes the task with its mappings, and the policy server gives
+         * its share to the others. */
         err = pm_task_remove(r->pm, rt->id);
         if (err == PM_OK) {
             l4_task_stats(r->k, rt->id, &rt->last);
             rt->last.mapped_pages = 0;
             l4_task_delete(r->k, rt->id);
             rt->dead = true;
+            if (r->policy != NULL) {
+                struct snap before;
+                snap_take(r, &before);
+                (void)pm_policy_remove_task(r->policy, rt->id);
+                snap_charge(r, &before);
+            }
         }
         break;
+    case OP_START: {
+        const struct sim_task_def *d = g_ptr_array_index(sc->tasks, t);
+        err = rt->dead ? PM_ESRCH : rt->started ? PM_EEXIST : PM_OK;
+        if (err == PM_OK && !d->late)
+            err = PM_EEXIST;
+        if (err == PM_OK)
+            err = task_start(r, t);
+        break;
+    }
+    case OP_GET_CONTROL:
+        err = pm_get_control(r->pm, rt->id, &h);
+        set_cap(r, t, s->as, err, h);
+        if (err == PM_OK)
+            g_hash_table_add(rt->controls, GINT_TO_POINTER(s->as + 1));
+        break;
+    case OP_SET_GUARANTEE: {
+        /* The acting task writes the buffer through its own mapping; the
+         * first write (or one after physmem resized it) faults, and the
+         * client asks physmem to map it again. */
+        struct pm_policy_client c = {.pm = r->pm,
+                                     .k = r->k,
+                                     .task = rt->id,
+                                     .thread = rt->thread,
+                                     .control = cap_of(r, t, s->container),
+                                     .vaddr = POLICY_BUFFER_VA};
+        uint64_t g = s->count, quota = s->quota;
+        struct pm_policy_fields f = {.guaranteed = &g,
+                                     .eligible = s->has_extra ? &s->extra : NULL,
+                                     .swap_quota = s->has_quota ? &quota : NULL};
+        l4_task_t target = r->tasks[s->other].id;
+        err = pm_task_info(r->pm, rt->id, &(struct pm_task_info){0});
+        if (err == PM_OK)
+            err = pm_policy_client_set(&c, target, &f);
+        break;
+    }
+    case OP_SWAP_OUT: {
+        GArray *ids = g_array_sized_new(FALSE, TRUE, sizeof(pm_swap_id_t), count);
+        g_array_set_size(ids, count);
+        err = pm_swap(r->pm, rt->id, cap_of(r, t, s->container), (frame_t)s->start, count,
+                      (pm_swap_id_t *)(void *)ids->data);
+        gpointer key = GINT_TO_POINTER(s->as + 1);
+        if (err == PM_OK)
+            g_hash_table_insert(rt->swaps, key, ids);
+        else if (!g_hash_table_contains(rt->swaps, key))
+            g_hash_table_insert(rt->swaps, key, g_array_set_size(ids, 0));
+        else
+            g_array_unref(ids);
+        break;
+    }
+    case OP_SWAP_IN:
+    case OP_SWAP_RECOVER: {
+        /* One call per identifier, in order; the first failure stops. */
+        GArray *ids = g_hash_table_lookup(rt->swaps, GINT_TO_POINTER(s->ids + 1));
+        container_t c = cap_of(r, t, s->container);
+        count = 0;
+        err = ids == NULL || ids->len == 0 ? PM_EBADF : PM_OK;
+        for (guint i = 0; err == PM_OK && ids != NULL && i < ids->len; i++) {
+            pm_swap_id_t id = g_array_index(ids, pm_swap_id_t, i);
+            frame_t f = (frame_t)(s->start + i);
+            err = s->op == OP_SWAP_IN ? pm_swap_in(r->pm, rt->id, id, c, f)
+                                      : pm_swap_recover(r->pm, rt->id, id, c, f);
+            count += err == PM_OK;
+        }
+        if (ids != NULL && ids->len > 0 && err == PM_ESRCH)
+            count = 0;
+        has_count = true;
+        break;
+    }
+    case OP_PRESSURE: {
+        struct pm_pressure_result pr;
+        err = pm_pressure(r->pm, s->count, &pr);
+        count = (uint32_t)pr.asked;
+        has_count = true;
+        break;
+    }
     default:
         break;
     }
+
+    settle(r);
 
     /* The record, and its checks. */
     size_t index = ++r->nsteps;
@@ -616,7 +995,25 @@ static void build_report(struct sim_run *r)
     }
     member_int(b, "seed", sc->seed);
     json_builder_set_member_name(b, "policy");
-    json_builder_add_string_value(b, sc->policy_fixed ? "fixed" : "first-come-first-served");
+    json_builder_add_string_value(b, sc->policy != NULL ? sc->policy : "first-come-first-served");
+    if (r->policy != NULL) {
+        /* The built-in policy server: what it did and what it cost. */
+        struct pm_policy_stats st;
+        pm_policy_stats(r->policy, &st);
+        json_builder_set_member_name(b, "policy_server");
+        json_builder_begin_object(b);
+        member_int(b, "tasks", st.tasks);
+        member_int(b, "committed", st.committed);
+        member_int(b, "pending", st.pending);
+        member_int(b, "shrink_notices", st.shrinks);
+        member_int(b, "records_written", st.writes);
+        member_int(b, "buffer_reasks", st.reasks);
+        member_int(b, "rpcs", r->pol_pm.rpcs);
+        member_int(b, "ipcs", r->pol_k.ipcs + 2 * r->pol_pm.rpcs - r->pol_pm.map_calls);
+        member_int(b, "map_items", r->pol_k.map_items);
+        member_int(b, "accesses", r->pol_k.accesses);
+        json_builder_end_object(b);
+    }
     json_builder_set_member_name(b, "machine");
     json_builder_begin_object(b);
     member_int(b, "frames", sc->frames);
@@ -630,10 +1027,23 @@ static void build_report(struct sim_run *r)
 
     struct pm_stats ps = {0};
     struct l4_stats ks = {0};
-    if (r->pm != NULL)
+    if (r->pm != NULL) {
+        struct snap zero = {0};
         pm_stats(r->pm, &ps);
-    if (r->k != NULL)
         l4_stats(r->k, &ks);
+        /* The scenario tasks' counters: the policy server's cost apart. */
+        add_delta((uint64_t *)(void *)&zero.pm, (const uint64_t *)(const void *)&ps,
+                  (const uint64_t *)(const void *)&r->pol_pm, sizeof ps / sizeof(uint64_t));
+        add_delta((uint64_t *)(void *)&zero.k, (const uint64_t *)(const void *)&ks,
+                  (const uint64_t *)(const void *)&r->pol_k, sizeof ks / sizeof(uint64_t));
+        ps = zero.pm;
+        ks = zero.k;
+        /* Gauges are the machine's, not deltas. */
+        pm_stats(r->pm, &zero.pm);
+        ps.swap_inactive = zero.pm.swap_inactive;
+        ps.swap_dirty = zero.pm.swap_dirty;
+        ps.swap_slots_used = zero.pm.swap_slots_used;
+    }
 
     json_builder_set_member_name(b, "tasks");
     json_builder_begin_object(b);
@@ -659,6 +1069,13 @@ static void build_report(struct sim_run *r)
         member_int(b, "capabilities", ti.capabilities);
         member_int(b, "bytes_read", ts.bytes_read);
         member_int(b, "bytes_written", ts.bytes_written);
+        member_int(b, "swap_ids", ti.swap_ids);
+        member_int(b, "swap_quota", ti.swap_quota);
+        member_int(b, "upcalls", r->tasks[i].upcalls);
+        member_int(b, "shrink_notices", r->tasks[i].shrinks);
+        member_int(b, "returned", r->tasks[i].returned);
+        member_int(b, "owed", ti.owed);
+        member_int(b, "exiled", ti.exiles);
         json_builder_end_object(b);
     }
     json_builder_end_object(b);
@@ -692,11 +1109,23 @@ static void build_report(struct sim_run *r)
     member_int(b, "soft_made", ps.soft_made);
     member_int(b, "soft_reclaimed", ps.soft_reclaimed);
     member_int(b, "soft_lost", ps.soft_lost);
+    member_int(b, "reclaim_upcalls", ps.reclaim_upcalls);
+    member_int(b, "frames_asked", ps.frames_asked);
+    member_int(b, "exiles", ps.exiles);
+    member_int(b, "frames_exiled", ps.frames_exiled);
+    member_int(b, "pressure_calls", ps.pressure_calls);
+    member_int(b, "policy_violations", ps.policy_violations);
+    member_int(b, "buffer_resizes", ps.buffer_resizes);
+    member_int(b, "swap_outs", ps.swap_outs);
+    member_int(b, "swap_shared", ps.swap_shared);
+    member_int(b, "swap_writes", ps.swap_writes);
+    member_int(b, "swap_reads", ps.swap_reads);
+    member_int(b, "swap_recovered", ps.swap_recovered);
+    member_int(b, "swap_errors", ps.swap_errors);
+    member_int(b, "inactive_dropped", ps.inactive_dropped);
+    member_int(b, "swap_inactive", ps.swap_inactive);
+    member_int(b, "swap_slots_used", ps.swap_slots_used);
     /* What later parts of the model count; nothing can cause them yet. */
-    member_int(b, "reclaim_upcalls", 0);
-    member_int(b, "exiles", 0);
-    member_int(b, "swap_writes", 0);
-    member_int(b, "swap_reads", 0);
     member_int(b, "evictions", 0);
     json_builder_end_object(b);
 
@@ -812,6 +1241,7 @@ sim_run_t *sim_scenario_run(const sim_scenario_t *sc, const struct sim_run_optio
     r->opt = opt != NULL ? opt : &none;
     r->failures = g_ptr_array_new_with_free_func(g_free);
     r->task_of_l4 = g_ptr_array_new();
+    r->replies = g_array_new(FALSE, FALSE, sizeof(struct reply));
     r->rand = g_rand_new_with_seed((guint32)sc->seed);
     r->recs = g_array_sized_new(FALSE, FALSE, sizeof(struct step_rec), sc->steps->len);
     uint64_t t0 = now_ns(CLOCK_MONOTONIC), c0 = now_ns(CLOCK_PROCESS_CPUTIME_ID);

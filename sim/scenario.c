@@ -18,6 +18,7 @@
 #include "scenario_priv.h"
 #include "ydoc.h"
 #include "pmsim/physmem.h"
+#include "pmsim/policy.h"
 
 const char *const sim_op_names[OP_COUNT] = {
     [OP_CREATE] = "create",
@@ -40,6 +41,13 @@ const char *const sim_op_names[OP_COUNT] = {
     [OP_ADVANCE] = "advance",
     [OP_KILL] = "kill",
     [OP_RECLAIM] = "reclaim",
+    [OP_GET_CONTROL] = "get_control",
+    [OP_SET_GUARANTEE] = "set_guarantee",
+    [OP_SWAP_OUT] = "swap_out",
+    [OP_SWAP_IN] = "swap_in",
+    [OP_SWAP_RECOVER] = "swap_recover",
+    [OP_PRESSURE] = "pressure",
+    [OP_START] = "start",
     [OP_PARALLEL] = "parallel",
 };
 
@@ -47,18 +55,12 @@ const char *const sim_op_names[OP_COUNT] = {
 static const struct {
     const char *op, *needs;
 } later_ops[] = {
-    {"get_control", "the memory policy server (SPEC §4)"},
-    {"set_guarantee", "the memory policy server (SPEC §4)"},
-    {"swap_out", "swap (SPEC §7)"},
-    {"swap_in", "swap (SPEC §7)"},
-    {"swap_recover", "swap (SPEC §7)"},
     {"mmap", "the self-pager (SPEC §8)"},
     {"munmap", "the self-pager (SPEC §8)"},
     {"access", "the self-pager (SPEC §8)"},
     {"replay", "the self-pager (SPEC §8)"},
     {"read_into", "servers and transfer strategies (SPEC §9)"},
     {"write_from", "servers and transfer strategies (SPEC §9)"},
-    {"pressure", "reclaim (SPEC §5.1)"},
 };
 
 struct loader {
@@ -68,6 +70,7 @@ struct loader {
     GHashTable *task_ids;   /* name → index + 1 */
     GHashTable *name_ids;   /* name → id + 1 */
     GPtrArray *caps, *refs; /* per task: GHashTable of bound name ids (static check) */
+    GPtrArray *swaps;       /* per task: names bound by swap_out */
 };
 
 /* ---- errors ---------------------------------------------------------------- */
@@ -452,6 +455,13 @@ static const char *const *op_keys(enum sim_op op)
     static const char *const k_advance[] = {"time", NULL};
     static const char *const k_kill[] = {NULL};
     static const char *const k_reclaim[] = {"container", "start", "count", NULL};
+    static const char *const k_get_control[] = {"as", NULL};
+    static const char *const k_set_guarantee[] = {"control", "target",     "frames",
+                                                  "extra",   "swap_quota", NULL};
+    static const char *const k_swap_out[] = {"container", "start", "count", "as", NULL};
+    static const char *const k_swap_in[] = {"ids", "container", "start", NULL};
+    static const char *const k_pressure[] = {"frames", "expect_count", NULL};
+    static const char *const k_start[] = {NULL};
     switch (op) {
     case OP_CREATE:
         return k_create;
@@ -492,6 +502,19 @@ static const char *const *op_keys(enum sim_op op)
         return k_kill;
     case OP_RECLAIM:
         return k_reclaim;
+    case OP_GET_CONTROL:
+        return k_get_control;
+    case OP_SET_GUARANTEE:
+        return k_set_guarantee;
+    case OP_SWAP_OUT:
+        return k_swap_out;
+    case OP_SWAP_IN:
+    case OP_SWAP_RECOVER:
+        return k_swap_in;
+    case OP_PRESSURE:
+        return k_pressure;
+    case OP_START:
+        return k_start;
     default:
         return NULL;
     }
@@ -874,6 +897,41 @@ static struct sim_step *parse_step(struct loader *L, const struct sim_ynode *n, 
         ARG("start", true, get_uint(L, V, "start", UINT32_MAX, &s->start));
         ARG("count", false, get_uint(L, V, "count", UINT32_MAX, &s->count));
         break;
+    case OP_GET_CONTROL:
+        ARG("as", false, get_name(L, V, "as", &s->as));
+        break;
+    case OP_SET_GUARANTEE:
+        ARG("control", false, use_cap(L, n, "control", uses ? t : -1, &s->container));
+        ARG("target", false, get_task(L, V, "target", &s->other));
+        ARG("frames", false, get_uint(L, V, "frames", UINT32_MAX, &s->count));
+        ARG("extra", true, get_bool(L, V, "extra", &s->extra));
+        s->has_extra = sim_yaml_get(n, "extra") != NULL;
+        ARG("swap_quota", true, get_uint(L, V, "swap_quota", UINT32_MAX, &s->quota));
+        s->has_quota = sim_yaml_get(n, "swap_quota") != NULL;
+        break;
+    case OP_SWAP_OUT:
+        ARG("container", false, use_cap(L, n, "container", uses ? t : -1, &s->container));
+        ARG("start", true, get_uint(L, V, "start", UINT32_MAX, &s->start));
+        ARG("count", false, get_uint(L, V, "count", UINT32_MAX, &s->count));
+        ARG("as", false, get_name(L, V, "as", &s->as));
+        break;
+    case OP_SWAP_IN:
+    case OP_SWAP_RECOVER:
+        ARG("ids", false, get_name(L, V, "ids", &s->ids));
+        ARG("container", false, use_cap(L, n, "container", uses ? t : -1, &s->container));
+        ARG("start", true, get_uint(L, V, "start", UINT32_MAX, &s->start));
+        if (uses && !bound(L->swaps, t, s->ids)) {
+            fail(L, sim_yaml_get(n, "ids"), "task '%s' never swapped anything out as '%s'",
+                 ((struct sim_task_def *)g_ptr_array_index(L->sc->tasks, t))->name,
+                 sim_yaml_get(n, "ids")->value);
+            goto bad;
+        }
+        break;
+    case OP_PRESSURE:
+        ARG("frames", false, get_uint(L, V, "frames", UINT32_MAX, &s->count));
+        ARG("expect_count", true, get_uint(L, V, "expect_count", UINT32_MAX, &s->expect_count));
+        s->has_expect_count = sim_yaml_get(n, "expect_count") != NULL;
+        break;
     default:
         break;
     }
@@ -885,6 +943,10 @@ static struct sim_step *parse_step(struct loader *L, const struct sim_ynode *n, 
     if (s->op == OP_CREATE || s->op == OP_CREATE_WITH || s->op == OP_CREATE_FROM ||
         s->op == OP_CREATE_GATHER)
         bind(L->caps, t, s->as);
+    if (s->op == OP_GET_CONTROL)
+        bind(L->caps, t, s->as);
+    if (s->op == OP_SWAP_OUT)
+        bind(L->swaps, t, s->as);
     if (s->op == OP_SHARE || s->op == OP_GIVE)
         bind(L->caps, s->other, s->as);
     if (s->op == OP_SHARE)
@@ -904,15 +966,53 @@ bad:
 static bool parse_machine(struct loader *L, const struct sim_ynode *m)
 {
     static const char *const keys[] = {"frames", "page_size", "dma_frames", "map_items",
-                                       "cost",   "swap",      NULL};
+                                       "cost",   "swap",      "victim",     "return_deadline",
+                                       NULL};
     if (!check_keys(L, m, "machine", keys))
         return false;
     struct sim_scenario *sc = L->sc;
     const struct sim_ynode *v;
     if ((v = sim_yaml_get(m, "cost")) != NULL)
         return fail(L, v, "machine.cost: cost tables (SPEC §10) are not simulated yet");
-    if ((v = sim_yaml_get(m, "swap")) != NULL)
-        return fail(L, v, "machine.swap: swap (SPEC §7) is not simulated yet");
+    if ((v = sim_yaml_get(m, "swap")) != NULL && !sim_yaml_is_null(v)) {
+        static const char *const swap_keys[] = {"path", "frames", NULL};
+        if (!check_keys(L, v, "machine.swap", swap_keys))
+            return false;
+        const struct sim_ynode *x;
+        if ((x = sim_yaml_get(v, "path")) != NULL && !sim_yaml_is_null(x)) {
+            if (!want_scalar(L, x, "machine.swap.path"))
+                return false;
+            if (L->sc->dir != NULL && !g_path_is_absolute(x->value))
+                sc->swap_path = g_build_filename(L->sc->dir, x->value, NULL);
+            else
+                sc->swap_path = g_strdup(x->value);
+        }
+        if ((x = sim_yaml_get(v, "frames")) != NULL) {
+            if (!get_uint(L, x, "machine.swap.frames", 1ull << 32, &sc->swap_frames))
+                return false;
+            if (sc->swap_frames == 0)
+                return fail(L, x, "machine.swap.frames: swap needs at least one frame");
+        }
+    }
+    if ((v = sim_yaml_get(m, "victim")) != NULL) {
+        if (!want_scalar(L, v, "machine.victim"))
+            return false;
+        if (pm_victim_policy_find(v->value) == NULL) {
+            GString *ok = g_string_new(NULL);
+            for (const struct pm_victim_policy *const *p = pm_victim_policies(); *p; p++)
+                g_string_append_printf(ok, "%s%s", ok->len ? ", " : "", (*p)->name);
+            fail(L, v, "unknown victim policy '%s' (known: %s)", v->value, ok->str);
+            g_string_free(ok, TRUE);
+            return false;
+        }
+        sc->victim = g_strdup(v->value);
+    }
+    if ((v = sim_yaml_get(m, "return_deadline")) != NULL) {
+        if (!get_time(L, v, "machine.return_deadline", &sc->return_deadline))
+            return false;
+        if (sc->return_deadline == 0)
+            return fail(L, v, "machine.return_deadline must be more than 0");
+    }
     sc->page_size = 4096;
     if ((v = sim_yaml_get(m, "page_size")) != NULL) {
         if (!get_size(L, v, "page_size", 1ull << 30, &sc->page_size))
@@ -958,8 +1058,9 @@ static bool parse_tasks(struct loader *L, const struct sim_ynode *t)
 {
     if (t->kind != SIM_Y_MAP)
         return fail(L, t, "tasks must map task names to their properties, not %s", kind_name(t));
-    static const char *const keys[] = {"guaranteed", "extra", "weight",  "pager", "on_return",
-                                       "server",     "store", "backing", NULL};
+    static const char *const keys[] = {"guaranteed", "extra",      "weight", "pager",
+                                       "on_return",  "server",     "store",  "backing",
+                                       "start",      "swap_quota", NULL};
     for (size_t i = 0; i + 1 < t->n; i += 2) {
         const struct sim_ynode *k = t->items[i], *props = t->items[i + 1];
         if (!want_scalar(L, k, "a task name"))
@@ -976,6 +1077,7 @@ static bool parse_tasks(struct loader *L, const struct sim_ynode *t)
         g_hash_table_insert(L->task_ids, d->name, GINT_TO_POINTER(L->sc->tasks->len));
         g_ptr_array_add(L->caps, g_hash_table_new(g_direct_hash, g_direct_equal));
         g_ptr_array_add(L->refs, g_hash_table_new(g_direct_hash, g_direct_equal));
+        g_ptr_array_add(L->swaps, g_hash_table_new(g_direct_hash, g_direct_equal));
         if (sim_yaml_is_null(props))
             continue;
         char what[128];
@@ -999,8 +1101,27 @@ static bool parse_tasks(struct loader *L, const struct sim_ynode *t)
             return fail(L, v,
                         "pager: only 'none' for now; pagers and their eviction policies "
                         "(SPEC §8) are not simulated yet");
-        if ((v = sim_yaml_get(props, "on_return")) != NULL)
-            return fail(L, v, "on_return: reclaim upcalls (SPEC §5.1) are not simulated yet");
+        if ((v = sim_yaml_get(props, "on_return")) != NULL) {
+            static const char *const answers[] = {"comply", "ignore", "slow", "unready"};
+            if (!want_scalar(L, v, "on_return"))
+                return false;
+            size_t a = 0;
+            while (a < G_N_ELEMENTS(answers) && strcmp(answers[a], v->value) != 0)
+                a++;
+            if (a == G_N_ELEMENTS(answers))
+                return fail(L, v, "on_return: '%s' is not comply, ignore, slow or unready",
+                            v->value);
+            d->on_return = (enum sim_on_return)a;
+        }
+        if ((v = sim_yaml_get(props, "start")) != NULL) {
+            bool now;
+            if (!get_bool(L, v, "start", &now))
+                return false;
+            d->late = !now;
+        }
+        if ((v = sim_yaml_get(props, "swap_quota")) != NULL &&
+            !get_uint(L, v, "swap_quota", UINT32_MAX, &d->swap_quota))
+            return false;
         if ((v = sim_yaml_get(props, "server")) != NULL)
             return fail(L, v, "server: server roles (SPEC §9.2) are not simulated yet");
         if ((v = sim_yaml_get(props, "store")) != NULL)
@@ -1112,6 +1233,10 @@ static void scenario_free(struct sim_scenario *sc)
     if (sc == NULL)
         return;
     g_free(sc->file);
+    g_free(sc->dir);
+    g_free(sc->policy);
+    g_free(sc->victim);
+    g_free(sc->swap_path);
     g_free(sc->name);
     g_free(sc->description);
     for (guint i = 0; sc->tasks && i < sc->tasks->len; i++) {
@@ -1146,12 +1271,14 @@ size_t sim_scenario_steps(const sim_scenario_t *sc)
     return sc->steps->len;
 }
 
-static sim_scenario_t *load_tree(const char *name, struct sim_ynode *root, char **message)
+static sim_scenario_t *load_tree(const char *name, struct sim_ynode *root, const char *dir,
+                                 char **message)
 {
     struct loader L = {.file = name};
     struct sim_scenario *sc = g_new0(struct sim_scenario, 1);
     L.sc = sc;
     sc->file = g_strdup(name);
+    sc->dir = dir != NULL ? g_strdup(dir) : NULL;
     sc->tasks = g_ptr_array_new();
     sc->names = g_ptr_array_new_with_free_func(g_free);
     sc->steps = g_ptr_array_new_with_free_func((GDestroyNotify)step_free);
@@ -1161,6 +1288,7 @@ static sim_scenario_t *load_tree(const char *name, struct sim_ynode *root, char 
     L.name_ids = g_hash_table_new(g_str_hash, g_str_equal);
     L.caps = g_ptr_array_new_with_free_func((GDestroyNotify)g_hash_table_destroy);
     L.refs = g_ptr_array_new_with_free_func((GDestroyNotify)g_hash_table_destroy);
+    L.swaps = g_ptr_array_new_with_free_func((GDestroyNotify)g_hash_table_destroy);
 
     static const char *const top[] = {"name",  "description", "seed",   "machine", "policy",
                                       "tasks", "steps",       "expect", NULL};
@@ -1190,27 +1318,28 @@ static sim_scenario_t *load_tree(const char *name, struct sim_ynode *root, char 
     if (!parse_machine(&L, v))
         goto out;
     if ((v = sim_yaml_get(root, "policy")) != NULL && !sim_yaml_is_null(v)) {
-        static const char *const keys[] = {"kind", NULL};
+        static const char *const keys[] = {"kind", "grace", NULL};
         if (!check_keys(&L, v, "policy", keys))
             goto out;
         const struct sim_ynode *kind = sim_yaml_get(v, "kind");
         if (kind == NULL) {
-            fail(&L, v, "policy needs 'kind' (fixed)");
+            fail(&L, v, "policy needs 'kind' (fixed or proportional)");
             goto out;
         }
         if (!want_scalar(&L, kind, "policy.kind"))
             goto out;
-        if (strcmp(kind->value, "fixed") == 0) {
-            sc->policy_fixed = true;
-        } else if (strcmp(kind->value, "proportional") == 0) {
-            fail(&L, kind,
-                 "policy kind 'proportional' needs the policy server (SPEC §4), which "
-                 "this version of pmsim does not simulate yet");
-            goto out;
-        } else {
-            fail(&L, kind, "unknown policy kind '%s' (known: fixed)", kind->value);
+        if (pm_policy_kind_find(kind->value) == NULL) {
+            GString *ok = g_string_new(NULL);
+            for (const struct pm_policy_kind *const *p = pm_policy_kinds(); *p; p++)
+                g_string_append_printf(ok, "%s%s", ok->len ? ", " : "", (*p)->name);
+            fail(&L, kind, "unknown policy kind '%s' (known: %s)", kind->value, ok->str);
+            g_string_free(ok, TRUE);
             goto out;
         }
+        sc->policy = g_strdup(kind->value);
+        const struct sim_ynode *grace = sim_yaml_get(v, "grace");
+        if (grace != NULL && !get_time(&L, grace, "policy.grace", &sc->grace))
+            goto out;
     }
     if ((v = sim_yaml_get(root, "tasks")) == NULL) {
         fail(&L, root, "a scenario needs 'tasks'");
@@ -1231,6 +1360,7 @@ out:
     g_hash_table_destroy(L.name_ids);
     g_ptr_array_free(L.caps, TRUE);
     g_ptr_array_free(L.refs, TRUE);
+    g_ptr_array_free(L.swaps, TRUE);
     if (L.err != NULL) {
         if (message != NULL)
             *message = strdup(L.err->message);
@@ -1241,8 +1371,8 @@ out:
     return sc;
 }
 
-sim_scenario_t *sim_scenario_load_string(const char *name, const char *text, size_t len,
-                                         char **message)
+static sim_scenario_t *load_text(const char *name, const char *text, size_t len, const char *dir,
+                                 char **message)
 {
     GError *err = NULL;
     struct sim_ynode *root = sim_yaml_load_string(name, text, len, &err);
@@ -1262,10 +1392,16 @@ sim_scenario_t *sim_scenario_load_string(const char *name, const char *text, siz
             g_free(m);
         }
     } else {
-        sc = load_tree(name, root, message);
+        sc = load_tree(name, root, dir, message);
     }
     sim_yaml_free(root);
     return sc;
+}
+
+sim_scenario_t *sim_scenario_load_string(const char *name, const char *text, size_t len,
+                                         char **message)
+{
+    return load_text(name, text, len, NULL, message);
 }
 
 sim_scenario_t *sim_scenario_load(const char *path, char **message)
@@ -1279,7 +1415,9 @@ sim_scenario_t *sim_scenario_load(const char *path, char **message)
         g_error_free(io);
         return NULL;
     }
-    sim_scenario_t *sc = sim_scenario_load_string(path, text, len, message);
+    char *dir = g_path_get_dirname(path);
+    sim_scenario_t *sc = load_text(path, text, len, dir, message);
+    g_free(dir);
     g_free(text);
     return sc;
 }

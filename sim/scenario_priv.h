@@ -34,6 +34,13 @@ enum sim_op {
     OP_ADVANCE,
     OP_KILL,
     OP_RECLAIM,
+    OP_GET_CONTROL,
+    OP_SET_GUARANTEE,
+    OP_SWAP_OUT,
+    OP_SWAP_IN,
+    OP_SWAP_RECOVER,
+    OP_PRESSURE,
+    OP_START,
     OP_PARALLEL,
     OP_COUNT
 };
@@ -49,6 +56,10 @@ struct sim_step {
     int other;                /* with / to: a task, or -1 */
     int container, src, dest; /* capability names, or NO_NAME */
     int as, weak, ref;        /* names bound or used as share references */
+    int ids;                  /* swap_in / swap_recover: a swap_out's `as` */
+    bool has_extra, extra;    /* set_guarantee */
+    bool has_quota;
+    uint64_t quota;
     uint64_t start, count, src_start, dest_start;
     bool has_count;
     GArray *frames, *src_frames, *dest_frames; /* uint32_t; NULL if absent */
@@ -68,11 +79,22 @@ struct sim_lane {
     GPtrArray *steps; /* struct sim_step * */
 };
 
+/* How a task without a pager answers upcalls (SCENARIO.md on_return). */
+enum sim_on_return {
+    RETURN_COMPLY, /* gives the frames back at once (soft references) */
+    RETURN_IGNORE, /* never answers */
+    RETURN_SLOW,   /* answers, after the deadline */
+    RETURN_UNREADY /* has no memory control thread receiving (an addition) */
+};
+
 struct sim_task_def {
     char *name;
     uint64_t guaranteed;
     bool extra;
     uint64_t weight;
+    enum sim_on_return on_return;
+    bool late;           /* `start: false`: it comes to life at a `start` step */
+    uint64_t swap_quota; /* given by the policy server; 0: none */
 };
 
 enum sim_cmp { CMP_EQ, CMP_NE, CMP_LT, CMP_LE, CMP_GT, CMP_GE };
@@ -89,16 +111,22 @@ struct sim_expect {
 
 struct sim_scenario {
     char *file;
+    char *dir; /* the file's folder (relative paths in it), or NULL: the current one */
     char *name, *description;
     uint64_t seed;
     uint32_t frames, dma_frames;
     uint64_t page_size;
     unsigned map_items;
-    bool policy_fixed;  /* guarantees from the tasks; else first come, first served */
-    GPtrArray *tasks;   /* struct sim_task_def * */
-    GPtrArray *names;   /* char *: capability and share names */
-    GPtrArray *steps;   /* struct sim_step * */
-    GPtrArray *expects; /* struct sim_expect * */
+    char *policy;   /* a policy kind (pm_policy_kind_find); NULL: first come, first served */
+    uint64_t grace; /* policy.grace (ns); 0: the server's default */
+    char *victim;   /* machine.victim; NULL: physmem's default */
+    uint64_t return_deadline; /* machine.return_deadline (ns); 0: physmem's default */
+    char *swap_path;          /* machine.swap.path; NULL: a temporary file */
+    uint64_t swap_frames;     /* machine.swap.frames; 0: as many as the machine's frames */
+    GPtrArray *tasks;         /* struct sim_task_def * */
+    GPtrArray *names;         /* char *: capability and share names */
+    GPtrArray *steps;         /* struct sim_step * */
+    GPtrArray *expects;       /* struct sim_expect * */
 };
 
 #endif

@@ -62,7 +62,7 @@ static GPtrArray *tasks_by_age(const pm_physmem_t *pm)
 
 bool pm__policy_frame(const pm_physmem_t *pm, uint32_t pfn)
 {
-    return pm->buf.exists && pfn >= pm->buf.pfn && pfn - pm->buf.pfn < (1u << pm->buf.order);
+    return pm->buf.held && pfn >= pm->buf.pfn && pfn - pm->buf.pfn < (1u << pm->buf.order);
 }
 
 void pm__policy_write_task(pm_physmem_t *pm, const struct task *t)
@@ -76,10 +76,11 @@ void pm__policy_write_task(pm_physmem_t *pm, const struct task *t)
  * cover stay enough for what is allocated. */
 static pm_error_t take_run(pm_physmem_t *pm, unsigned order, pm_pfn_t *out)
 {
-    uint64_t old = pm->buf.exists ? (uint64_t)1 << pm->buf.order : 0;
-    uint64_t avail = pm->frames + old;
-    if (avail < ((uint64_t)1 << order) + old ||
-        avail - ((uint64_t)1 << order) - old < pm->total_allocated)
+    /* While the old buffer and the new one both exist, physmem holds both. */
+    uint64_t old = pm->buf.held ? (uint64_t)1 << pm->buf.order : 0;
+    uint64_t own = ((uint64_t)1 << order) + old;
+    own = own > pm->reserved ? own : pm->reserved;
+    if (own > pm->frames || pm->frames - own < pm->total_allocated)
         return PM_ENOMEM;
     return pm__frame_alloc(pm, order, PM_POOL_ZERO, out);
 }
@@ -132,12 +133,18 @@ pm_error_t pm_get_control(pm_physmem_t *pm, l4_task_t caller, container_t *contr
     unsigned order = 0;
     while (capacity(pm, order) < live_tasks(pm) + 1)
         order++;
-    pm_pfn_t pfn;
-    pm_error_t err = take_run(pm, order, &pfn);
-    if (err != PM_OK)
-        return err;
-    fill(pm, pfn.n, order, NULL, NULL);
-    pm->buf = (struct policy_buf){.exists = true, .pfn = pfn.n, .order = order};
+    if (!pm->buf.held || order > pm->buf.order) {
+        pm_pfn_t pfn;
+        pm_error_t err = take_run(pm, order, &pfn);
+        if (err != PM_OK)
+            return err;
+        if (pm->buf.held)
+            (void)pm_pool_release(pm->pool, PM_PFN(pm->buf.pfn), pm->buf.order);
+        pm->buf = (struct policy_buf){.held = true, .pfn = pfn.n, .order = order};
+    }
+    /* The reserve, or a new run: the buffer takes all of it. */
+    fill(pm, pm->buf.pfn, pm->buf.order, NULL, NULL);
+    pm->buf.exists = true;
     set_available(pm);
     pm->control_taken = true;
     pm->guarantees = true;
@@ -292,8 +299,26 @@ void pm__policy_sync(pm_physmem_t *pm)
 
 void pm__policy_free(pm_physmem_t *pm)
 {
-    if (!pm->buf.exists)
+    if (!pm->buf.held)
         return;
     (void)pm_pool_release(pm->pool, PM_PFN(pm->buf.pfn), pm->buf.order);
-    pm->buf.exists = false;
+    pm->buf.held = pm->buf.exists = false;
+}
+
+/* Hold the reserve (pm_physmem_config.reserved_frames, rounded up to a
+ * power of two) as one run, so that no task's frame is ever bound in it:
+ * the buffer goes there when a policy server takes control. */
+pm_error_t pm__policy_reserve(pm_physmem_t *pm)
+{
+    if (pm->reserved == 0)
+        return PM_OK;
+    unsigned order = 0;
+    while ((1u << order) < pm->reserved)
+        order++;
+    pm->reserved = 1u << order;
+    pm_pfn_t pfn;
+    if (pm->reserved > pm->frames || pm_pool_alloc(pm->pool, order, PM_POOL_ZERO, &pfn) != PM_OK)
+        return PM_EINVAL;
+    pm->buf = (struct policy_buf){.held = true, .pfn = pfn.n, .order = order};
+    return PM_OK;
 }

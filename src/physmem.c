@@ -43,14 +43,15 @@ pm_error_t pm_physmem_new(const struct pm_physmem_config *cfg, pm_physmem_t **ou
     pm->next_gen = 1;
     pm->next_container = 1;
     pm->next_deadline = UINT64_MAX;
+    pm->reserved = cfg->reserved_frames;
     pm->return_deadline = cfg->return_deadline ? cfg->return_deadline : PM_DEFAULT_RETURN_DEADLINE;
     pm->victim = pm_victim_policy_find(cfg->victim_policy ? cfg->victim_policy : "most-extra");
     pm_error_t err = PM_ENOMEM;
-    if (pm->victim == NULL ||
+    if (pm->victim == NULL || cfg->reserved_frames >= pm->frames ||
         (cfg->swap != NULL &&
          (cfg->swap->slots == 0 || cfg->swap->write == NULL || cfg->swap->read == NULL)))
         err = PM_EINVAL;
-    else if (pm->pf != NULL && pm__group_reserve(pm, 64))
+    else if (pm->pf != NULL && pm__group_reserve(pm, 64) && (err = pm__policy_reserve(pm)) == PM_OK)
         err = pm__swap_init(pm, cfg->swap);
     if (err != PM_OK) {
         pm_physmem_free(pm);
@@ -264,10 +265,12 @@ pm_error_t pm_task_info(const pm_physmem_t *pm, l4_task_t task, struct pm_task_i
     return PM_OK;
 }
 
-/* Frames that virtual frames may take: the pool less the policy buffer. */
+/* Frames that virtual frames may take: the pool less physmem's own (the
+ * reserve, or the policy buffer once it outgrew it). */
 uint64_t pm__available(const pm_physmem_t *pm)
 {
-    return pm->frames - (pm->buf.exists ? (uint64_t)1 << pm->buf.order : 0);
+    uint64_t own = pm->buf.held ? (uint64_t)1 << pm->buf.order : 0;
+    return pm->frames - (own > pm->reserved ? own : pm->reserved);
 }
 
 uint64_t pm__allowance(const pm_physmem_t *pm, const struct task *owner, bool extra)

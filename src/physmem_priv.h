@@ -98,7 +98,8 @@ struct task {
 /* The policy buffer (SPEC §4): a naturally aligned run of pool frames that
  * physmem holds outside any container. */
 struct policy_buf {
-    bool exists;
+    bool held;          /* the run is physmem's (the reserve, or the buffer) */
+    bool exists;        /* the buffer is in use: control was taken */
     uint32_t pfn;       /* first frame */
     unsigned order;     /* 2^order frames */
     uint64_t epoch;     /* the server's epoch physmem last acted on */
@@ -133,6 +134,7 @@ struct pm_physmem {
     unsigned shift;
     size_t page_size;
     uint32_t frames;
+    uint32_t reserved; /* held back for physmem's own memory */
 
     struct pframe *pf; /* by physical frame number */
     struct group *groups;
@@ -191,6 +193,7 @@ void pm__charge(pm_physmem_t *pm, struct task *t, int64_t delta);
 void pm__enter(pm_physmem_t *pm);
 
 /* policy.c (physmem's side of SPEC §4) */
+pm_error_t pm__policy_reserve(pm_physmem_t *pm);
 void pm__policy_sync(pm_physmem_t *pm);
 pm_error_t pm__policy_add_task(pm_physmem_t *pm, struct task *t);
 void pm__policy_task_gone(pm_physmem_t *pm, struct task *t);

@@ -65,6 +65,8 @@ pm_error_t pm_task_exile(pm_physmem_t *pm, l4_task_t task)
 
 uint64_t pm_physmem_tick(pm_physmem_t *pm)
 {
+    if (pm->buf.exists)
+        pm__policy_sync(pm);
     pm_time_t now = l4_system_clock(pm->k), next = UINT64_MAX;
     uint64_t exiled = 0;
     for (guint i = 0; i < pm->tasks->len; i++) {

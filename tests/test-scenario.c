@@ -116,13 +116,34 @@ static const struct {
      4, 23, "unknown key 'priority' in task 'a'"},
     {"unknown operation", HEAD "  - { task: a, do: frobnicate }\n", 9, 20,
      "unknown operation 'frobnicate'"},
-    {"later operation pressure", HEAD "  - { task: a, do: pressure, frames: 4 }\n", 9, 20,
-     "do: pressure needs reclaim (SPEC §5.1)"},
+    {"pressure without frames", HEAD "  - { task: a, do: pressure }\n", 9, 5,
+     "do: pressure needs 'frames'"},
     {"kill takes no arguments", HEAD "  - { task: a, do: kill, now: true }\n", 9, 26,
      "unknown key 'now'"},
-    {"later operation swap_out",
-     HEAD "  - { task: a, do: swap_out, container: C, start: 0, count: 1, as: I }\n", 9, 20,
-     "do: swap_out needs swap (SPEC §7)"},
+    {"swap_in of ids never swapped out",
+     HEAD "  - { task: a, do: swap_in, ids: I, container: C }\n", 9, 34,
+     "task 'a' never swapped anything out as 'I'"},
+    {"set_guarantee of negative frames",
+     HEAD "  - { task: a, do: set_guarantee, control: C, target: a, frames: -1 }\n", 9, 66,
+     "frames must not be negative"},
+    {"swap of no frames",
+     "name: t\n"
+     "machine: { frames: 64, swap: { frames: 0 } }\n"
+     "tasks: {}\n"
+     "steps: []\n",
+     2, 40, "machine.swap.frames: swap needs at least one frame"},
+    {"unknown victim policy",
+     "name: t\n"
+     "machine: { frames: 64, victim: eldest }\n"
+     "tasks: {}\n"
+     "steps: []\n",
+     2, 32, "unknown victim policy 'eldest' (known: most-extra, spread, youngest)"},
+    {"unknown on_return",
+     "name: t\n"
+     "machine: { frames: 64 }\n"
+     "tasks: { a: { on_return: sulk } }\n"
+     "steps: []\n",
+     3, 26, "on_return: 'sulk' is not comply, ignore, slow or unready"},
     {"later operation mmap",
      HEAD "  - { task: a, do: mmap, at: 0x100000, bytes: 4KiB, kind: anonymous }\n", 9, 20,
      "do: mmap needs the self-pager (SPEC §8)"},
@@ -338,20 +359,20 @@ static const struct {
      "expect: 'EWHAT' is neither ok nor an error name"},
     {"expect in lower case", HEAD "  - { task: a, do: create, as: D, expect: eexist }\n", 9, 43,
      "'eexist' is neither ok nor an error name"},
-    {"policy proportional",
+    {"policy grace not a time",
      "name: t\n"
      "machine: { frames: 64 }\n"
-     "policy: { kind: proportional }\n"
+     "policy: { kind: proportional, grace: soon }\n"
      "tasks: {}\n"
      "steps: []\n",
-     3, 17, "policy kind 'proportional' needs the policy server (SPEC §4)"},
+     3, 38, "policy.grace: unknown unit 'soon' (use ns, us, ms, s)"},
     {"unknown policy kind",
      "name: t\n"
      "machine: { frames: 64 }\n"
      "policy: { kind: lottery }\n"
      "tasks: {}\n"
      "steps: []\n",
-     3, 17, "unknown policy kind 'lottery' (known: fixed)"},
+     3, 17, "unknown policy kind 'lottery' (known: fixed, proportional)"},
     {"policy without kind",
      "name: t\n"
      "machine: { frames: 64 }\n"

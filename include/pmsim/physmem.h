@@ -109,6 +109,13 @@ struct pm_physmem_config {
     pm_time_t return_deadline;
     /** The victim policy by name (pm_victim_policies); NULL: "most-extra". */
     const char *victim_policy;
+    /** Frames of the pool held back for physmem's own memory (the policy
+     *  buffer): tasks can have the rest.  A buffer that outgrows the
+     *  reserve takes frames from the tasks' share.  Rounded up to a power
+     *  of two and held as one run from the start, so no task's frame is
+     *  ever bound in it.  0: none, so the buffer comes out of the tasks'
+     *  share when control is taken. */
+    uint32_t reserved_frames;
 };
 
 /** The default time a task has to answer pm_return_frames: 1 ms. */
@@ -269,10 +276,11 @@ struct pm_pressure_result {
  *  stays written, the rest stays in memory). */
 pm_error_t pm_pressure(pm_physmem_t *pm, uint64_t frames, struct pm_pressure_result *out);
 
-/** Enforce the deadlines (SPEC §5.2): every task that still owes frames
- *  past its deadline is exiled.  Physmem does this itself at the start of
- *  every call; a simulation calls it when its clock moves.  Returns the
- *  number of tasks exiled. */
+/** Catch up with the clock and the policy server: read the policy buffer
+ *  if its epoch moved, and enforce the deadlines (SPEC §5.2): every task
+ *  that still owes frames past its deadline is exiled.  Physmem does this
+ *  itself at the start of every call; a simulation calls it when its clock
+ *  moves.  Returns the number of tasks exiled. */
 uint64_t pm_physmem_tick(pm_physmem_t *pm);
 
 /** Exile TASK now (SPEC §5.2): every frame of every container it owns is
