@@ -251,7 +251,21 @@ static pm_error_t on_upcall(void *ctx, l4_kernel_t *k, l4_thread_t self, l4_thre
 /* Bring task T to life: an L4 task with its thread and (unless it is
  * unready) a memory control thread, known to physmem and to the policy
  * server. */
-static pm_error_t task_start(struct sim_run *r, int t)
+static struct pm_policy_task contract_of(const struct sim_run *r, int t)
+{
+    const struct rt_task *rt = &r->tasks[t];
+    const struct sim_task_def *d = g_ptr_array_index(r->sc->tasks, t);
+    return (struct pm_policy_task){.task = rt->id,
+                                   .memctl = rt->memctl,
+                                   .guaranteed = d->guaranteed,
+                                   .weight = d->weight,
+                                   .extra = d->extra,
+                                   .swap_quota = d->swap_quota};
+}
+
+/* ANNOUNCE: tell the policy server now (a task that starts later); the
+ * tasks of the start are announced together. */
+static pm_error_t task_start(struct sim_run *r, int t, bool announce)
 {
     struct rt_task *rt = &r->tasks[t];
     const struct sim_task_def *d = g_ptr_array_index(r->sc->tasks, t);
@@ -272,13 +286,8 @@ static pm_error_t task_start(struct sim_run *r, int t)
     if (r->task_of_l4->len <= rt->id)
         g_ptr_array_set_size(r->task_of_l4, rt->id + 1);
     g_ptr_array_index(r->task_of_l4, rt->id) = GINT_TO_POINTER(t + 1);
-    if (r->policy != NULL) {
-        struct pm_policy_task c = {.task = rt->id,
-                                   .memctl = rt->memctl,
-                                   .guaranteed = d->guaranteed,
-                                   .weight = d->weight,
-                                   .extra = d->extra,
-                                   .swap_quota = d->swap_quota};
+    if (r->policy != NULL && announce) {
+        struct pm_policy_task c = contract_of(r, t);
         struct snap before;
         snap_take(r, &before);
         err = pm_policy_add_task(r->policy, &c);
@@ -452,12 +461,30 @@ static bool world_up(struct sim_run *r)
         }
         snap_charge(r, &before);
     }
+    GArray *contracts = g_array_new(FALSE, FALSE, sizeof(struct pm_policy_task));
     for (guint i = 0; i < sc->tasks->len; i++) {
         const struct sim_task_def *d = g_ptr_array_index(sc->tasks, i);
-        if (!d->late && (err = task_start(r, (int)i)) != PM_OK) {
+        if (d->late)
+            continue;
+        if ((err = task_start(r, (int)i, false)) != PM_OK) {
             failure(r, "task %s cannot be made: %s", d->name, pm_strerror(err));
+            g_array_free(contracts, TRUE);
             return false;
         }
+        struct pm_policy_task c = contract_of(r, (int)i);
+        g_array_append_val(contracts, c);
+    }
+    if (r->policy != NULL) {
+        struct snap before;
+        snap_take(r, &before);
+        err = pm_policy_add_tasks(r->policy, (const struct pm_policy_task *)(void *)contracts->data,
+                                  contracts->len);
+        snap_charge(r, &before);
+    }
+    g_array_free(contracts, TRUE);
+    if (err != PM_OK) {
+        failure(r, "the policy server cannot take the tasks' contracts: %s", pm_strerror(err));
+        return false;
     }
     settle(r); /* the policy server's first guarantees, read by physmem */
     if (r->opt->trace != NULL) {
@@ -711,7 +738,7 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
         if (err == PM_OK && !d->late)
             err = PM_EEXIST;
         if (err == PM_OK)
-            err = task_start(r, t);
+            err = task_start(r, t, true);
         break;
     }
     case OP_GET_CONTROL:

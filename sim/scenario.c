@@ -459,7 +459,7 @@ static const char *const *op_keys(enum sim_op op)
     static const char *const k_set_guarantee[] = {"control", "target",     "frames",
                                                   "extra",   "swap_quota", NULL};
     static const char *const k_swap_out[] = {"container", "start", "count", "as", NULL};
-    static const char *const k_swap_in[] = {"ids", "container", "start", NULL};
+    static const char *const k_swap_in[] = {"ids", "container", "start", "expect_count", NULL};
     static const char *const k_pressure[] = {"frames", "expect_count", NULL};
     static const char *const k_start[] = {NULL};
     switch (op) {
@@ -920,6 +920,8 @@ static struct sim_step *parse_step(struct loader *L, const struct sim_ynode *n, 
         ARG("ids", false, get_name(L, V, "ids", &s->ids));
         ARG("container", false, use_cap(L, n, "container", uses ? t : -1, &s->container));
         ARG("start", true, get_uint(L, V, "start", UINT32_MAX, &s->start));
+        ARG("expect_count", true, get_uint(L, V, "expect_count", UINT32_MAX, &s->expect_count));
+        s->has_expect_count = sim_yaml_get(n, "expect_count") != NULL;
         if (uses && !bound(L->swaps, t, s->ids)) {
             fail(L, sim_yaml_get(n, "ids"), "task '%s' never swapped anything out as '%s'",
                  ((struct sim_task_def *)g_ptr_array_index(L->sc->tasks, t))->name,

@@ -319,19 +319,27 @@ static int recompute(pm_policy_t *p)
     return apply(p);
 }
 
-pm_error_t pm_policy_add_task(pm_policy_t *p, const struct pm_policy_task *task)
+pm_error_t pm_policy_add_tasks(pm_policy_t *p, const struct pm_policy_task *tasks, size_t n)
 {
-    if (task == NULL || task->weight == 0)
-        return PM_EINVAL;
-    struct contract *x = contract_of(p, task->task, NULL);
-    if (x != NULL) {
-        x->t = *task;
-    } else {
-        struct contract c = {.t = *task, .fresh = true};
-        g_array_append_val(p->tasks, c);
+    for (size_t i = 0; i < n; i++)
+        if (tasks == NULL || tasks[i].weight == 0)
+            return PM_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        struct contract *x = contract_of(p, tasks[i].task, NULL);
+        if (x != NULL) {
+            x->t = tasks[i];
+        } else {
+            struct contract c = {.t = tasks[i], .fresh = true};
+            g_array_append_val(p->tasks, c);
+        }
     }
     int r = recompute(p);
     return r < 0 ? -r : PM_OK;
+}
+
+pm_error_t pm_policy_add_task(pm_policy_t *p, const struct pm_policy_task *task)
+{
+    return pm_policy_add_tasks(p, task, task != NULL ? 1 : 0);
 }
 
 pm_error_t pm_policy_remove_task(pm_policy_t *p, l4_task_t task)

@@ -132,6 +132,11 @@ void pm_policy_free(pm_policy_t *p);
  *  errors of writing the buffer. */
 pm_error_t pm_policy_add_task(pm_policy_t *p, const struct pm_policy_task *task);
 
+/** pm_policy_add_task for N tasks at once, with one recomputation: tasks
+ *  that come together (a system starting up) share the frames at once,
+ *  without grace periods between them. */
+pm_error_t pm_policy_add_tasks(pm_policy_t *p, const struct pm_policy_task *tasks, size_t n);
+
 /** TASK is gone: recompute the others' G.  Returns 0 or ESRCH. */
 pm_error_t pm_policy_remove_task(pm_policy_t *p, l4_task_t task);
 
