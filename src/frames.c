@@ -363,32 +363,79 @@ void pm__soften(pm_physmem_t *pm, struct container *c, frame_t f)
     g_queue_push_tail(pm->soft, r);
 }
 
+/* The share group of soft reference R, if R still is one and its group is
+ * soft references only; else 0. */
+static uint32_t soft_only_group(const pm_physmem_t *pm, const struct vref *r)
+{
+    struct container *c = container_by_id(pm, r->cid);
+    uint32_t v = c != NULL ? pm__slot_raw(c, r->f) : 0;
+    if (!(v & SLOT_SOFT))
+        return 0;
+    const struct group *gr = &pm->groups[SLOT_GROUP(v)];
+    return gr->soft == gr->members && gr->pins == 0 ? SLOT_GROUP(v) : 0;
+}
+
+/* Physmem takes group G's frame: its soft references go stale. */
+static void soft_lose(pm_physmem_t *pm, uint32_t g)
+{
+    struct group *gr = &pm->groups[g];
+    uint32_t pfn = gr->pfn;
+    gr->pfn = NO_PFN;
+    gr->stale = true;
+    pm->st.soft_lost += gr->soft;
+    struct pm_event ev = {.kind = PM_EV_SOFT_LOST, .pfn = PM_PFN(pfn), .count = gr->soft};
+    pm__pframe_put(pm, pfn);
+    pm__emit(pm, &ev);
+}
+
+/* Every group on physical frame PFN, if all of them are soft references
+ * only (logical copies all soft-deallocated), into GROUPS (the soft queue
+ * is where they all are); false if some holder is not. */
+static bool all_soft(const pm_physmem_t *pm, uint32_t pfn, GArray *groups)
+{
+    if (pm__swap_holds(pm, pfn))
+        return false;
+    for (GList *l = pm->soft->head; l != NULL; l = l->next) {
+        uint32_t g = soft_only_group(pm, l->data);
+        if (g == 0 || pm->groups[g].pfn != pfn)
+            continue;
+        bool seen = false;
+        for (guint i = 0; i < groups->len && !seen; i++)
+            seen = g_array_index(groups, uint32_t, i) == g;
+        if (!seen)
+            g_array_append_val(groups, g);
+    }
+    return groups->len == pm->pf[pfn].groups;
+}
+
 /* Take back one physical frame that only soft references hold, oldest
- * first.  Returns false when there is none. */
+ * first (a frame several logical copies hold is taken when every one of
+ * them is soft).  Returns false when there is none. */
 bool pm__take_soft_frame(pm_physmem_t *pm)
 {
     for (guint left = g_queue_get_length(pm->soft); left > 0; left--) {
         struct vref *r = g_queue_pop_head(pm->soft);
         struct container *c = container_by_id(pm, r->cid);
-        uint32_t v = c != NULL ? pm__slot_raw(c, r->f) : 0;
-        if (!(v & SLOT_SOFT)) {
+        if (c == NULL || !(pm__slot_raw(c, r->f) & SLOT_SOFT)) {
             g_free(r); /* reclaimed, replaced or gone since */
             continue;
         }
-        struct group *gr = &pm->groups[SLOT_GROUP(v)];
-        if (gr->soft == gr->members && gr->pins == 0 && gr->pfn != NO_PFN &&
-            pm->pf[gr->pfn].groups == 1 && pm->pf[gr->pfn].pins == 0) {
-            uint32_t pfn = gr->pfn;
-            gr->pfn = NO_PFN;
-            gr->stale = true;
-            pm->st.soft_lost += gr->soft;
-            pm__pframe_put(pm, pfn);
-            struct pm_event ev = {.kind = PM_EV_SOFT_LOST, .pfn = PM_PFN(pfn), .count = gr->soft};
-            pm__emit(pm, &ev);
-            g_queue_push_tail(pm->soft, r); /* still a soft reference, now stale */
+        g_queue_push_tail(pm->soft, r); /* stays a soft reference, stale or not */
+        uint32_t g = soft_only_group(pm, r);
+        uint32_t pfn = g != 0 ? pm->groups[g].pfn : NO_PFN;
+        if (pfn == NO_PFN || pm->pf[pfn].pins != 0)
+            continue;
+        if (pm->pf[pfn].groups == 1) {
+            soft_lose(pm, g);
             return true;
         }
-        g_queue_push_tail(pm->soft, r); /* others still use its frame: later */
+        GArray *groups = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+        bool all = all_soft(pm, pfn, groups);
+        for (guint i = 0; all && i < groups->len; i++)
+            soft_lose(pm, g_array_index(groups, uint32_t, i));
+        g_array_free(groups, TRUE);
+        if (all)
+            return true;
     }
     return false;
 }

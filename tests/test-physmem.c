@@ -2222,6 +2222,59 @@ START_TEST(test_soft_references_lost)
 }
 END_TEST
 
+/* A physical frame that several logical copies hold is taken back only
+ * when every one of them is a soft reference: then all go stale at once. */
+START_TEST(test_soft_references_shared_frame)
+{
+    struct pmworld q;
+    pmworld_init(&q, 4, 0, 2);
+    container_t c, d, e;
+    ck_assert_int_eq(pm_container_create(q.pm, q.task[0], &c), PM_OK);
+    ck_assert_int_eq(pm_container_create(q.pm, q.task[0], &d), PM_OK);
+    uint32_t n = 2;
+    ck_assert_int_eq(pm_container_allocate(q.pm, q.task[0], c, 0, &n, 0), PM_OK);
+    n = 2;
+    ck_assert_int_eq(pm_container_map(q.pm, q.task[0], c, 0, &n, RW, VA_A), PM_OK);
+    unsigned char page[PG], back[PG];
+    memset(page, 0x3C, PG);
+    ck_assert_int_eq(pm_rw(&q, 0, L4_ACCESS_WRITE, VA_A, page, PG), PM_OK);
+    n = 1;
+    ck_assert_int_eq(pm_container_allocate(q.pm, q.task[0], d, 0, &n, 0), PM_OK);
+    ck_assert_int_eq(pm_container_copy(q.pm, q.task[0], c, 0, d, 0, 1, 0, NULL), PM_OK);
+    /* Both copies soft; one live frame (c 1) and one unbound (e) to come. */
+    n = 1;
+    ck_assert_int_eq(pm_container_deallocate(q.pm, q.task[0], c, 0, &n, CONT_DEALLOC_SOFT), PM_OK);
+    ck_assert_int_eq(pm_container_create(q.pm, q.task[1], &e), PM_OK);
+    n = 2;
+    ck_assert_int_eq(pm_container_allocate(q.pm, q.task[1], e, 0, &n, 0), PM_OK);
+    n = 2;
+    ck_assert_int_eq(pm_container_map(q.pm, q.task[1], e, 0, &n, RW, VA_B), PM_OK);
+    /* The pool (4) is full: the shared frame, held by d's live copy too,
+     * was not taken. */
+    struct pm_frame_info fi;
+    ck_assert_int_eq(pm_frame_info(q.pm, q.task[0], d, 0, &fi), PM_OK);
+    ck_assert(fi.bound);
+    struct pm_stats st;
+    pm_stats(q.pm, &st);
+    ck_assert_uint_eq(st.soft_lost, 0);
+    ck_assert_int_eq(pm_rw(&q, 0, L4_ACCESS_READ, VA_A, back, PG), PM_EFAULT); /* soft: unmapped */
+    n = 1;
+    ck_assert_int_eq(pm_container_deallocate(q.pm, q.task[0], d, 0, &n, CONT_DEALLOC_SOFT), PM_OK);
+    n = 1;
+    ck_assert_int_eq(pm_container_allocate(q.pm, q.task[1], e, 2, &n, 0), PM_OK);
+    n = 1;
+    ck_assert_int_eq(pm_container_map(q.pm, q.task[1], e, 2, &n, RW, VA_B + 2 * PG), PM_OK);
+    ck_assert_int_eq(pm_rw(&q, 1, L4_ACCESS_READ, VA_B + 2 * PG, back, PG), PM_OK);
+    ck_assert(bytes_all(back, PG, 0));
+    pm_stats(q.pm, &st);
+    ck_assert_uint_eq(st.soft_lost, 2);
+    ck_assert_int_eq(pm_container_reclaim(q.pm, q.task[0], c, 0, 1), PM_ESTALE);
+    ck_assert_int_eq(pm_container_reclaim(q.pm, q.task[0], d, 0, 1), PM_ESTALE);
+    PM_CHECK_INVARIANTS(&q);
+    pmworld_fini(&q);
+}
+END_TEST
+
 /* A task that holds only weak capabilities is not blocked by another's
  * lease; the owner cannot get round the lease through a share to itself. */
 START_TEST(test_lease_self_share)
@@ -2299,6 +2352,7 @@ static Suite *make_suite(void)
         {"lease_self_share", test_lease_self_share, 0},
         {"soft_references", test_soft_references, 0},
         {"soft_references_lost", test_soft_references_lost, 0},
+        {"soft_references_shared_frame", test_soft_references_shared_frame, 0},
         {"bad_handle", test_bad_handle, N_BAD_HANDLES},
         {"share", test_share, 0},
         {"weak_owner_only", test_weak_owner_only, 0},
