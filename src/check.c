@@ -61,6 +61,15 @@ static void check_mapping(void *ctx, const struct l4_mapping_info *m)
                 m->task, ck->pfn, (unsigned long long)m->vaddr, cap->c->id, f);
 }
 
+/* The policy buffer is mapped by the control capability's holder alone. */
+static void check_buffer_mapping(void *ctx, const struct l4_mapping_info *m)
+{
+    struct checker *ck = ctx;
+    if (m->task != ck->pm->control_holder)
+        problem(ck, "task %u maps frame %u of the policy buffer at 0x%llx without holding control",
+                m->task, ck->pfn, (unsigned long long)m->vaddr);
+}
+
 size_t pm_check(const pm_physmem_t *pm, void (*report)(void *ctx, const char *problem), void *ctx)
 {
     struct checker ck = {.pm = pm, .report = report, .ctx = ctx};
@@ -154,6 +163,8 @@ size_t pm_check(const pm_physmem_t *pm, void (*report)(void *ctx, const char *pr
         if (pm__policy_frame(pm, pfn)) {
             if (!pm_pool_is_bound(pm->pool, PM_PFN(pfn)))
                 problem(&ck, "frame %u of the policy buffer is free in the pool", pfn);
+            ck.pfn = pfn;
+            l4_mappings_of(pm->k, PM_PFN(pfn), check_buffer_mapping, &ck);
             continue;
         }
         groups[pfn] += pm__swap_holds(pm, pfn); /* a swap entry holds it like a group */

@@ -161,7 +161,7 @@ static bool is_control(const pm_physmem_t *pm, l4_task_t caller, container_t con
 }
 
 /* Revoke every mapping of the buffer (physmem's own roots stay). */
-static void unmap_buffer(pm_physmem_t *pm)
+void pm__policy_unmap(pm_physmem_t *pm)
 {
     l4_fpage_t fp = l4_fpage((uint64_t)pm->buf.pfn << pm->shift, pm->shift + pm->buf.order, L4_RWX);
     (void)l4_unmap(pm->k, pm->thread, fp, 0, NULL);
@@ -178,7 +178,7 @@ pm_error_t pm_control_give(pm_physmem_t *pm, l4_task_t caller, container_t contr
         return PM_EINVAL;
     if (!is_control(pm, caller, control))
         return PM_EBADF;
-    unmap_buffer(pm);
+    pm__policy_unmap(pm);
     pm->control_holder = remote;
     pm->control = CONTROL_SLOT | pm->next_gen++;
     *out = pm->control;
@@ -235,12 +235,18 @@ pm_error_t pm__policy_add_task(pm_physmem_t *pm, struct task *t)
     unsigned order = pm->buf.order + 1;
     while (capacity(pm, order) < live_tasks(pm) + 1)
         order++;
+    /* A bigger buffer must not take frames the guarantees in force need:
+     * then there is no room for the task (the server must lower G first). */
+    uint64_t own = (uint64_t)1 << order;
+    own = own > pm->reserved ? own : pm->reserved;
+    if (own > pm->frames || pm->frames - own < pm->buf.committed)
+        return PM_ENOMEM;
     pm_pfn_t pfn;
     pm_error_t err = take_run(pm, order, &pfn);
     if (err != PM_OK)
         return err;
     fill(pm, pfn.n, order, h, records(pm));
-    unmap_buffer(pm);
+    pm__policy_unmap(pm);
     (void)pm_pool_release(pm->pool, PM_PFN(pm->buf.pfn), pm->buf.order);
     pm->buf.pfn = pfn.n;
     pm->buf.order = order;
@@ -261,13 +267,11 @@ void pm__policy_task_gone(pm_physmem_t *pm, struct task *t)
     r->swap_used = 0;
 }
 
-/* The server moved the epoch: read G, eligibility and quotas; honour the
- * guarantees in record order as far as the frames go. */
-void pm__policy_sync(pm_physmem_t *pm)
+/* Read G, eligibility and quotas; honour the guarantees in record order
+ * as far as the frames go; an over-commit is a policy violation. */
+static void honour(pm_physmem_t *pm)
 {
     struct pm_policy_header *h = header(pm);
-    if (h->epoch == pm->buf.epoch)
-        return;
     struct pm_policy_record *r = records(pm);
     uint64_t asked = 0, left = pm__available(pm);
     for (uint64_t i = 0; i < h->used && i < h->capacity; i++) {
@@ -295,6 +299,13 @@ void pm__policy_sync(pm_physmem_t *pm)
                               .to_frame = (frame_t)pm__available(pm)};
         pm__emit(pm, &ev);
     }
+}
+
+/* At the start of every call: the server moved the epoch. */
+void pm__policy_sync(pm_physmem_t *pm)
+{
+    if (header(pm)->epoch != pm->buf.epoch)
+        honour(pm);
 }
 
 void pm__policy_free(pm_physmem_t *pm)

@@ -112,11 +112,23 @@ void pm_set_event_hook(pm_physmem_t *pm, pm_event_fn fn, void *ctx)
 const char *pm_event_kind_name(enum pm_event_kind kind)
 {
     static const char *const names[] = {
-        [PM_EV_ALLOCATE] = "allocate", [PM_EV_DEALLOCATE] = "deallocate",
-        [PM_EV_BIND] = "bind",         [PM_EV_MAP] = "map",
-        [PM_EV_UNMAP] = "unmap",       [PM_EV_COW_BREAK] = "cow-break",
-        [PM_EV_COPY] = "copy",         [PM_EV_MOVE] = "move",
+        [PM_EV_ALLOCATE] = "allocate",
+        [PM_EV_DEALLOCATE] = "deallocate",
+        [PM_EV_BIND] = "bind",
+        [PM_EV_MAP] = "map",
+        [PM_EV_UNMAP] = "unmap",
+        [PM_EV_COW_BREAK] = "cow-break",
+        [PM_EV_COPY] = "copy",
+        [PM_EV_MOVE] = "move",
         [PM_EV_RELEASE] = "release",
+        [PM_EV_SOFT_LOST] = "soft-lost",
+        [PM_EV_OVERCOMMIT] = "overcommit",
+        [PM_EV_RETURN_FRAMES] = "return-frames",
+        [PM_EV_EXILE] = "exile",
+        [PM_EV_SWAP_OUT] = "swap-out",
+        [PM_EV_SWAP_WRITE] = "swap-write",
+        [PM_EV_SWAP_IN] = "swap-in",
+        [PM_EV_SWAP_ERROR] = "swap-error",
     };
     return (unsigned)kind < sizeof names / sizeof names[0] ? names[kind] : "?";
 }
@@ -203,6 +215,7 @@ pm_error_t pm_task_remove(pm_physmem_t *pm, l4_task_t task)
     struct task *t = pm__task(pm, task);
     if (t == NULL)
         return PM_ESRCH;
+    (void)pm_physmem_tick(pm); /* what the policy server wrote before, first */
     /* Its containers first: that kills every capability to them, its own
      * included, and unmaps their frames everywhere. */
     GList *all = g_hash_table_get_values(pm->containers);
@@ -222,8 +235,10 @@ pm_error_t pm_task_remove(pm_physmem_t *pm, l4_task_t task)
         pm__kill_cap(pm, cap);
     }
     pm__swap_drop_task(pm, t);
-    if (pm->control_holder == task)
+    if (pm->control_holder == task) {
+        pm__policy_unmap(pm);            /* its mapping of the buffer goes with it */
         pm->control_holder = L4_NILTASK; /* control dies with it: it was given once */
+    }
     if (pm->buf.exists)
         pm__policy_task_gone(pm, t);
     g_ptr_array_index(pm->tasks, task) = NULL;

@@ -199,6 +199,7 @@ pm_error_t pm__policy_add_task(pm_physmem_t *pm, struct task *t);
 void pm__policy_task_gone(pm_physmem_t *pm, struct task *t);
 void pm__policy_write_task(pm_physmem_t *pm, const struct task *t);
 void pm__policy_free(pm_physmem_t *pm);
+void pm__policy_unmap(pm_physmem_t *pm);
 bool pm__policy_frame(const pm_physmem_t *pm, uint32_t pfn);
 
 /* reclaim.c (SPEC §5) */

@@ -35,7 +35,8 @@ void pm__exile(pm_physmem_t *pm, struct task *t)
     g_hash_table_iter_init(&it, pm->containers);
     while (g_hash_table_iter_next(&it, &key, &value)) {
         struct container *c = value;
-        if (c->owner != t)
+        /* A server's lease pins the frames (SPEC §3.2): they stay. */
+        if (c->owner != t || pm__lease_holds(pm, c))
             continue;
         uint32_t f, v;
         for (uint64_t from = 0; pm__sparse_next(&c->frames, from, &f, &v); from = (uint64_t)f + 1) {
@@ -125,13 +126,17 @@ uint64_t pm__ask_victims(pm_physmem_t *pm, uint64_t shortfall, uint64_t *upcalls
         g_array_append_val(v, x);
         total += x.extra;
     }
-    pm->victim->order((struct pm_victim *)(void *)v->data, v->len);
+    if (v->len > 1)
+        pm->victim->order((struct pm_victim *)(void *)v->data, v->len);
     uint64_t asked = 0;
     for (guint i = 0; i < v->len && asked < shortfall; i++) {
         const struct pm_victim *x = &g_array_index(v, struct pm_victim, i);
         uint64_t left = shortfall - asked;
+        /* TOTAL is the extra of this victim and those after it, so a
+         * policy that shares the shortfall out covers all of it. */
         uint64_t n = pm->victim->ask != NULL ? pm->victim->ask(x, left, total)
                                              : (x->extra < left ? x->extra : left);
+        total -= x->extra;
         if (n > x->extra)
             n = x->extra;
         struct task *t = pm__task(pm, x->task); /* a handler may have changed things */

@@ -135,7 +135,9 @@ void pm_physmem_free(pm_physmem_t *pm);
 /** Make TASK known to physmem, with THREAD the thread its map items go to
  *  (the thread that makes its calls).  G = 0, not eligible for extra.
  *  Returns 0; ESRCH (no such task or thread in the kernel); EEXIST (known
- *  already); ENOMEM. */
+ *  already); ENOMEM (host memory, or the policy buffer must grow for its
+ *  record and the frames that takes are needed by the guarantees in force
+ *  or by what is allocated). */
 pm_error_t pm_task_add(pm_physmem_t *pm, l4_task_t task, l4_thread_t thread);
 
 /** Set TASK's guarantee G and extra eligibility directly, as a test or a
