@@ -335,9 +335,12 @@ pm_error_t l4_send_tagged(l4_kernel_t *k, l4_thread_t from, l4_thread_t to, cons
     return carry(k, f->task, t->task, msg, tags, items_sent);
 }
 
-pm_error_t l4__call(l4_kernel_t *k, l4_thread_t from, l4_thread_t to, const l4_msg_t *msg,
-                    l4_msg_t *reply)
+/* A message to a receiving thread: FROM's items carried out into TO's
+ * space, then TO's handler run with it (*RAN), its answer in *R. */
+static pm_error_t deliver(l4_kernel_t *k, l4_thread_t from, l4_thread_t to, const l4_msg_t *msg,
+                          l4_msg_t *r, bool *ran)
 {
+    *ran = false;
     struct thread *f = l4__thread(k, from), *t = l4__thread(k, to);
     if (f == NULL || t == NULL || t->handler == NULL)
         return PM_ESRCH;
@@ -348,14 +351,23 @@ pm_error_t l4__call(l4_kernel_t *k, l4_thread_t from, l4_thread_t to, const l4_m
     err = carry(k, f->task, t->task, msg, NULL, NULL);
     if (err != PM_OK)
         return err;
+    l4_msg_init(r, 0);
+    *ran = true;
+    return t->handler(t->handler_ctx, k, to, from, msg, r);
+}
+
+pm_error_t l4__call(l4_kernel_t *k, l4_thread_t from, l4_thread_t to, const l4_msg_t *msg,
+                    l4_msg_t *reply)
+{
     l4_msg_t r;
-    l4_msg_init(&r, 0);
-    err = t->handler(t->handler_ctx, k, to, from, msg, &r);
-    k->st.ipcs++; /* the reply */
+    bool ran;
+    pm_error_t err = deliver(k, from, to, msg, &r, &ran);
+    if (!ran)
+        return err; /* nobody received it: no reply either */
+    k->st.ipcs++;   /* the reply */
     /* The handler may have created threads (moving the array) or deleted
      * either task; a reply to the dead goes nowhere. */
-    f = l4__thread(k, from);
-    t = l4__thread(k, to);
+    struct thread *f = l4__thread(k, from), *t = l4__thread(k, to);
     if (err == PM_OK && f != NULL && t != NULL) {
         err = check_items(k, t->task, &r);
         if (err == PM_OK)
@@ -374,18 +386,9 @@ pm_error_t l4_call(l4_kernel_t *k, l4_thread_t from, l4_thread_t to, const l4_ms
 
 pm_error_t l4_send_async(l4_kernel_t *k, l4_thread_t from, l4_thread_t to, const l4_msg_t *msg)
 {
-    struct thread *f = l4__thread(k, from), *t = l4__thread(k, to);
-    if (f == NULL || t == NULL || t->handler == NULL)
-        return PM_ESRCH;
-    pm_error_t err = check_items(k, f->task, msg);
-    if (err != PM_OK)
-        return err;
-    k->st.ipcs++;
-    if ((err = carry(k, f->task, t->task, msg, NULL, NULL)) != PM_OK)
-        return err;
-    l4_msg_t r;
-    l4_msg_init(&r, 0);
-    return t->handler(t->handler_ctx, k, to, from, msg, &r);
+    l4_msg_t r; /* the answer goes nowhere: nobody waits for it */
+    bool ran;
+    return deliver(k, from, to, msg, &r, &ran);
 }
 
 /* ---- unmap ------------------------------------------------------------ */

@@ -397,11 +397,6 @@ pm_error_t pm_release_data(pm_physmem_t *pm, l4_task_t caller, container_t c, co
         pm__group_leave(pm, old, (struct vref){ct->id, f});
         pm->st.frames_released++;
     }
-    struct pm_event ev = {.kind = PM_EV_RELEASE,
-                          .task = caller,
-                          .container = ct->id,
-                          .frame = frames[0],
-                          .count = count};
-    pm__emit(pm, &ev);
+    pm__emit_range(pm, PM_EV_RELEASE, caller, ct->id, frames[0], count);
     return PM_OK;
 }

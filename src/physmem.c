@@ -103,6 +103,15 @@ void pm__emit(pm_physmem_t *pm, struct pm_event *ev)
     pm->hook(pm->hook_ctx, ev);
 }
 
+/* The common event: COUNT frames from START of container CID. */
+void pm__emit_range(pm_physmem_t *pm, enum pm_event_kind kind, l4_task_t caller, uint32_t cid,
+                    frame_t start, uint64_t count)
+{
+    struct pm_event ev = {
+        .kind = kind, .task = caller, .container = cid, .frame = start, .count = count};
+    pm__emit(pm, &ev);
+}
+
 void pm_set_event_hook(pm_physmem_t *pm, pm_event_fn fn, void *ctx)
 {
     pm->hook = fn;
@@ -765,12 +774,7 @@ static pm_error_t deallocate(pm_physmem_t *pm, l4_task_t caller, container_t c, 
     pm->st.frames_deallocated += gone;
     if (flags & CONT_DEALLOC_SOFT)
         pm->st.soft_made += gone;
-    struct pm_event ev = {.kind = PM_EV_DEALLOCATE,
-                          .task = caller,
-                          .container = ct->id,
-                          .frame = start,
-                          .count = gone};
-    pm__emit(pm, &ev);
+    pm__emit_range(pm, PM_EV_DEALLOCATE, caller, ct->id, start, gone);
     *count = k;
     return k < n ? PM_ENOENT : PM_OK;
 }
@@ -816,12 +820,7 @@ pm_error_t pm_container_reclaim(pm_physmem_t *pm, l4_task_t caller, container_t 
     }
     pm__charge(pm, ct->owner, (int64_t)count);
     pm->st.soft_reclaimed += count;
-    struct pm_event ev = {.kind = PM_EV_ALLOCATE,
-                          .task = caller,
-                          .container = ct->id,
-                          .frame = start,
-                          .count = count};
-    pm__emit(pm, &ev);
+    pm__emit_range(pm, PM_EV_ALLOCATE, caller, ct->id, start, count);
     return PM_OK;
 }
 

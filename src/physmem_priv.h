@@ -182,6 +182,8 @@ enum { PM_OPEN_FULL = 1u << 0, PM_OPEN_UNBLOCKED = 1u << 1 };
 pm_error_t pm__open(pm_physmem_t *pm, l4_task_t caller, container_t c, unsigned need,
                     struct cap **cap);
 void pm__emit(pm_physmem_t *pm, struct pm_event *ev);
+void pm__emit_range(pm_physmem_t *pm, enum pm_event_kind kind, l4_task_t caller, uint32_t cid,
+                    frame_t start, uint64_t count);
 pm_error_t pm__new_container(pm_physmem_t *pm, struct task *owner, struct container **out);
 pm_error_t pm__new_cap(pm_physmem_t *pm, struct task *holder, struct container *c, bool weak,
                        struct cap **out);

@@ -312,12 +312,7 @@ pm_error_t pm_swap(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t st
         pm__policy_write_task(pm, t);
     pm->st.frames_deallocated += count;
     pm->st.swap_outs += count;
-    struct pm_event ev = {.kind = PM_EV_SWAP_OUT,
-                          .task = caller,
-                          .container = ct->id,
-                          .frame = start,
-                          .count = count};
-    pm__emit(pm, &ev);
+    pm__emit_range(pm, PM_EV_SWAP_OUT, caller, ct->id, start, count);
     return PM_OK;
 }
 
