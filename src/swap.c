@@ -338,11 +338,15 @@ static pm_error_t swap_back(pm_physmem_t *pm, l4_task_t caller, pm_swap_id_t id,
         return PM_ESRCH;
     struct swid *s = id_lookup(pm, caller, id);
     struct cap *cap;
-    pm_error_t err = pm__open(pm, caller, c, PM_OPEN_UNBLOCKED, &cap);
+    struct task *t;
+    /* EBADF (the container, then the identifier) before EBUSY (SPEC §3.9). */
+    pm_error_t err = pm__lookup(pm, caller, c, &t, &cap);
     if (err != PM_OK)
         return err;
     if (s == NULL)
         return PM_EBADF;
+    if ((err = pm__open(pm, caller, c, PM_OPEN_UNBLOCKED, &cap)) != PM_OK)
+        return err;
     struct container *ct = cap->c;
     if (pm__slot(ct, f) == 0)
         return PM_ENOENT;

@@ -274,8 +274,8 @@ struct pm_pressure_result {
  *  (no more than each one's E; never guaranteed frames).  It does not wait
  *  for the answers and keeps nothing: the frames it freed stay in the pool.
  *  *OUT (optional) says what it did.  Returns 0 (a shortfall is no error:
- *  the upcalls are out); EIO when a swap write failed (what was written
- *  stays written, the rest stays in memory). */
+ *  the upcalls are out); EIO or ENOSPC when a swap write failed (what was
+ *  written stays written, the rest stays in memory). */
 pm_error_t pm_pressure(pm_physmem_t *pm, uint64_t frames, struct pm_pressure_result *out);
 
 /** Catch up with the clock and the policy server: read the policy buffer
