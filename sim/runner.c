@@ -146,28 +146,54 @@ static void trace_pm(void *ctx, const struct pm_event *ev)
 {
     struct sim_run *r = ctx;
     FILE *f = r->opt->trace;
-    fprintf(f, "trace %12llu ns  %-7s %-10s container %u frame %u", (unsigned long long)ev->time,
-            pm_event_kind_name(ev->kind), ev->task ? l4_task_name(r, ev->task) : "physmem",
-            ev->container, ev->frame);
+    fprintf(f, "trace %12llu ns  %-13s %-10s", (unsigned long long)ev->time,
+            pm_event_kind_name(ev->kind), ev->task ? l4_task_name(r, ev->task) : "physmem");
     switch (ev->kind) {
     case PM_EV_COPY:
     case PM_EV_MOVE:
-        fprintf(f, " -> container %u frame %u\n", ev->to_container, ev->to_frame);
+        fprintf(f, " container %u frame %u -> container %u frame %u count %llu\n", ev->container,
+                ev->frame, ev->to_container, ev->to_frame, (unsigned long long)ev->count);
         break;
     case PM_EV_MAP:
-        fprintf(f, " count %llu at 0x%llx\n", (unsigned long long)ev->count,
-                (unsigned long long)ev->vaddr);
+        fprintf(f, " container %u frame %u count %llu at 0x%llx\n", ev->container, ev->frame,
+                (unsigned long long)ev->count, (unsigned long long)ev->vaddr);
         break;
     case PM_EV_BIND:
     case PM_EV_UNMAP:
-        fprintf(f, " pfn %u\n", ev->pfn.n);
+        fprintf(f, " container %u frame %u pfn %u\n", ev->container, ev->frame, ev->pfn.n);
         break;
     case PM_EV_COW_BREAK:
         fprintf(f, " pfn %u -> %u (%llu frames)\n", ev->old_pfn.n, ev->pfn.n,
                 (unsigned long long)ev->count);
         break;
+    case PM_EV_SOFT_LOST:
+        fprintf(f, " pfn %u (%llu soft references)\n", ev->pfn.n, (unsigned long long)ev->count);
+        break;
+    case PM_EV_OVERCOMMIT:
+        fprintf(f, " guarantees %llu over %u frames available\n", (unsigned long long)ev->count,
+                ev->to_frame);
+        break;
+    case PM_EV_RETURN_FRAMES:
+        fprintf(f, " asked for %llu frames by %llu ns\n", (unsigned long long)ev->count,
+                (unsigned long long)ev->vaddr);
+        break;
+    case PM_EV_EXILE:
+        fprintf(f, " %llu frames dropped\n", (unsigned long long)ev->count);
+        break;
+    case PM_EV_SWAP_WRITE:
+        fprintf(f, " pfn %u to slot %llu\n", ev->pfn.n, (unsigned long long)ev->vaddr);
+        break;
+    case PM_EV_SWAP_ERROR:
+        fprintf(f, " slot %llu: %s\n", (unsigned long long)ev->vaddr,
+                pm_strerror((pm_error_t)ev->count));
+        break;
+    case PM_EV_SWAP_IN:
+        fprintf(f, " container %u frame %u%s\n", ev->container, ev->frame,
+                ev->count ? " (read from the swap file)" : " (from memory)");
+        break;
     default:
-        fprintf(f, " count %llu\n", (unsigned long long)ev->count);
+        fprintf(f, " container %u frame %u count %llu\n", ev->container, ev->frame,
+                (unsigned long long)ev->count);
         break;
     }
 }
