@@ -44,12 +44,13 @@ struct rt_task {
     l4_thread_t thread;
     l4_thread_t memctl; /* its memory control thread (0: unready) */
     bool started;
-    bool dead;                 /* killed: what it had is in `last` */
-    struct l4_task_stats last; /* its kernel counters when it died */
-    GHashTable *caps;          /* name id + 1 → container_t */
-    GHashTable *refs;          /* name id + 1 → container_t (the sharee's handle) */
-    GHashTable *swaps;         /* name id + 1 → GArray of pm_swap_id_t */
-    GHashTable *controls;      /* name id + 1 → 1: names bound to the control capability */
+    bool dead;                     /* killed: what it had is in `last` */
+    struct l4_task_stats last;     /* its kernel counters when it died */
+    struct pm_task_info last_info; /* and what physmem said of it (what it held: nothing) */
+    GHashTable *caps;              /* name id + 1 → container_t */
+    GHashTable *refs;              /* name id + 1 → container_t (the sharee's handle) */
+    GHashTable *swaps;             /* name id + 1 → GArray of pm_swap_id_t */
+    GHashTable *controls;          /* name id + 1 → 1: names bound to the control capability */
     struct upctx up;
     uint64_t upcalls, shrinks, returned; /* upcalls and shrink notices got, frames given back */
 };
@@ -744,8 +745,12 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
         /* SPEC §3.9 kill: physmem lets go of everything, then the kernel
          * deletes the task with its mappings, and the policy server gives
          * its share to the others. */
+        (void)pm_task_info(r->pm, rt->id, &rt->last_info);
         err = pm_task_remove(r->pm, rt->id);
         if (err == PM_OK) {
+            struct pm_task_info *li = &rt->last_info;
+            li->guaranteed = li->allocated = li->extra = li->containers = li->capabilities = 0;
+            li->swap_ids = li->owed = 0;
             l4_task_stats(r->k, rt->id, &rt->last);
             rt->last.mapped_pages = 0;
             l4_task_delete(r->k, rt->id);
@@ -1101,9 +1106,10 @@ static void build_report(struct sim_run *r)
     json_builder_set_member_name(b, "tasks");
     json_builder_begin_object(b);
     for (guint i = 0; r->tasks != NULL && i < sc->tasks->len; i++) {
-        struct pm_task_info ti = {0};
+        struct pm_task_info ti = r->tasks[i].last_info;
         struct l4_task_stats ts = r->tasks[i].last;
-        pm_task_info(r->pm, r->tasks[i].id, &ti);
+        if (!r->tasks[i].dead)
+            pm_task_info(r->pm, r->tasks[i].id, &ti);
         if (!r->tasks[i].dead)
             l4_task_stats(r->k, r->tasks[i].id, &ts);
         json_builder_set_member_name(b, task_name(r, (int)i));

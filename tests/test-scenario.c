@@ -1127,6 +1127,62 @@ START_TEST(test_failed_binding)
 }
 END_TEST
 
+/* Policy, reclaim and swap steps: outcomes at the edges. */
+START_TEST(test_policy_swap_steps)
+{
+    const char *text = "name: t\n"
+                       "machine: { frames: 16, swap: { frames: 2 }, return_deadline: 1us }\n"
+                       "tasks:\n"
+                       "  a: {}\n"
+                       "  b: { start: false, on_return: slow }\n"
+                       "steps:\n"
+                       "  - { task: a, do: create, as: C }\n"
+                       "  - { task: a, do: allocate, container: C, count: 4 }\n"
+                       "  - { task: a, do: map, container: C, count: 3, at: 0x100000 }\n"
+                       /* 3 bound frames need 3 slots: ENOSPC, nothing swapped */
+                       "  - { task: a, do: swap_out, container: C, count: 3, as: S,"
+                       " expect: ENOSPC }\n"
+                       "  - { task: a, do: swap_in, ids: S, container: C, expect: EBADF,"
+                       " expect_count: 0 }\n"
+                       /* the unbound fourth frame needs no slot */
+                       "  - { task: a, do: swap_out, container: C, start: 2, count: 2, as: S }\n"
+                       "  - { task: a, do: allocate, container: C, start: 8, count: 2 }\n"
+                       "  - { task: a, do: swap_recover, ids: S, container: C, start: 8,"
+                       " expect_count: 2 }\n"
+                       "  - { task: a, do: swap_recover, ids: S, container: C, start: 8,"
+                       " expect: EBADF, expect_count: 0 }\n"
+                       "  - { task: b, do: create, as: D, expect: ESRCH }\n"
+                       "  - { task: a, do: set_guarantee, control: C, target: a, frames: 1,"
+                       " expect: EBADF }\n"
+                       "  - { task: b, do: start }\n"
+                       "  - { task: b, do: start, expect: EEXIST }\n"
+                       "  - { task: b, do: create, as: D }\n"
+                       "  - { task: b, do: allocate, container: D, count: 2 }\n"
+                       "  - { task: b, do: map, container: D, count: 2, at: 0x100000 }\n"
+                       "  - { task: a, do: pressure, frames: 16, expect_count: 5 }\n"
+                       "  - { do: advance, time: 2us }\n"
+                       "  - { task: a, do: get_control, as: X }\n"
+                       "  - { task: b, do: get_control, as: X, expect: EPERM }\n"
+                       "  - { task: a, do: set_guarantee, control: X, target: b, frames: 4,"
+                       " swap_quota: 1 }\n"
+                       "  - { task: b, do: kill }\n"
+                       "  - { task: a, do: set_guarantee, control: X, target: b, frames: 4,"
+                       " expect: ESRCH }\n"
+                       "expect:\n"
+                       "  tasks.a.upcalls: 1\n"
+                       "  tasks.a.returned: 4\n"
+                       "  tasks.b.upcalls: 1\n"
+                       "  tasks.b.exiled: 1\n"
+                       "  tasks.b.swap_quota: 1\n"
+                       "  counters.swap_outs: 2\n"
+                       "  counters.swap_recovered: 2\n"
+                       "  counters.exiles: 1\n";
+    struct outcome o = run_text(text, NULL);
+    ck_assert_msg(o.failures == 0, "%s", o.text);
+    outcome_free(&o);
+}
+END_TEST
+
 /* The JSON report of RUN without its host times, as compact text. */
 static char *without_host_time(JsonNode *json)
 {
@@ -1547,6 +1603,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_data_checks);
     tcase_add_test(tc, test_final_expect);
     tcase_add_test(tc, test_failed_binding);
+    tcase_add_test(tc, test_policy_swap_steps);
     tcase_add_test(tc, test_determinism);
     tcase_add_test(tc, test_parallel_by_time);
     tcase_add_test(tc, test_parallel_seed);
