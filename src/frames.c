@@ -420,13 +420,18 @@ bool pm__take_soft_frame(pm_physmem_t *pm)
             g_free(r); /* reclaimed, replaced or gone since */
             continue;
         }
-        g_queue_push_tail(pm->soft, r); /* stays a soft reference, stale or not */
         uint32_t g = soft_only_group(pm, r);
         uint32_t pfn = g != 0 ? pm->groups[g].pfn : NO_PFN;
+        if (g != 0 && pfn == NO_PFN) {
+            g_free(r); /* stale or never bound: no frame to take, ever */
+            continue;
+        }
+        g_queue_push_tail(pm->soft, r); /* a soft reference with a frame: later, or now */
         if (pfn == NO_PFN || pm->pf[pfn].pins != 0)
             continue;
         if (pm->pf[pfn].groups == 1) {
             soft_lose(pm, g);
+            g_free(g_queue_pop_tail(pm->soft)); /* stale now: nothing more to take */
             return true;
         }
         GArray *groups = g_array_new(FALSE, FALSE, sizeof(uint32_t));

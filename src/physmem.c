@@ -78,6 +78,7 @@ void pm_physmem_free(pm_physmem_t *pm)
             if (t == NULL)
                 continue;
             g_ptr_array_free(t->slots, TRUE);
+            g_ptr_array_free(t->mine, TRUE);
             free(t);
         }
         g_ptr_array_free(pm->tasks, TRUE);
@@ -145,10 +146,9 @@ const char *pm_event_kind_name(enum pm_event_kind kind)
 void pm_stats(const pm_physmem_t *pm, struct pm_stats *out)
 {
     *out = pm->st;
-    out->swap_inactive = pm->inactive != NULL ? g_queue_get_length(pm->inactive) : 0;
-    out->swap_dirty = 0;
-    for (GList *l = pm->inactive != NULL ? pm->inactive->head : NULL; l != NULL; l = l->next)
-        out->swap_dirty += ((const struct swent *)l->data)->dirty;
+    out->swap_dirty = pm->inactive != NULL ? g_queue_get_length(pm->inactive) : 0;
+    out->swap_inactive =
+        out->swap_dirty + (pm->inactive_clean != NULL ? g_queue_get_length(pm->inactive_clean) : 0);
 }
 
 /* The start of every call: deadlines that passed are enforced, and a policy
@@ -204,6 +204,7 @@ pm_error_t pm_task_add(pm_physmem_t *pm, l4_task_t task, l4_thread_t thread)
     }
     pm->next_age++;
     t->slots = g_ptr_array_new();
+    t->mine = g_ptr_array_new();
     if (pm->tasks->len <= task)
         g_ptr_array_set_size(pm->tasks, (guint)task + 1);
     g_ptr_array_index(pm->tasks, task) = t;
@@ -227,13 +228,8 @@ pm_error_t pm_task_remove(pm_physmem_t *pm, l4_task_t task)
     (void)pm_physmem_tick(pm); /* what the policy server wrote before, first */
     /* Its containers first: that kills every capability to them, its own
      * included, and unmaps their frames everywhere. */
-    GList *all = g_hash_table_get_values(pm->containers);
-    for (GList *l = all; l != NULL; l = l->next) {
-        struct container *c = l->data;
-        if (c->owner == t)
-            pm__destroy_container(pm, c);
-    }
-    g_list_free(all);
+    while (t->mine->len > 0)
+        pm__destroy_container(pm, g_ptr_array_index(t->mine, t->mine->len - 1));
     /* Then what it holds of other tasks' containers. */
     for (guint i = 0; i < t->slots->len; i++) {
         struct cap *cap = g_ptr_array_index(t->slots, i);
@@ -252,6 +248,7 @@ pm_error_t pm_task_remove(pm_physmem_t *pm, l4_task_t task)
         pm__policy_task_gone(pm, t);
     g_ptr_array_index(pm->tasks, task) = NULL;
     g_ptr_array_free(t->slots, TRUE);
+    g_ptr_array_free(t->mine, TRUE);
     free(t);
     return PM_OK;
 }
@@ -451,6 +448,7 @@ pm_error_t pm__new_container(pm_physmem_t *pm, struct task *owner, struct contai
     c->caps = g_ptr_array_new();
     c->mapcaps = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     g_hash_table_insert(pm->containers, GUINT_TO_POINTER(c->id), c);
+    g_ptr_array_add(owner->mine, c);
     owner->owned++;
     *out = c;
     return PM_OK;
@@ -469,6 +467,7 @@ void pm__destroy_container(pm_physmem_t *pm, struct container *c)
     while (c->caps->len > 0)
         pm__kill_cap(pm, g_ptr_array_index(c->caps, c->caps->len - 1));
     c->owner->owned--;
+    g_ptr_array_remove_fast(c->owner->mine, c);
     g_hash_table_remove(pm->containers, GUINT_TO_POINTER(c->id));
     pm__sparse_fini(&c->frames);
     g_ptr_array_free(c->caps, TRUE);

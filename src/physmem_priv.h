@@ -86,6 +86,7 @@ struct task {
     GPtrArray *slots; /* struct cap *, NULL for a dead slot */
     uint64_t live_caps;
     uint64_t owned;     /* containers it owns */
+    GPtrArray *mine;    /* struct container *: those containers */
     uint64_t age;       /* order in which it became known */
     uint32_t rec;       /* its record in the policy buffer, once there is one */
     uint64_t owed;      /* frames a pm_return_frames asked for, not yet returned */
@@ -119,7 +120,7 @@ struct swent {
     uint32_t refs; /* identifiers naming it */
     bool dirty;    /* in memory and not yet written */
     bool zero;     /* the data is all zeros: no frame, no I/O */
-    GList *link;   /* its node on the inactive list, while in memory */
+    GList *link;   /* its node on its inactive list (dirty or clean), while in memory */
 };
 
 struct swid {
@@ -161,7 +162,8 @@ struct pm_physmem {
     uint64_t slot_hint;
     GHashTable *swap_ids;    /* id → struct swid * */
     GHashTable *swap_by_pfn; /* pfn → struct swent *, entries in memory */
-    GQueue *inactive;        /* struct swent *, oldest first */
+    GQueue *inactive;        /* struct swent *, dirty, oldest first */
+    GQueue *inactive_clean;  /* struct swent *, written, oldest first */
     uint64_t next_swap_id;
     GQueue *soft;             /* struct vref *: soft references, oldest first */
     uint64_t total_allocated; /* Σ A */

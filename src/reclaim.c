@@ -30,13 +30,10 @@ static uint64_t extra_of(const struct task *t)
 void pm__exile(pm_physmem_t *pm, struct task *t)
 {
     uint64_t n = 0;
-    GHashTableIter it;
-    gpointer key, value;
-    g_hash_table_iter_init(&it, pm->containers);
-    while (g_hash_table_iter_next(&it, &key, &value)) {
-        struct container *c = value;
+    for (guint i = 0; i < t->mine->len; i++) {
+        struct container *c = g_ptr_array_index(t->mine, i);
         /* A server's lease pins the frames (SPEC §3.2): they stay. */
-        if (c->owner != t || pm__lease_holds(pm, c))
+        if (pm__lease_holds(pm, c))
             continue;
         uint32_t f, v;
         for (uint64_t from = 0; pm__sparse_next(&c->frames, from, &f, &v); from = (uint64_t)f + 1) {

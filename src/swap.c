@@ -28,6 +28,7 @@ pm_error_t pm__swap_init(pm_physmem_t *pm, const struct pm_swap_dev *dev)
     pm->swap_ids = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
     pm->swap_by_pfn = g_hash_table_new(g_direct_hash, g_direct_equal);
     pm->inactive = g_queue_new();
+    pm->inactive_clean = g_queue_new();
     pm->next_swap_id = 1;
     if (dev == NULL)
         return PM_OK;
@@ -80,6 +81,14 @@ uint32_t pm__swap_holds(const pm_physmem_t *pm, uint32_t pfn)
     return pm->swap_by_pfn != NULL && entry_of_pfn(pm, pfn) != NULL;
 }
 
+/* The inactive list an entry in memory is on: dirty ones wait to be
+ * written, clean ones only to be dropped (two lists, so that finding a
+ * clean one never walks the dirty ones). */
+static GQueue *list_of(pm_physmem_t *pm, const struct swent *e)
+{
+    return e->dirty ? pm->inactive : pm->inactive_clean;
+}
+
 /* Entry E keeps physical frame PFN (one more holder of it), on the
  * inactive list. */
 static void entry_hold(pm_physmem_t *pm, struct swent *e, uint32_t pfn)
@@ -89,8 +98,8 @@ static void entry_hold(pm_physmem_t *pm, struct swent *e, uint32_t pfn)
     if (pm->pf[pfn].groups == 2)
         pm__downgrade_pfn(pm, pfn); /* now copy-on-write: no writable mapping */
     g_hash_table_insert(pm->swap_by_pfn, GUINT_TO_POINTER(pfn + 1), e);
-    g_queue_push_tail(pm->inactive, e);
-    e->link = pm->inactive->tail;
+    g_queue_push_tail(list_of(pm, e), e);
+    e->link = list_of(pm, e)->tail;
 }
 
 /* Entry E lets its frame go (freed if nobody else holds it). */
@@ -98,7 +107,7 @@ static void entry_release(pm_physmem_t *pm, struct swent *e)
 {
     if (e->pfn == NO_PFN)
         return;
-    g_queue_delete_link(pm->inactive, e->link);
+    g_queue_delete_link(list_of(pm, e), e->link);
     e->link = NULL;
     g_hash_table_remove(pm->swap_by_pfn, GUINT_TO_POINTER(e->pfn + 1));
     uint32_t pfn = e->pfn;
@@ -128,7 +137,9 @@ static pm_error_t entry_write(pm_physmem_t *pm, struct swent *e)
         pm->st.swap_errors++;
         return err == PM_ENOSPC ? PM_ENOSPC : PM_EIO;
     }
+    g_queue_unlink(pm->inactive, e->link);
     e->dirty = false;
+    g_queue_push_tail_link(pm->inactive_clean, e->link); /* written now: clean, newest */
     pm->st.swap_writes++;
     return PM_OK;
 }
@@ -141,11 +152,12 @@ bool pm__take_inactive(pm_physmem_t *pm, bool flush, pm_error_t *io_err)
 {
     if (pm->inactive == NULL)
         return false;
-    for (GList *l = pm->inactive->head; l != NULL; l = l->next) {
+    GQueue *q = flush ? pm->inactive : pm->inactive_clean;
+    for (GList *l = q->head; l != NULL; l = l->next) {
         struct swent *e = l->data;
         const struct pframe *p = &pm->pf[e->pfn];
-        if (p->groups != 1 || p->pins != 0 || (e->dirty && !flush))
-            continue;
+        if (p->groups != 1 || p->pins != 0)
+            continue; /* a copy still uses the frame: dropping it frees nothing */
         if (e->dirty) {
             pm_error_t err = entry_write(pm, e);
             if (err != PM_OK) {
@@ -164,9 +176,9 @@ pm_error_t pm_swap_flush(pm_physmem_t *pm, uint64_t max, uint64_t *written)
 {
     uint64_t n = 0;
     pm_error_t err = PM_OK;
-    for (GList *l = pm->inactive->head; l != NULL && n < max && err == PM_OK; l = l->next) {
-        struct swent *e = l->data;
-        if (e->dirty && (err = entry_write(pm, e)) == PM_OK)
+    /* Each write moves the entry to the clean list: take the head each time. */
+    while (n < max && err == PM_OK && pm->inactive->head != NULL) {
+        if ((err = entry_write(pm, pm->inactive->head->data)) == PM_OK)
             n++;
     }
     if (written != NULL)
@@ -237,6 +249,8 @@ void pm__swap_free(pm_physmem_t *pm)
         g_hash_table_destroy(pm->swap_by_pfn);
     if (pm->inactive != NULL)
         g_queue_free(pm->inactive);
+    if (pm->inactive_clean != NULL)
+        g_queue_free(pm->inactive_clean);
     free(pm->slot_map);
 }
 
