@@ -258,6 +258,8 @@ pm_error_t pm__policy_add_task(pm_physmem_t *pm, struct task *t)
     return PM_OK;
 }
 
+static void honour(pm_physmem_t *pm, bool fresh);
+
 void pm__policy_task_gone(pm_physmem_t *pm, struct task *t)
 {
     struct pm_policy_record *r = &records(pm)[t->rec];
@@ -265,11 +267,16 @@ void pm__policy_task_gone(pm_physmem_t *pm, struct task *t)
     r->allocated = 0;
     r->honoured = 0;
     r->swap_used = 0;
+    /* Its guarantee no longer counts: honour the others again (an
+     * over-commit may be over; no new violation: nobody wrote anything). */
+    t->rec = UINT32_MAX;
+    honour(pm, false);
 }
 
 /* Read G, eligibility and quotas; honour the guarantees in record order
- * as far as the frames go; an over-commit is a policy violation. */
-static void honour(pm_physmem_t *pm)
+ * as far as the frames go; an over-commit the server just wrote (FRESH) is
+ * a policy violation. */
+static void honour(pm_physmem_t *pm, bool fresh)
 {
     struct pm_policy_header *h = header(pm);
     struct pm_policy_record *r = records(pm);
@@ -290,7 +297,7 @@ static void honour(pm_physmem_t *pm)
     pm->buf.committed = asked;
     h->seen = h->epoch;
     h->committed = asked;
-    if (asked > pm__available(pm)) {
+    if (fresh && asked > pm__available(pm)) {
         pm->st.policy_violations++;
         h->violations++;
         struct pm_event ev = {.kind = PM_EV_OVERCOMMIT,
@@ -305,7 +312,7 @@ static void honour(pm_physmem_t *pm)
 void pm__policy_sync(pm_physmem_t *pm)
 {
     if (header(pm)->epoch != pm->buf.epoch)
-        honour(pm);
+        honour(pm, true);
 }
 
 void pm__policy_free(pm_physmem_t *pm)

@@ -61,6 +61,11 @@ pm_error_t pm_physmem_new(const struct pm_physmem_config *cfg, pm_physmem_t **ou
     return PM_OK;
 }
 
+size_t pm_physmem_page_size(const pm_physmem_t *pm)
+{
+    return pm->page_size;
+}
+
 void pm_physmem_free(pm_physmem_t *pm)
 {
     if (pm == NULL)

@@ -153,6 +153,13 @@ static pm_error_t server_new(pm_physmem_t *pm, l4_kernel_t *k, l4_thread_t threa
     l4_task_t task = l4_thread_task(k, thread);
     if (task == L4_NILTASK)
         return PM_ESRCH;
+    /* What pm_get_policy_buffer would refuse, refused before control is
+     * taken: control is had once, and a server that cannot map the buffer
+     * must not lose it. */
+    size_t page = pm_physmem_page_size(pm);
+    if ((cfg->vaddr & (page - 1)) != 0 || cfg->vaddr >= L4_VADDR_LIMIT ||
+        L4_VADDR_LIMIT - cfg->vaddr < ((uint64_t)page << PM_POLICY_MAX_ORDER))
+        return PM_EINVAL;
     pm_error_t err = PM_OK;
     if (control == PM_CONTAINER_NONE && (err = pm_get_control(pm, task, &control)) != PM_OK)
         return err;
@@ -234,6 +241,11 @@ static int apply(pm_policy_t *p)
         return -err;
     pm_time_t now = l4_system_clock(p->c.k);
     uint64_t committed = 0, wanted = 0;
+    /* Guarantees in the buffer for tasks this server has no contract with
+     * (a predecessor's, before their tasks register again) still hold. */
+    for (size_t i = 0; i < n; i++)
+        if (r[i].task != 0 && contract_of(p, r[i].task, NULL) == NULL)
+            committed += r[i].guaranteed;
     for (guint i = 0; i < p->tasks->len; i++) {
         struct contract *x = &g_array_index(p->tasks, struct contract, i);
         if (x->pending && x->pend_at <= now) {
@@ -251,6 +263,11 @@ static int apply(pm_policy_t *p)
     uint64_t pending = 0;
     for (guint i = 0; i < p->tasks->len && err == PM_OK; i++) {
         struct contract *x = &g_array_index(p->tasks, struct contract, i);
+        ptrdiff_t at = find_record(r, n, x->t.task);
+        if (at < 0) {
+            x->fresh = true; /* physmem does not know the task yet: later */
+            continue;
+        }
         bool change = x->fresh;
         if (!x->pending && x->target > x->written) {
             uint64_t grow = x->target - x->written;
@@ -262,8 +279,7 @@ static int apply(pm_policy_t *p)
         }
         pending += x->pending;
         change |= x->elig_written != x->t.extra || x->quota_written != x->t.swap_quota;
-        ptrdiff_t at = find_record(r, n, x->t.task);
-        if (!change || at < 0)
+        if (!change)
             continue;
         struct pm_policy_fields f = {
             .guaranteed = &x->written, .eligible = &x->t.extra, .swap_quota = &x->t.swap_quota};
@@ -321,25 +337,44 @@ static int recompute(pm_policy_t *p)
 
 pm_error_t pm_policy_add_tasks(pm_policy_t *p, const struct pm_policy_task *tasks, size_t n)
 {
+    if (tasks == NULL)
+        return PM_EINVAL;
     for (size_t i = 0; i < n; i++)
-        if (tasks == NULL || tasks[i].weight == 0)
+        if (tasks[i].weight == 0 || tasks[i].weight > PM_POLICY_MAX_WEIGHT)
             return PM_EINVAL;
+    /* A new contract starts from what the buffer says now (a successor
+     * adopting control inherits its predecessor's guarantees: shrinking
+     * them takes a grace period too). */
+    struct pm_policy_header h;
+    struct pm_policy_record *r = NULL;
+    size_t nr = 0;
+    pm_error_t err = pm_policy_client_read(&p->c, &h, &r, &nr);
+    if (err != PM_OK)
+        return err;
     for (size_t i = 0; i < n; i++) {
         struct contract *x = contract_of(p, tasks[i].task, NULL);
         if (x != NULL) {
             x->t = tasks[i];
-        } else {
-            struct contract c = {.t = tasks[i], .fresh = true};
-            g_array_append_val(p->tasks, c);
+            continue;
         }
+        struct contract c = {.t = tasks[i], .fresh = true};
+        ptrdiff_t at = find_record(r, nr, tasks[i].task);
+        if (at >= 0) {
+            c.written = r[at].guaranteed;
+            c.elig_written = r[at].eligible != 0;
+            c.quota_written = r[at].swap_quota;
+            c.fresh = false;
+        }
+        g_array_append_val(p->tasks, c);
     }
-    int r = recompute(p);
-    return r < 0 ? -r : PM_OK;
+    g_free(r);
+    int done = recompute(p);
+    return done < 0 ? -done : PM_OK;
 }
 
 pm_error_t pm_policy_add_task(pm_policy_t *p, const struct pm_policy_task *task)
 {
-    return pm_policy_add_tasks(p, task, task != NULL ? 1 : 0);
+    return pm_policy_add_tasks(p, task, 1);
 }
 
 pm_error_t pm_policy_remove_task(pm_policy_t *p, l4_task_t task)
@@ -348,6 +383,13 @@ pm_error_t pm_policy_remove_task(pm_policy_t *p, l4_task_t task)
     if (contract_of(p, task, &at) == NULL)
         return PM_ESRCH;
     g_array_remove_index(p->tasks, at);
+    /* If physmem still has its record, its G goes now (not left in force
+     * to be shared out twice); ESRCH: the task is gone already. */
+    uint64_t zero = 0;
+    struct pm_policy_fields f = {.guaranteed = &zero};
+    pm_error_t err = pm_policy_client_set(&p->c, task, &f);
+    if (err != PM_OK && err != PM_ESRCH)
+        return err;
     int r = recompute(p);
     return r < 0 ? -r : PM_OK;
 }
@@ -358,7 +400,8 @@ int pm_policy_tick(pm_policy_t *p)
     pm_time_t now = l4_system_clock(p->c.k);
     for (guint i = 0; i < p->tasks->len; i++) {
         const struct contract *x = &g_array_index(p->tasks, struct contract, i);
-        due |= (x->pending && x->pend_at <= now) || (!x->pending && x->target > x->written);
+        due |= (x->pending && x->pend_at <= now) || (!x->pending && x->target > x->written) ||
+               x->fresh;
     }
     return due ? apply(p) : 0;
 }
@@ -366,6 +409,7 @@ int pm_policy_tick(pm_policy_t *p)
 void pm_policy_stats(const pm_policy_t *p, struct pm_policy_stats *out)
 {
     *out = p->st;
+    out->reasks = p->c.reasks;
 }
 
 uint64_t pm_policy_written(const pm_policy_t *p, l4_task_t task)

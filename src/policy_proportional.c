@@ -4,16 +4,17 @@
  * them as extra frames.  Recomputed whenever a task comes or goes. */
 #include "pmsim/policy.h"
 
+/* 128-bit arithmetic, so that no weight can overflow the shares. */
+__extension__ typedef unsigned __int128 u128;
+
 static void targets(const struct pm_policy_task *tasks, size_t n, uint64_t available,
                     uint64_t *target)
 {
-    uint64_t total = 0;
+    u128 total = 0;
     for (size_t i = 0; i < n; i++)
         total += tasks[i].weight;
-    for (size_t i = 0; i < n; i++) {
-        /* available < 2^32 frames and weights < 2^32: the product fits */
-        target[i] = total ? available * tasks[i].weight / total : 0;
-    }
+    for (size_t i = 0; i < n; i++)
+        target[i] = total ? (uint64_t)((u128)available * tasks[i].weight / total) : 0;
 }
 
 const struct pm_policy_kind pm__policy_proportional = {

@@ -126,6 +126,9 @@ struct pm_physmem_config {
  *  device without slots or functions); ENOMEM. */
 pm_error_t pm_physmem_new(const struct pm_physmem_config *cfg, pm_physmem_t **out);
 
+/** The page size P of PM's pool, in bytes. */
+size_t pm_physmem_page_size(const pm_physmem_t *pm);
+
 /** Destroy physmem: every container's frames go back to the pool.  The
  *  kernel's mappings are left as they are.  NULL is a no-op. */
 void pm_physmem_free(pm_physmem_t *pm);

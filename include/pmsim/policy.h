@@ -73,11 +73,17 @@ pm_error_t pm_policy_client_set(struct pm_policy_client *c, l4_task_t target,
 /* ---- policy kinds (plug-ins) ------------------------------------------------ */
 
 /** A task's contract, as the server learns it when the task is created. */
+/** The largest weight a contract may carry (2^32 − 1: shares are computed
+ *  in 64 bits). */
+#define PM_POLICY_MAX_WEIGHT 0xFFFFFFFFull
+/** pm_policy_new wants room for a buffer of up to 2^this pages at vaddr. */
+#define PM_POLICY_MAX_ORDER 8
+
 struct pm_policy_task {
     l4_task_t task;
     l4_thread_t memctl;  /**< where shrink notices go (0: nowhere) */
     uint64_t guaranteed; /**< what it asks for (the `fixed` kind gives it) */
-    uint64_t weight;     /**< its share (the `proportional` kind), at least 1 */
+    uint64_t weight;     /**< its share (the `proportional` kind), 1 … PM_POLICY_MAX_WEIGHT */
     bool extra;          /**< eligible for extra frames */
     uint64_t swap_quota; /**< swap identifiers it may hold; 0: no limit */
 };
@@ -114,8 +120,11 @@ struct pm_policy_config {
 };
 
 /** A policy server running in THREAD's task: it takes control of PM
- *  (pm_get_control) and maps the buffer.  Returns 0; EINVAL (unknown kind,
- *  NULL arguments); the errors of pm_get_control and pm_get_policy_buffer. */
+ *  (pm_get_control) and maps the buffer at cfg->vaddr.  Returns 0; EINVAL
+ *  (unknown kind, NULL arguments, a vaddr not page aligned or without room
+ *  for 2^PM_POLICY_MAX_ORDER pages below the top of the address space:
+ *  all checked before control is taken); the errors of pm_get_control and
+ *  pm_get_policy_buffer. */
 pm_error_t pm_policy_new(pm_physmem_t *pm, l4_kernel_t *k, l4_thread_t thread,
                          const struct pm_policy_config *cfg, pm_policy_t **out);
 
@@ -128,8 +137,12 @@ pm_error_t pm_policy_adopt(pm_physmem_t *pm, l4_kernel_t *k, l4_thread_t thread,
 void pm_policy_free(pm_policy_t *p);
 
 /** Negotiate TASK's contract (a new task, or a new contract for a known
- *  one), then recompute everyone's G.  Returns 0; EINVAL (weight 0); the
- *  errors of writing the buffer. */
+ *  one), then recompute everyone's G.  A new contract starts from the G the
+ *  buffer holds for the task (so a successor that adopted control shrinks
+ *  its predecessor's guarantees with grace periods too).  A task physmem
+ *  does not know yet is written once it has a record (pm_policy_tick).
+ *  Returns 0; EINVAL (NULL, weight 0 or over PM_POLICY_MAX_WEIGHT); the
+ *  errors of reading and writing the buffer. */
 pm_error_t pm_policy_add_task(pm_policy_t *p, const struct pm_policy_task *task);
 
 /** pm_policy_add_task for N tasks at once, with one recomputation: tasks
@@ -137,7 +150,9 @@ pm_error_t pm_policy_add_task(pm_policy_t *p, const struct pm_policy_task *task)
  *  without grace periods between them. */
 pm_error_t pm_policy_add_tasks(pm_policy_t *p, const struct pm_policy_task *tasks, size_t n);
 
-/** TASK is gone: recompute the others' G.  Returns 0 or ESRCH. */
+/** TASK is gone: its G in the buffer goes to 0 if physmem still has its
+ *  record, and the others' G are recomputed.  Returns 0; ESRCH (no
+ *  contract); the errors of writing the buffer. */
 pm_error_t pm_policy_remove_task(pm_policy_t *p, l4_task_t task);
 
 /** Apply what the clock allows: shrinks whose grace period is over, and
