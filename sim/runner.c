@@ -799,10 +799,18 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
         break;
     }
     case OP_SWAP_OUT: {
-        GArray *ids = g_array_sized_new(FALSE, TRUE, sizeof(pm_swap_id_t), count);
-        g_array_set_size(ids, count);
+        /* pm_swap writes identifiers only when every frame of the range
+         * exists, so room for the container's frames is room enough (a
+         * count of four billion must not allocate 32 GiB first). */
+        struct pm_container_info ci = {0};
+        (void)pm_container_info(r->pm, rt->id, cap_of(r, t, s->container), &ci);
+        guint room = (guint)(count < ci.frames ? count : ci.frames);
+        GArray *ids = g_array_sized_new(FALSE, TRUE, sizeof(pm_swap_id_t), room ? room : 1);
+        g_array_set_size(ids, room ? room : 1);
         err = pm_swap(r->pm, rt->id, cap_of(r, t, s->container), (frame_t)s->start, count,
                       (pm_swap_id_t *)(void *)ids->data);
+        if (err == PM_OK)
+            g_array_set_size(ids, count);
         gpointer key = GINT_TO_POINTER(s->as + 1);
         if (err == PM_OK)
             g_hash_table_insert(rt->swaps, key, ids);
@@ -954,8 +962,10 @@ static void run_parallel(struct sim_run *r, const struct sim_step *block)
         const struct sim_lane *l = g_ptr_array_index(block->lanes, pick);
         const struct sim_step *s = g_ptr_array_index(l->steps, next[pick]++);
         pm_time_t now = l4_system_clock(r->k);
-        if (clock[pick] > now)
+        if (clock[pick] > now) {
             l4_clock_advance(r->k, clock[pick] - now);
+            settle(r); /* what the clock brought (deadlines, replies, grace) first */
+        }
         if (s->op == OP_ADVANCE) {
             /* The lane waits; the others go on meanwhile. */
             clock[pick] += s->duration;
@@ -978,8 +988,14 @@ static void run_parallel(struct sim_run *r, const struct sim_step *block)
             end = clock[pick];
     }
     pm_time_t now = l4_system_clock(r->k);
-    if (end > now)
+    if (end > now) {
         l4_clock_advance(r->k, end - now);
+        settle(r);
+        if (r->opt->check) {
+            struct check_ctx c = {r, r->nsteps, block->line};
+            pm_check(r->pm, check_report, &c);
+        }
+    }
     g_free(clock);
     g_free(next);
     g_free(tied);

@@ -1342,6 +1342,8 @@ static sim_scenario_t *load_tree(const char *name, struct sim_ynode *root, const
         const struct sim_ynode *grace = sim_yaml_get(v, "grace");
         if (grace != NULL && !get_time(&L, grace, "policy.grace", &sc->grace))
             goto out;
+        if (grace != NULL && sc->grace == 0)
+            sc->grace = PM_GRACE_NONE; /* 0 is no grace at all, not the default */
     }
     if ((v = sim_yaml_get(root, "tasks")) == NULL) {
         fail(&L, root, "a scenario needs 'tasks'");
@@ -1349,6 +1351,16 @@ static sim_scenario_t *load_tree(const char *name, struct sim_ynode *root, const
     }
     if (!parse_tasks(&L, v))
         goto out;
+    for (guint i = 0; sc->policy == NULL && i < sc->tasks->len; i++) {
+        const struct sim_task_def *d = g_ptr_array_index(sc->tasks, i);
+        if (d->swap_quota != 0) {
+            const struct sim_ynode *props = sim_yaml_get(v, d->name);
+            fail(&L, sim_yaml_get(props, "swap_quota"),
+                 "swap_quota: quotas come from the policy server, and this scenario has no "
+                 "'policy' (give one, or set quotas with set_guarantee)");
+            goto out;
+        }
+    }
     if ((v = sim_yaml_get(root, "steps")) == NULL) {
         fail(&L, root, "a scenario needs 'steps'");
         goto out;

@@ -393,8 +393,6 @@ static void soft_lose(pm_physmem_t *pm, uint32_t g)
  * is where they all are); false if some holder is not. */
 static bool all_soft(const pm_physmem_t *pm, uint32_t pfn, GArray *groups)
 {
-    if (pm__swap_holds(pm, pfn))
-        return false;
     for (GList *l = pm->soft->head; l != NULL; l = l->next) {
         uint32_t g = soft_only_group(pm, l->data);
         if (g == 0 || pm->groups[g].pfn != pfn)
@@ -405,7 +403,8 @@ static bool all_soft(const pm_physmem_t *pm, uint32_t pfn, GArray *groups)
         if (!seen)
             g_array_append_val(groups, g);
     }
-    return groups->len == pm->pf[pfn].groups;
+    /* A swap entry may hold it too: it keeps its data on the device. */
+    return groups->len + pm__swap_holds(pm, pfn) == pm->pf[pfn].groups;
 }
 
 /* Take back one physical frame that only soft references hold, oldest
@@ -436,6 +435,11 @@ bool pm__take_soft_frame(pm_physmem_t *pm)
         }
         GArray *groups = g_array_new(FALSE, FALSE, sizeof(uint32_t));
         bool all = all_soft(pm, pfn, groups);
+        /* A swap entry that holds the frame lets go first (written if it
+         * must be: a failed write keeps everything as it was). */
+        pm_error_t io = PM_OK;
+        if (all && pm__swap_holds(pm, pfn))
+            all = pm__swap_let_go(pm, pfn, &io);
         for (guint i = 0; all && i < groups->len; i++)
             soft_lose(pm, g_array_index(groups, uint32_t, i));
         g_array_free(groups, TRUE);
@@ -457,5 +461,6 @@ pm_error_t pm__frame_alloc(pm_physmem_t *pm, unsigned order, unsigned flags, pm_
            (pm__take_soft_frame(pm) || pm__take_inactive(pm, false, &io) ||
             pm__take_inactive(pm, true, &io)))
         ;
-    return err;
+    /* No frame, because the swap device failed: say so (EIO, ENOSPC). */
+    return err == PM_ENOMEM && io != PM_OK ? io : err;
 }

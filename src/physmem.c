@@ -619,12 +619,13 @@ static bool range_ok(frame_t start, uint64_t count)
  * tasks' extra frames (SPEC §5.1): ask for them back.  The allocation does
  * not wait (it fails now, or stops short with PARTIAL); it succeeds once
  * the victims return the frames or are exiled. */
-static void ask_for_guarantee(pm_physmem_t *pm, const struct container *ct, frame_t start,
-                              uint32_t n, unsigned flags)
+static uint64_t ask_for_guarantee(pm_physmem_t *pm, const struct container *ct, frame_t start,
+                                  uint32_t n, unsigned flags)
 {
     const struct task *t = ct->owner;
+    uint64_t exiled = 0;
     if (!pm->guarantees || (flags & CONT_ALLOC_DMA))
-        return;
+        return 0;
     uint64_t need = 0;
     for (uint32_t i = 0; i < n; i++)
         need += pm__slot(ct, start + i) == 0;
@@ -637,7 +638,8 @@ static void ask_for_guarantee(pm_physmem_t *pm, const struct container *ct, fram
         owed += x != NULL ? x->owed : 0;
     }
     if (want > room + owed)
-        (void)pm__ask_victims(pm, want - room - owed, NULL, NULL);
+        (void)pm__ask_victims(pm, want - room - owed, NULL, &exiled);
+    return exiled; /* tasks exiled at once leave room behind them */
 }
 
 static pm_error_t allocate(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t start,
@@ -660,7 +662,6 @@ static pm_error_t allocate(pm_physmem_t *pm, l4_task_t caller, container_t c, fr
             if (pm__slot(ct, start + i) != 0)
                 return PM_EBUSY;
     }
-    uint64_t allow = pm__allowance(pm, ct->owner, (flags & CONT_ALLOC_EXTRA) != 0);
     uint64_t dma_room = UINT64_MAX;
     if (flags & CONT_ALLOC_DMA) {
         struct pm_pool_stats ps;
@@ -669,24 +670,30 @@ static pm_error_t allocate(pm_physmem_t *pm, l4_task_t caller, container_t c, fr
     }
     /* Visit the identifiers in order: the first that fails decides.  A
      * squashed identifier needs no room in A (one frame goes, one comes),
-     * but with DMA its new frame is bound from the zone at once. */
+     * but with DMA its new frame is bound from the zone at once.  Short of
+     * room within G, ask for others' extra frames; a task exiled at once
+     * leaves its frames behind, so count again then. */
     uint32_t n = *count, k = n;
-    uint64_t need = 0, need_dma = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        bool used = pm__slot(ct, start + i) != 0;
-        if (used && !(flags & CONT_ALLOC_SQUASH)) {
-            *count = 0;
-            return PM_EEXIST;
+    for (int round = 0;; round++) {
+        uint64_t allow = pm__allowance(pm, ct->owner, (flags & CONT_ALLOC_EXTRA) != 0);
+        uint64_t need = 0, need_dma = 0;
+        k = n;
+        for (uint32_t i = 0; i < n; i++) {
+            bool used = pm__slot(ct, start + i) != 0;
+            if (used && !(flags & CONT_ALLOC_SQUASH)) {
+                *count = 0;
+                return PM_EEXIST;
+            }
+            need += !used;
+            need_dma += (flags & CONT_ALLOC_DMA) != 0;
+            if (need > allow || need_dma > dma_room) {
+                k = i;
+                break;
+            }
         }
-        need += !used;
-        need_dma += (flags & CONT_ALLOC_DMA) != 0;
-        if (need > allow || need_dma > dma_room) {
-            k = i;
+        if (k == n || round > 0 || ask_for_guarantee(pm, ct, start, n, flags) == 0)
             break;
-        }
     }
-    if (k < n)
-        ask_for_guarantee(pm, ct, start, n, flags);
     if (k < n && (!(flags & CONT_ALLOC_PARTIAL) || k == 0)) {
         *count = 0;
         return PM_ENOMEM;

@@ -216,6 +216,7 @@ pm_error_t pm__swap_init(pm_physmem_t *pm, const struct pm_swap_dev *dev);
 void pm__swap_free(pm_physmem_t *pm);
 void pm__swap_drop_task(pm_physmem_t *pm, struct task *t);
 uint32_t pm__swap_holds(const pm_physmem_t *pm, uint32_t pfn);
+bool pm__swap_let_go(pm_physmem_t *pm, uint32_t pfn, pm_error_t *io_err);
 void pm__pframe_put(pm_physmem_t *pm, uint32_t pfn);
 bool pm__take_soft_frame(pm_physmem_t *pm);
 container_t pm__handle(const struct cap *cap);

@@ -167,7 +167,7 @@ static pm_error_t server_new(pm_physmem_t *pm, l4_kernel_t *k, l4_thread_t threa
     p->c = (struct pm_policy_client){
         .pm = pm, .k = k, .task = task, .thread = thread, .control = control, .vaddr = cfg->vaddr};
     p->kind = kind;
-    p->grace = cfg->grace ? cfg->grace : PM_DEFAULT_GRACE;
+    p->grace = cfg->grace == 0 ? PM_DEFAULT_GRACE : cfg->grace == PM_GRACE_NONE ? 0 : cfg->grace;
     p->tasks = g_array_new(FALSE, FALSE, sizeof(struct contract));
     if ((err = pm_policy_client_open(&p->c)) != PM_OK) {
         pm_policy_free(p);
@@ -337,7 +337,7 @@ static int recompute(pm_policy_t *p)
 
 pm_error_t pm_policy_add_tasks(pm_policy_t *p, const struct pm_policy_task *tasks, size_t n)
 {
-    if (tasks == NULL)
+    if (tasks == NULL && n > 0)
         return PM_EINVAL;
     for (size_t i = 0; i < n; i++)
         if (tasks[i].weight == 0 || tasks[i].weight > PM_POLICY_MAX_WEIGHT)

@@ -13,11 +13,22 @@
  * at once if its memory control thread is not receiving. */
 #include "physmem_priv.h"
 
-static uint64_t free_frames(const pm_physmem_t *pm)
+/* Frames physmem could take now without breaking a promise: free in the
+ * pool, and not owed to an allocated virtual frame that has none yet. */
+static uint64_t pool_free(const pm_physmem_t *pm)
 {
     struct pm_pool_stats ps;
     pm_pool_stats(pm->pool, &ps);
     return ps.free;
+}
+
+uint64_t pm_free_frames(const pm_physmem_t *pm)
+{
+    struct pm_pool_stats ps;
+    pm_pool_stats(pm->pool, &ps);
+    uint64_t avail = pm__available(pm);
+    uint64_t uncommitted = avail > pm->total_allocated ? avail - pm->total_allocated : 0;
+    return ps.free < uncommitted ? ps.free : uncommitted;
 }
 
 /* E as physmem counts it: over G, or everything before there are
@@ -156,24 +167,22 @@ pm_error_t pm_pressure(pm_physmem_t *pm, uint64_t frames, struct pm_pressure_res
 {
     pm__enter(pm);
     pm->st.pressure_calls++;
-    struct pm_pressure_result r = {.free_before = free_frames(pm)};
+    struct pm_pressure_result r = {.free_before = pm_free_frames(pm)};
     pm_error_t io = PM_OK;
-    uint64_t have = r.free_before;
-    while (have < frames && pm__take_soft_frame(pm)) {
+    /* First the pool: frames soft references and the inactive list hold
+     * come back while it has fewer than FRAMES free.  Then the promises:
+     * what allocated frames may still claim is asked back from tasks with
+     * extra frames. */
+    while (pool_free(pm) < frames && pm__take_soft_frame(pm))
         r.soft_taken++;
-        have++;
-    }
-    while (have < frames && pm__take_inactive(pm, false, &io)) {
+    while (pool_free(pm) < frames && pm__take_inactive(pm, false, &io))
         r.inactive_dropped++;
-        have++;
-    }
-    while (have < frames && io == PM_OK && pm__take_inactive(pm, true, &io)) {
+    while (pool_free(pm) < frames && io == PM_OK && pm__take_inactive(pm, true, &io))
         r.flushed++;
-        have++;
-    }
+    uint64_t have = pm_free_frames(pm);
     if (have < frames)
         r.asked = pm__ask_victims(pm, frames - have, &r.upcalls, &r.exiled);
-    r.free_after = free_frames(pm);
+    r.free_after = pm_free_frames(pm);
     if (out != NULL)
         *out = r;
     return io;

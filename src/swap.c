@@ -172,6 +172,26 @@ bool pm__take_inactive(pm_physmem_t *pm, bool flush, pm_error_t *io_err)
     return false;
 }
 
+/* The entry holding PFN lets it go, written first if dirty (the soft
+ * references that hold the frame too are losing it).  False, with
+ * *IO_ERR, when the write failed: nothing changed. */
+bool pm__swap_let_go(pm_physmem_t *pm, uint32_t pfn, pm_error_t *io_err)
+{
+    struct swent *e = entry_of_pfn(pm, pfn);
+    if (e == NULL)
+        return true;
+    if (e->dirty) {
+        pm_error_t err = entry_write(pm, e);
+        if (err != PM_OK) {
+            *io_err = err;
+            return false;
+        }
+    }
+    entry_release(pm, e);
+    pm->st.inactive_dropped++;
+    return true;
+}
+
 pm_error_t pm_swap_flush(pm_physmem_t *pm, uint64_t max, uint64_t *written)
 {
     uint64_t n = 0;
@@ -344,6 +364,46 @@ static void refill(pm_physmem_t *pm, struct container *dc, frame_t f, uint32_t p
     pm__group_leave(pm, old, (struct vref){dc->id, f});
 }
 
+static void read_failed(pm_physmem_t *pm, l4_task_t caller, const struct swent *e, pm_error_t err)
+{
+    pm->st.swap_errors++;
+    struct pm_event ev = {
+        .kind = PM_EV_SWAP_ERROR, .task = caller, .vaddr = e->slot, .count = (uint64_t)err};
+    pm__emit(pm, &ev);
+}
+
+/* pm_swap_in with no free frame: frame F of CT gets the data in a frame of
+ * its own — its private physical frame when it has one, else (unbound, or
+ * shared) the frame physmem can take for it — read through a bounce page. */
+static pm_error_t read_in_place(pm_physmem_t *pm, l4_task_t caller, pm_swap_id_t id, struct swid *s,
+                                struct container *ct, frame_t f)
+{
+    struct swent *e = s->e;
+    uint32_t g = SLOT_GROUP(pm__slot(ct, f));
+    struct group *gr = &pm->groups[g];
+    if (gr->pfn == NO_PFN || gr->members != 1 || gr->pins != 0 || pm->pf[gr->pfn].groups != 1 ||
+        pm->pf[gr->pfn].pins != 0)
+        return PM_ENOMEM; /* no frame of its own to reuse */
+    void *bounce = g_malloc(pm->page_size);
+    pm_error_t err = pm->dev.read(pm->dev.ctx, e->slot, bounce, pm->page_size);
+    if (err != PM_OK) {
+        g_free(bounce);
+        read_failed(pm, caller, e, err);
+        return PM_EIO;
+    }
+    pm__unmap_frame(pm, ct, f); /* its contents change under its mappings */
+    memcpy(pm_pool_frame(pm->pool, PM_PFN(gr->pfn)), bounce, pm->page_size);
+    g_free(bounce);
+    pm->st.swap_reads++;
+    if (e->refs > 1)
+        entry_hold(pm, e, gr->pfn); /* one read for every identifier */
+    id_drop(pm, id, s);
+    struct pm_event ev = {
+        .kind = PM_EV_SWAP_IN, .task = caller, .container = ct->id, .frame = f, .count = 1};
+    pm__emit(pm, &ev);
+    return PM_OK;
+}
+
 static pm_error_t swap_back(pm_physmem_t *pm, l4_task_t caller, pm_swap_id_t id, container_t c,
                             frame_t f, bool may_read)
 {
@@ -373,18 +433,17 @@ static pm_error_t swap_back(pm_physmem_t *pm, l4_task_t caller, pm_swap_id_t id,
         if (!may_read)
             return PM_ESTALE;
         pm_pfn_t fresh;
-        if ((err = pm__frame_alloc(pm, 0, 0, &fresh)) != PM_OK)
-            return err;
+        if ((err = pm__frame_alloc(pm, 0, 0, &fresh)) != PM_OK) {
+            if (err != PM_ENOMEM)
+                return err;
+            /* The pool is full: read into the target's own frame, through a
+             * bounce page so that a failed read changes nothing. */
+            return read_in_place(pm, caller, id, s, ct, f);
+        }
         err = pm->dev.read(pm->dev.ctx, e->slot, pm_pool_frame(pm->pool, fresh), pm->page_size);
         if (err != PM_OK) {
             (void)pm_pool_release(pm->pool, fresh, 0);
-            pm->st.swap_errors++;
-            struct pm_event ev = {.kind = PM_EV_SWAP_ERROR,
-                                  .task = caller,
-                                  .pfn = fresh,
-                                  .vaddr = e->slot,
-                                  .count = (uint64_t)err};
-            pm__emit(pm, &ev);
+            read_failed(pm, caller, e, err);
             return PM_EIO;
         }
         pm->st.swap_reads++;

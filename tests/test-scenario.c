@@ -1159,7 +1159,7 @@ START_TEST(test_policy_swap_steps)
                        "  - { task: b, do: create, as: D }\n"
                        "  - { task: b, do: allocate, container: D, count: 2 }\n"
                        "  - { task: b, do: map, container: D, count: 2, at: 0x100000 }\n"
-                       "  - { task: a, do: pressure, frames: 16, expect_count: 5 }\n"
+                       "  - { task: a, do: pressure, frames: 16, expect_count: 6 }\n"
                        "  - { do: advance, time: 2us }\n"
                        "  - { task: a, do: get_control, as: X }\n"
                        "  - { task: b, do: get_control, as: X, expect: EPERM }\n"

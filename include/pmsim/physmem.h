@@ -258,17 +258,23 @@ pm_error_t pm_get_policy_buffer(pm_physmem_t *pm, l4_task_t caller, container_t 
  *  (CONT_DEALLOC_SOFT leaves soft references) before the deadline. */
 #define PM_LABEL_RETURN_FRAMES 0x5246u /* "RF" */
 
-/** What a pm_pressure did. */
+/** What a pm_pressure did.  "Free" frames are those physmem could take
+ *  without breaking a promise: free in the pool and not owed to allocated
+ *  virtual frames that are not bound yet (the smaller of the two). */
 struct pm_pressure_result {
-    uint64_t free_before;      /**< free physical frames before */
+    uint64_t free_before;      /**< free frames before */
     uint64_t soft_taken;       /**< frames taken from soft references (their data lost) */
     uint64_t inactive_dropped; /**< clean frames of the swap inactive list dropped */
     uint64_t flushed;          /**< inactive frames written to swap, then dropped */
     uint64_t upcalls;          /**< pm_return_frames sent */
     uint64_t asked;            /**< frames they asked for */
     uint64_t exiled;           /**< tasks exiled at once (not ready to receive) */
-    uint64_t free_after;       /**< free physical frames after */
+    uint64_t free_after;       /**< free frames after */
 };
+
+/** The free frames, as pm_pressure counts them: free in the pool and not
+ *  owed to allocated virtual frames that are not bound yet. */
+uint64_t pm_free_frames(const pm_physmem_t *pm);
 
 /** Physmem needs FRAMES free physical frames now (SPEC §5.1; the scenario
  *  step `pressure`): it frees frames that only soft references hold, then

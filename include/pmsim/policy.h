@@ -110,6 +110,9 @@ const struct pm_policy_kind *pm_policy_kind_find(const char *name);
 
 /** The default grace period before a smaller G takes effect: 10 ms. */
 #define PM_DEFAULT_GRACE ((pm_time_t)10000000)
+/** No grace period: a smaller G is written at once (the task is still
+ *  told).  (0 in pm_policy_config.grace means the default.) */
+#define PM_GRACE_NONE ((pm_time_t)UINT64_MAX)
 
 typedef struct pm_policy pm_policy_t;
 
@@ -147,7 +150,8 @@ pm_error_t pm_policy_add_task(pm_policy_t *p, const struct pm_policy_task *task)
 
 /** pm_policy_add_task for N tasks at once, with one recomputation: tasks
  *  that come together (a system starting up) share the frames at once,
- *  without grace periods between them. */
+ *  without grace periods between them.  N may be 0 (TASKS NULL): a
+ *  recomputation only. */
 pm_error_t pm_policy_add_tasks(pm_policy_t *p, const struct pm_policy_task *tasks, size_t n);
 
 /** TASK is gone: its G in the buffer goes to 0 if physmem still has its
