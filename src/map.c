@@ -45,9 +45,10 @@ static pm_error_t bind_range(pm_physmem_t *pm, struct container *c, frame_t star
         if (order > PM_POOL_MAX_ORDER)
             order = PM_POOL_MAX_ORDER;
         pm_pfn_t run;
-        while (pm__frame_alloc(pm, order, PM_POOL_ZERO | PM_POOL_SPLIT, &run) != PM_OK) {
+        pm_error_t err;
+        while ((err = pm__frame_alloc(pm, order, PM_POOL_ZERO | PM_POOL_SPLIT, &run)) != PM_OK) {
             if (order == 0)
-                return PM_ENOMEM;
+                return err; /* ENOMEM, or the swap device's error */
             order--;
         }
         for (uint32_t x = 0; x < (1u << order); x++, i++) {

@@ -138,6 +138,12 @@ static const struct {
      "tasks: {}\n"
      "steps: []\n",
      2, 32, "unknown victim policy 'eldest' (known: most-extra, spread, youngest)"},
+    {"swap_quota without a policy",
+     "name: t\n"
+     "machine: { frames: 64 }\n"
+     "tasks: { a: { swap_quota: 4 } }\n"
+     "steps: []\n",
+     3, 27, "swap_quota: quotas come from the policy server"},
     {"unknown on_return",
      "name: t\n"
      "machine: { frames: 64 }\n"
@@ -1183,6 +1189,97 @@ START_TEST(test_policy_swap_steps)
 }
 END_TEST
 
+/* Cases an outside review found: each runs clean. */
+START_TEST(test_review_reclaim)
+{
+    static const struct {
+        const char *what, *text;
+    } cases[] = {
+        {"unbound extra frames are promises: pressure asks for them",
+         "name: pressure with unbound extra frames\n"
+         "machine: { frames: 32 }\n"
+         "policy: { kind: fixed }\n"
+         "tasks:\n"
+         "  a: { guaranteed: 8, extra: true }\n"
+         "  b: { guaranteed: 8, extra: true }\n"
+         "steps:\n"
+         "  - { task: a, do: create, as: C }\n"
+         "  - { task: a, do: allocate, container: C, count: 20, flags: [extra] }\n"
+         "  - { task: b, do: create, as: D }\n"
+         "  - { task: b, do: allocate, container: D, count: 8 }\n"
+         "  - { task: b, do: pressure, frames: 8, expect_count: 4 }\n"
+         "expect:\n"
+         "  counters.reclaim_upcalls: 1\n"
+         "  tasks.a.allocated: 16\n"
+         "  tasks.a.extra: 8\n"},
+        {"a deadline that passes at the end of a parallel block",
+         "name: parallel deadline at the end\n"
+         "machine: { frames: 16 }\n"
+         "policy: { kind: fixed }\n"
+         "tasks:\n"
+         "  a: { guaranteed: 4, extra: true, on_return: ignore }\n"
+         "  b: { guaranteed: 4 }\n"
+         "steps:\n"
+         "  - { task: a, do: create, as: C }\n"
+         "  - { task: a, do: allocate, container: C, count: 12, flags: [extra] }\n"
+         "  - { task: a, do: map, container: C, count: 12, at: 0x100000 }\n"
+         "  - parallel:\n"
+         "      b:\n"
+         "        - { task: b, do: pressure, frames: 8, expect_count: 4 }\n"
+         "        - { do: advance, time: 2ms }\n"
+         "expect:\n"
+         "  counters.exiles: 1\n"
+         "  tasks.a.exiled: 1\n"
+         "  time.simulated_ns: 2000000\n"},
+        {"grace 0 is no grace", "name: grace zero\n"
+                                "machine: { frames: 32 }\n"
+                                "policy: { kind: proportional, grace: 0 }\n"
+                                "tasks:\n"
+                                "  a: { weight: 1 }\n"
+                                "  b: { weight: 1, start: false }\n"
+                                "steps:\n"
+                                "  - { task: b, do: start }\n"
+                                "  - { task: b, do: create, as: C }\n"
+                                "  - { task: b, do: allocate, container: C, count: 16 }\n"
+                                "expect:\n"
+                                "  tasks.a.guaranteed: 16\n"
+                                "  tasks.b.guaranteed: 16\n"},
+        {"a swap_out of four billion frames",
+         "name: huge swap_out count\n"
+         "machine: { frames: 8 }\n"
+         "tasks:\n"
+         "  a: {}\n"
+         "steps:\n"
+         "  - { task: a, do: create, as: C }\n"
+         "  - { task: a, do: allocate, container: C, count: 4 }\n"
+         "  - { task: a, do: swap_out, container: C, start: 0, count: 4000000000, as: S, expect: "
+         "ENOENT }\n"},
+        {"every task starts late", "name: all late\n"
+                                   "machine: { frames: 10 }\n"
+                                   "policy: { kind: fixed }\n"
+                                   "tasks:\n"
+                                   "  a: { guaranteed: 5, start: false, extra: true }\n"
+                                   "  b: { guaranteed: 5, start: false }\n"
+                                   "steps:\n"
+                                   "  - { task: a, do: start }\n"
+                                   "  - { task: a, do: create, as: C }\n"
+                                   "  - { task: a, do: allocate, container: C, count: 5 }\n"
+                                   "  - { task: b, do: start }\n"
+                                   "  - { task: b, do: create, as: D }\n"
+                                   "  - { task: b, do: allocate, container: D, count: 5 }\n"
+                                   "expect:\n"
+                                   "  tasks.a.guaranteed: 5\n"
+                                   "  tasks.b.guaranteed: 5\n"
+                                   "  tasks.b.allocated: 5\n"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        struct outcome o = run_text(cases[i].text, NULL);
+        ck_assert_msg(o.failures == 0, "%s: %s", cases[i].what, o.text);
+        outcome_free(&o);
+    }
+}
+END_TEST
+
 /* The JSON report of RUN without its host times, as compact text. */
 static char *without_host_time(JsonNode *json)
 {
@@ -1604,6 +1701,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_final_expect);
     tcase_add_test(tc, test_failed_binding);
     tcase_add_test(tc, test_policy_swap_steps);
+    tcase_add_test(tc, test_review_reclaim);
     tcase_add_test(tc, test_determinism);
     tcase_add_test(tc, test_parallel_by_time);
     tcase_add_test(tc, test_parallel_seed);

@@ -1559,6 +1559,34 @@ START_TEST(test_frame_alloc_order)
 }
 END_TEST
 
+/* A bind that needs the frame of a dirty inactive entry, whose write
+ * fails, reports the device's error (not ENOMEM) and changes nothing. */
+START_TEST(test_bind_reports_io_error)
+{
+    pmworld_init_swap(&p, 4, 1, 16, NULL);
+    container_t c = tagged(0, 4, 3300);
+    pm_swap_id_t id;
+    ck_assert_int_eq(pm_swap(p.pm, p.task[0], c, 3, 1, &id), PM_OK);
+    alloc_at(0, c, 3, 1); /* the pool is full: frame 3 needs the entry's frame */
+    sim_swapfile_inject(p.swap, SIM_SWAP_WRITE_EIO, 0, 1);
+    uint32_t n = 1;
+    ck_assert_int_eq(pm_container_map(p.pm, p.task[0], c, 3, &n, WF, WVA(3)), PM_EIO);
+    ck_assert_uint_eq(pst().swap_dirty, 1);
+    PM_CHECK_INVARIANTS(&p);
+    /* The device works again: the entry is written, its frame reused. */
+    put(0, c, 3, 3399);
+    ck_assert_uint_eq(pst().swap_writes, 1);
+    uint32_t one = 1;
+    ck_assert_int_eq(pm_container_deallocate(p.pm, p.task[0], c, 0, &one, 0), PM_OK);
+    alloc_at(0, c, 8, 1);
+    ck_assert_int_eq(pm_swap_in(p.pm, p.task[0], id, c, 8), PM_OK);
+    EXPECT(0, c, 8, 3303);
+    EXPECT(0, c, 3, 3399);
+    PM_CHECK_INVARIANTS(&p);
+    pmworld_fini(&p);
+}
+END_TEST
+
 /* A frame a soft reference and a swap entry both hold is reclaimed once
  * both let it go: the entry is written (it already was here) and keeps
  * its data on the device, the soft reference goes stale. */
@@ -2029,6 +2057,7 @@ static Suite *make_suite(void)
     tcase_add_test(tr, test_pressure_order);
     tcase_add_test(tr, test_frame_alloc_order);
     tcase_add_test(tr, test_soft_and_swap_same_frame);
+    tcase_add_test(tr, test_bind_reports_io_error);
     tcase_add_test(tr, test_victim_answers_by_swapping);
     tcase_add_test(tr, test_swap_events);
     tcase_add_test(tr, test_swap_event_names);

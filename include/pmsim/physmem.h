@@ -479,7 +479,9 @@ pm_error_t pm_container_reclaim(pm_physmem_t *pm, l4_task_t caller, container_t 
  *  Returns 0; ESRCH; EINVAL (unaligned VADDR, count 0, range past the
  *  address space or 2^32 identifiers, no READ or WRITE, unknown flag);
  *  EBADF; EBUSY (locked); ENOENT (an identifier without a frame: nothing
- *  mapped, *COUNT untouched); ENOMEM. */
+ *  mapped, *COUNT untouched); ENOMEM; EIO or ENOSPC (a frame to bind could
+ *  only come from the swap inactive list and writing it failed: nothing
+ *  changed). */
 pm_error_t pm_container_map(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t start,
                             uint32_t *count, unsigned flags, uint64_t vaddr);
 
