@@ -1,0 +1,171 @@
+/* pager.h — the default self-pager (SPEC §8): the task side of the model.
+ *
+ * A pager is a library in the task: a thread of the task receives its page
+ * faults (it is the other threads' L4 pager), and it keeps a mapping
+ * database — virtual ranges made with pm_pager_mmap, and for each page of
+ * them where its data is: nowhere yet (zero-fill), in a frame of the task's
+ * primary container, or in swap.  It multiplexes a fixed number of data
+ * frames (by default the task's guaranteed frames G): a fault with no frame
+ * free picks a victim with a pluggable eviction policy, sends precious
+ * (written) data to swap with pm_swap or drops clean (never written) data
+ * with pm_release_data, and reuses the frame.  Pages are mapped read-only
+ * until written, so the pager knows which are precious.
+ *
+ * References.  Physmem's mappings make hits invisible to the pager, as
+ * hardware does without accessed bits; the simulation stands for those bits
+ * by driving the task's accesses through the pager (pm_pager_access,
+ * pm_pager_ref), which tells the eviction policy of every reference, hit or
+ * miss.  That is what lets LRU and OPT be exact, and textbook miss counts
+ * come out right.
+ *
+ * Eviction policies are plug-ins: an ops table, one file each, one registry
+ * (pm_evict_policies).  Each sees slots (frame identifiers 0 … frames − 1)
+ * only: inserted when a page comes in, touched on every reference, removed
+ * when the page goes (munmap), and asked for a victim. */
+#ifndef PMSIM_PAGER_H
+#define PMSIM_PAGER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pmsim/l4.h"
+#include "pmsim/physmem.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- eviction policies ------------------------------------------------------ */
+
+/** Hints an application gives about a range (the "hint" policy uses them;
+ *  the others ignore them). */
+enum pm_evict_hint {
+    PM_HINT_NORMAL = 0,
+    PM_HINT_DONTNEED = 1, /**< evict these first */
+    PM_HINT_WILLNEED = 2, /**< evict these last */
+};
+
+/** What a policy may ask the pager about a slot. */
+struct pm_evict_view {
+    void *ctx;
+    /** The position in the reference string of the slot's page's next
+     *  reference (UINT64_MAX: never again, or the future is not known). */
+    uint64_t (*next_use)(void *ctx, uint32_t slot);
+    /** The hint last given for the slot's page. */
+    enum pm_evict_hint (*hint)(void *ctx, uint32_t slot);
+};
+
+struct pm_evict_policy {
+    const char *name;
+    const char *summary;
+    /** State for SLOTS slots (they may grow: see grow). */
+    void *(*create)(uint32_t slots, const struct pm_evict_view *view);
+    void (*destroy)(void *st);
+    /** Room for SLOTS slots now (more than before). */
+    void (*grow)(void *st, uint32_t slots);
+    /** A page came into SLOT (it is referenced too). */
+    void (*insert)(void *st, uint32_t slot);
+    /** SLOT's page was referenced. */
+    void (*touch)(void *st, uint32_t slot);
+    /** SLOT's page went (munmap, or it was evicted). */
+    void (*remove)(void *st, uint32_t slot);
+    /** Pick the slot to evict among the inserted ones (there is one). */
+    uint32_t (*victim)(void *st);
+    /** True when the policy needs the future (pm_pager_set_future). */
+    bool needs_future;
+};
+
+/** The registered policies, NULL-terminated: fifo, lru, clock, hint, opt. */
+const struct pm_evict_policy *const *pm_evict_policies(void);
+/** The policy called NAME, or NULL. */
+const struct pm_evict_policy *pm_evict_policy_find(const char *name);
+
+/* ---- the pager -------------------------------------------------------------- */
+
+typedef struct pm_pager pm_pager_t;
+
+struct pm_pager_config {
+    pm_physmem_t *pm;
+    l4_kernel_t *k;
+    /** The task's thread whose accesses the pager serves and that makes
+     *  physmem calls.  Its L4 pager must be PAGER_THREAD. */
+    l4_thread_t thread;
+    /** A thread of the same task that receives the faults: its message
+     *  handler must be pm_pager_on_fault with the pager as context (setting
+     *  threads up is the simulation's business, l4sim.h). */
+    l4_thread_t pager_thread;
+    /** An eviction policy's name; NULL: "lru". */
+    const char *policy;
+    /** Data frames to multiplex; 0: the task's G (pm_task_info), or, with
+     *  no guarantee (first come, first served), as many as physmem gives. */
+    uint64_t frames;
+};
+
+/** Start a pager (its primary container is made at the first mmap).
+ *  Returns 0; EINVAL (unknown policy, threads of different tasks, NULL);
+ *  ESRCH (a task physmem does not know); ENOMEM. */
+pm_error_t pm_pager_new(const struct pm_pager_config *cfg, pm_pager_t **out);
+
+/** Stop it: its container is destroyed (its swap identifiers dropped).
+ *  Remove pm_pager_on_fault from the pager thread first.  NULL is a no-op. */
+void pm_pager_free(pm_pager_t *p);
+
+/** The pager thread's message handler (an l4_handler_fn, CTX the pager):
+ *  resolves a page fault, or fails it with EFAULT (outside every range),
+ *  ENOMEM (no frame can be had), or the error of the swap device. */
+pm_error_t pm_pager_on_fault(void *ctx, l4_kernel_t *k, l4_thread_t self, l4_thread_t from,
+                             const l4_msg_t *msg, l4_msg_t *reply);
+
+/** Map [VADDR, VADDR + LEN) as anonymous zero-fill memory (a database
+ *  entry only: data comes on fault).  Page-aligned, non-empty, not
+ *  overlapping another range.  Returns 0; EINVAL; EEXIST (overlap). */
+pm_error_t pm_pager_mmap(pm_pager_t *p, uint64_t vaddr, uint64_t len);
+
+/** Drop the pages of [VADDR, VADDR + LEN), which must be whole ranges made
+ *  by pm_pager_mmap: frames go back, swap identifiers are discarded.
+ *  Returns 0; EINVAL (unaligned, or not whole ranges); ENOENT (nothing
+ *  mapped there). */
+pm_error_t pm_pager_munmap(pm_pager_t *p, uint64_t vaddr, uint64_t len);
+
+/** Give HINT for the pages of [VADDR, VADDR + LEN).  Returns 0 or EINVAL. */
+pm_error_t pm_pager_hint(pm_pager_t *p, uint64_t vaddr, uint64_t len, enum pm_evict_hint hint);
+
+/** A simulated access by the task (l4_access), faults resolved by the
+ *  pager, every page referenced told to the policy.  Returns what
+ *  l4_access returns. */
+pm_error_t pm_pager_access(pm_pager_t *p, enum l4_access_kind kind, uint64_t vaddr, void *buf,
+                           size_t len, size_t *done);
+
+/** One reference (a one-byte load, or store of 0 bits changed) at VADDR:
+ *  the unit of access streams and traces.  Returns as pm_pager_access. */
+pm_error_t pm_pager_ref(pm_pager_t *p, uint64_t vaddr, bool write);
+
+/** The reference string that follows (virtual page numbers, one per
+ *  pm_pager_ref from now on), for policies that need the future (OPT).
+ *  The array is copied. */
+void pm_pager_set_future(pm_pager_t *p, const uint64_t *vpages, size_t n);
+
+struct pm_pager_stats {
+    uint64_t frames;       /**< data frames it multiplexes (0: no limit) */
+    uint64_t resident;     /**< pages in frames now */
+    uint64_t refs;         /**< references told to the policy */
+    uint64_t hits, misses; /**< references that found the page resident, or not */
+    uint64_t faults;       /**< faults it resolved */
+    uint64_t refused;      /**< faults it could not (outside every range, no memory) */
+    uint64_t zero_fills;   /**< pages that came in as zeros */
+    uint64_t evictions;    /**< pages evicted */
+    uint64_t swap_outs;    /**< of those, written to swap (precious) */
+    uint64_t drops;        /**< of those, dropped (clean) */
+    uint64_t swap_ins;     /**< pages brought back from swap */
+};
+
+void pm_pager_stats(const pm_pager_t *p, struct pm_pager_stats *out);
+
+/** The pager's primary container (the task's handle). */
+container_t pm_pager_container(const pm_pager_t *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,492 @@
+/* pager.c — the default self-pager (SPEC §8; pmsim/pager.h).
+ *
+ * Slots are the frame identifiers of the primary container, 0 … frames − 1:
+ * a slot holds one page at a time.  A page is a struct vpage in a hash
+ * table by virtual page number: resident in a slot, or in swap, or
+ * nowhere (it reads as zero).  A fault finds the page's range, gets a slot
+ * (a free one, a new one while under the limit, or an evicted one), fills
+ * it (swap-in, or the zeros a fresh or released frame holds) and maps it:
+ * read-only for a read, so that the first write faults again and marks the
+ * page precious. */
+#include <glib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pmsim/pager.h"
+
+#define NO_SLOT UINT32_MAX
+
+struct vpage {
+    uint32_t slot; /* NO_SLOT: not resident */
+    bool dirty;    /* precious: written (or swapped in) since it was zero */
+    bool in_swap;
+    uint8_t hint;
+    pm_swap_id_t swap;
+    uint64_t next_use; /* OPT: position of its next reference */
+    uint64_t brought;  /* the reference epoch that brought it in */
+};
+
+struct region {
+    uint64_t start, end; /* bytes, page aligned */
+};
+
+struct pm_pager {
+    pm_physmem_t *pm;
+    l4_kernel_t *k;
+    l4_task_t task;
+    l4_thread_t thread, pager_thread;
+    container_t c; /* the primary container (made at the first mmap) */
+    size_t page;
+    unsigned shift;
+    const struct pm_evict_policy *pol;
+    void *pst;
+    struct pm_evict_view view;
+    GArray *regions;     /* struct region, sorted by start */
+    GHashTable *pages;   /* vpage number → struct vpage * */
+    uint64_t *slot_page; /* by slot: the page it holds (UINT64_MAX: none) */
+    uint32_t nslots, cap, limit;
+    GArray *empty; /* uint32 slots without a frame (given back by munmap) */
+    uint64_t *future, *next;
+    size_t nfuture, pos;
+    uint64_t epoch; /* one per access through the pager */
+    struct pm_pager_stats st;
+};
+
+/* ---- the view policies get ----------------------------------------------------- */
+
+static struct vpage *page_of_slot(const pm_pager_t *p, uint32_t s)
+{
+    return g_hash_table_lookup(p->pages, &p->slot_page[s]);
+}
+
+static uint64_t view_next_use(void *ctx, uint32_t s)
+{
+    const struct vpage *v = page_of_slot(ctx, s);
+    return v != NULL ? v->next_use : UINT64_MAX;
+}
+
+static enum pm_evict_hint view_hint(void *ctx, uint32_t s)
+{
+    const struct vpage *v = page_of_slot(ctx, s);
+    return v != NULL ? (enum pm_evict_hint)v->hint : PM_HINT_NORMAL;
+}
+
+/* ---- pages and slots ------------------------------------------------------------ */
+
+static struct vpage *page_get(pm_pager_t *p, uint64_t vp, bool create)
+{
+    struct vpage *v = g_hash_table_lookup(p->pages, &vp);
+    if (v != NULL || !create)
+        return v;
+    v = g_new0(struct vpage, 1);
+    v->slot = NO_SLOT;
+    v->next_use = UINT64_MAX;
+    uint64_t *key = g_new(uint64_t, 1);
+    *key = vp;
+    g_hash_table_insert(p->pages, key, v);
+    return v;
+}
+
+static bool in_region(const pm_pager_t *p, uint64_t addr)
+{
+    guint lo = 0, hi = p->regions->len;
+    while (lo < hi) {
+        guint mid = (lo + hi) / 2;
+        const struct region *r = &g_array_index(p->regions, struct region, mid);
+        if (addr < r->start)
+            hi = mid;
+        else if (addr >= r->end)
+            lo = mid + 1;
+        else
+            return true;
+    }
+    return false;
+}
+
+static bool slots_grow(pm_pager_t *p)
+{
+    if (p->nslots < p->cap)
+        return true;
+    uint32_t ncap = p->cap ? 2 * p->cap : 64;
+    uint64_t *sp = realloc(p->slot_page, (size_t)ncap * sizeof *sp);
+    if (sp == NULL)
+        return false;
+    for (uint32_t i = p->cap; i < ncap; i++)
+        sp[i] = UINT64_MAX;
+    p->slot_page = sp;
+    p->cap = ncap;
+    p->pol->grow(p->pst, ncap);
+    return true;
+}
+
+static pm_error_t alloc_slot(pm_pager_t *p, uint32_t s)
+{
+    uint32_t one = 1;
+    return pm_container_allocate(p->pm, p->task, p->c, s, &one, 0);
+}
+
+/* Evict the policy's victim; its slot is ready (a zero frame) in *S. */
+static pm_error_t evict(pm_pager_t *p, uint32_t *s)
+{
+    uint32_t victim = p->pol->victim(p->pst);
+    struct vpage *v = victim != NO_SLOT && victim < p->nslots ? page_of_slot(p, victim) : NULL;
+    if (v == NULL)
+        return PM_ENOMEM; /* nothing to evict */
+    pm_error_t err;
+    if (v->dirty) {
+        /* Precious: to swap, then a fresh frame in the slot. */
+        pm_swap_id_t id;
+        if ((err = pm_swap(p->pm, p->task, p->c, victim, 1, &id)) != PM_OK)
+            return err;
+        v->in_swap = true;
+        v->swap = id;
+        p->st.swap_outs++;
+        if ((err = alloc_slot(p, victim)) != PM_OK) {
+            /* Someone took the frame meanwhile: the slot has none. */
+            g_array_append_val(p->empty, victim);
+            p->pol->remove(p->pst, victim);
+            v->slot = NO_SLOT;
+            p->slot_page[victim] = UINT64_MAX;
+            p->st.resident--;
+            p->st.evictions++;
+            return err;
+        }
+    } else {
+        /* Clean (zeros): its data can be dropped; the frame reads zero. */
+        frame_t f = victim;
+        if ((err = pm_release_data(p->pm, p->task, p->c, &f, 1)) != PM_OK)
+            return err;
+        p->st.drops++;
+    }
+    p->pol->remove(p->pst, victim);
+    v->slot = NO_SLOT;
+    p->slot_page[victim] = UINT64_MAX;
+    p->st.resident--;
+    p->st.evictions++;
+    *s = victim;
+    return PM_OK;
+}
+
+/* A slot with a zero frame and no page, for a page coming in. */
+static pm_error_t get_slot(pm_pager_t *p, uint32_t *s)
+{
+    pm_error_t err;
+    while (p->empty->len > 0) {
+        uint32_t e = g_array_index(p->empty, uint32_t, p->empty->len - 1);
+        if ((err = alloc_slot(p, e)) != PM_OK)
+            break;
+        g_array_set_size(p->empty, p->empty->len - 1);
+        *s = e;
+        return PM_OK;
+    }
+    if ((p->limit == 0 || p->nslots < p->limit) && p->empty->len == 0 && slots_grow(p)) {
+        if (alloc_slot(p, p->nslots) == PM_OK) {
+            *s = p->nslots++;
+            return PM_OK;
+        }
+    }
+    return evict(p, s);
+}
+
+static pm_error_t map_page(pm_pager_t *p, uint32_t s, uint64_t vaddr, bool write)
+{
+    uint32_t one = 1;
+    unsigned flags = write ? CONT_MAP_WRITE | CONT_MAP_FORCE_WRITE : CONT_MAP_READ;
+    return pm_container_map(p->pm, p->task, p->c, s, &one, flags, vaddr);
+}
+
+/* ---- faults ---------------------------------------------------------------------- */
+
+static pm_error_t resolve(pm_pager_t *p, uint64_t addr, bool write)
+{
+    uint64_t vaddr = addr & ~((uint64_t)p->page - 1), vp = addr >> p->shift;
+    if (!in_region(p, addr))
+        return PM_EFAULT;
+    struct vpage *v = page_get(p, vp, true);
+    pm_error_t err;
+    if (v->slot != NO_SLOT) {
+        /* Resident, mapped read-only: the first write makes it precious. */
+        if ((err = map_page(p, v->slot, vaddr, write)) != PM_OK)
+            return err;
+        v->dirty |= write;
+        return PM_OK;
+    }
+    uint32_t s;
+    if ((err = get_slot(p, &s)) != PM_OK)
+        return err;
+    if (v->in_swap) {
+        if ((err = pm_swap_in(p->pm, p->task, v->swap, p->c, s)) != PM_OK) {
+            /* The data stays in swap; the slot goes back empty. */
+            uint32_t one = 1;
+            (void)pm_container_deallocate(p->pm, p->task, p->c, s, &one, 0);
+            g_array_append_val(p->empty, s);
+            return err;
+        }
+        v->in_swap = false;
+        v->dirty = true; /* its only copy is this frame now */
+        p->st.swap_ins++;
+    } else {
+        p->st.zero_fills++;
+    }
+    v->slot = s;
+    p->slot_page[s] = vp;
+    p->st.resident++;
+    v->brought = p->epoch;
+    p->pol->insert(p->pst, s);
+    if ((err = map_page(p, s, vaddr, write)) != PM_OK)
+        return err;
+    v->dirty |= write;
+    return PM_OK;
+}
+
+pm_error_t pm_pager_on_fault(void *ctx, l4_kernel_t *k, l4_thread_t self, l4_thread_t from,
+                             const l4_msg_t *msg, l4_msg_t *reply)
+{
+    (void)k;
+    (void)self;
+    (void)from;
+    (void)reply;
+    pm_pager_t *p = ctx;
+    if ((l4_msg_label(msg) & 0xFFF0u) != L4_LABEL_PAGEFAULT)
+        return PM_EINVAL;
+    pm_error_t err = resolve(p, l4_msg_word(msg, 0), (l4_msg_label(msg) & L4_W) != 0);
+    if (err == PM_OK)
+        p->st.faults++;
+    else
+        p->st.refused++;
+    return err;
+}
+
+/* ---- the calls --------------------------------------------------------------------- */
+
+pm_error_t pm_pager_new(const struct pm_pager_config *cfg, pm_pager_t **out)
+{
+    if (cfg == NULL || out == NULL || cfg->pm == NULL || cfg->k == NULL)
+        return PM_EINVAL;
+    const struct pm_evict_policy *pol = pm_evict_policy_find(cfg->policy ? cfg->policy : "lru");
+    l4_task_t task = l4_thread_task(cfg->k, cfg->thread);
+    if (pol == NULL || task == L4_NILTASK || l4_thread_task(cfg->k, cfg->pager_thread) != task ||
+        cfg->thread == cfg->pager_thread)
+        return PM_EINVAL;
+    struct pm_task_info ti;
+    pm_error_t err = pm_task_info(cfg->pm, task, &ti);
+    if (err != PM_OK)
+        return err;
+    pm_pager_t *p = g_new0(pm_pager_t, 1);
+    p->pm = cfg->pm;
+    p->k = cfg->k;
+    p->task = task;
+    p->thread = cfg->thread;
+    p->pager_thread = cfg->pager_thread;
+    p->page = pm_physmem_page_size(cfg->pm);
+    p->shift = (unsigned)__builtin_ctzll(p->page);
+    p->pol = pol;
+    p->limit = (uint32_t)(cfg->frames ? cfg->frames : ti.guaranteed);
+    p->view = (struct pm_evict_view){.ctx = p, .next_use = view_next_use, .hint = view_hint};
+    p->pst = pol->create(p->limit ? p->limit : 64, &p->view);
+    p->regions = g_array_new(FALSE, FALSE, sizeof(struct region));
+    p->pages = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+    p->empty = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    if (p->pst == NULL) {
+        pm_pager_free(p);
+        return PM_ENOMEM;
+    }
+    p->st.frames = p->limit;
+    *out = p;
+    return PM_OK;
+}
+
+void pm_pager_free(pm_pager_t *p)
+{
+    if (p == NULL)
+        return;
+    if (p->pages != NULL) {
+        GHashTableIter it;
+        gpointer key, value;
+        g_hash_table_iter_init(&it, p->pages);
+        while (g_hash_table_iter_next(&it, &key, &value)) {
+            const struct vpage *v = value;
+            if (v->in_swap)
+                (void)pm_swap_discard(p->pm, p->task, v->swap);
+        }
+        g_hash_table_destroy(p->pages);
+    }
+    if (p->c != PM_CONTAINER_NONE)
+        (void)pm_container_destroy(p->pm, p->task, p->c);
+    if (p->pst != NULL)
+        p->pol->destroy(p->pst);
+    if (p->regions != NULL)
+        g_array_free(p->regions, TRUE);
+    if (p->empty != NULL)
+        g_array_free(p->empty, TRUE);
+    free(p->slot_page);
+    g_free(p->future);
+    g_free(p->next);
+    g_free(p);
+}
+
+static bool range_ok(const pm_pager_t *p, uint64_t vaddr, uint64_t len)
+{
+    return len > 0 && ((vaddr | len) & (p->page - 1)) == 0 && vaddr < L4_VADDR_LIMIT &&
+           len <= L4_VADDR_LIMIT - vaddr;
+}
+
+pm_error_t pm_pager_mmap(pm_pager_t *p, uint64_t vaddr, uint64_t len)
+{
+    if (!range_ok(p, vaddr, len))
+        return PM_EINVAL;
+    guint at = 0;
+    while (at < p->regions->len && g_array_index(p->regions, struct region, at).start < vaddr)
+        at++;
+    if ((at > 0 && g_array_index(p->regions, struct region, at - 1).end > vaddr) ||
+        (at < p->regions->len && g_array_index(p->regions, struct region, at).start < vaddr + len))
+        return PM_EEXIST;
+    if (p->c == PM_CONTAINER_NONE) {
+        pm_error_t err = pm_container_create(p->pm, p->task, &p->c);
+        if (err != PM_OK)
+            return err;
+    }
+    struct region r = {vaddr, vaddr + len};
+    g_array_insert_val(p->regions, at, r);
+    return PM_OK;
+}
+
+pm_error_t pm_pager_munmap(pm_pager_t *p, uint64_t vaddr, uint64_t len)
+{
+    if (!range_ok(p, vaddr, len))
+        return PM_EINVAL;
+    guint first = 0, last;
+    while (first < p->regions->len && g_array_index(p->regions, struct region, first).end <= vaddr)
+        first++;
+    if (first == p->regions->len ||
+        g_array_index(p->regions, struct region, first).start >= vaddr + len)
+        return PM_ENOENT;
+    /* Whole ranges, back to back, exactly [vaddr, vaddr + len). */
+    if (g_array_index(p->regions, struct region, first).start != vaddr)
+        return PM_EINVAL;
+    uint64_t end = vaddr;
+    for (last = first; last < p->regions->len; last++) {
+        const struct region *r = &g_array_index(p->regions, struct region, last);
+        if (r->start != end || r->end > vaddr + len)
+            break;
+        end = r->end;
+    }
+    if (end != vaddr + len)
+        return PM_EINVAL;
+    for (uint64_t vp = vaddr >> p->shift; vp < end >> p->shift; vp++) {
+        struct vpage *v = page_get(p, vp, false);
+        if (v == NULL)
+            continue;
+        if (v->slot != NO_SLOT) {
+            uint32_t one = 1;
+            p->pol->remove(p->pst, v->slot);
+            (void)pm_container_deallocate(p->pm, p->task, p->c, v->slot, &one, 0);
+            p->slot_page[v->slot] = UINT64_MAX;
+            g_array_append_val(p->empty, v->slot);
+            p->st.resident--;
+        }
+        if (v->in_swap)
+            (void)pm_swap_discard(p->pm, p->task, v->swap);
+        g_hash_table_remove(p->pages, &vp);
+    }
+    g_array_remove_range(p->regions, first, last - first);
+    return PM_OK;
+}
+
+pm_error_t pm_pager_hint(pm_pager_t *p, uint64_t vaddr, uint64_t len, enum pm_evict_hint hint)
+{
+    if (!range_ok(p, vaddr, len) || (unsigned)hint > PM_HINT_WILLNEED)
+        return PM_EINVAL;
+    for (uint64_t vp = vaddr >> p->shift; vp < (vaddr + len) >> p->shift; vp++)
+        page_get(p, vp, true)->hint = (uint8_t)hint;
+    return PM_OK;
+}
+
+/* After an access: every page it touched is a reference, a hit unless the
+ * access brought it in. */
+static void referenced(pm_pager_t *p, uint64_t vaddr, size_t len)
+{
+    if (len == 0)
+        return;
+    for (uint64_t vp = vaddr >> p->shift; vp <= (vaddr + len - 1) >> p->shift; vp++) {
+        struct vpage *v = page_get(p, vp, false);
+        if (v == NULL || v->slot == NO_SLOT)
+            continue;
+        p->st.refs++;
+        if (v->brought == p->epoch) {
+            p->st.misses++;
+        } else {
+            p->st.hits++;
+            p->pol->touch(p->pst, v->slot);
+        }
+    }
+}
+
+pm_error_t pm_pager_access(pm_pager_t *p, enum l4_access_kind kind, uint64_t vaddr, void *buf,
+                           size_t len, size_t *done)
+{
+    p->epoch++;
+    size_t did = 0;
+    pm_error_t err = l4_access(p->k, p->thread, kind, vaddr, buf, len, &did);
+    referenced(p, vaddr, did);
+    if (done != NULL)
+        *done = did;
+    return err;
+}
+
+pm_error_t pm_pager_ref(pm_pager_t *p, uint64_t vaddr, bool write)
+{
+    uint64_t vp = vaddr >> p->shift;
+    if (p->future != NULL && p->pos < p->nfuture) {
+        /* The page's next reference, for OPT: known before the fault, so
+         * that a victim chosen now already sees it. */
+        struct vpage *v = page_get(p, vp, true);
+        v->next_use = p->next[p->pos];
+        p->pos++;
+    }
+    p->epoch++;
+    unsigned char b;
+    pm_error_t err = l4_access(p->k, p->thread, L4_ACCESS_READ, vaddr, &b, 1, NULL);
+    if (err == PM_OK && write)
+        err = l4_access(p->k, p->thread, L4_ACCESS_WRITE, vaddr, &b, 1, NULL);
+    if (err == PM_OK)
+        referenced(p, vaddr, 1);
+    return err;
+}
+
+void pm_pager_set_future(pm_pager_t *p, const uint64_t *vpages, size_t n)
+{
+    g_free(p->future);
+    g_free(p->next);
+    p->future = g_memdup2(vpages, n * sizeof *vpages);
+    p->next = g_new(uint64_t, n ? n : 1);
+    p->nfuture = n;
+    p->pos = 0;
+    /* next[i]: where future[i]'s page comes next (UINT64_MAX: never). */
+    GHashTable *last = g_hash_table_new(g_int64_hash, g_int64_equal);
+    for (size_t i = n; i-- > 0;) {
+        gpointer seen = g_hash_table_lookup(last, &p->future[i]);
+        p->next[i] = seen ? (uint64_t)GPOINTER_TO_SIZE(seen) - 1 : UINT64_MAX;
+        g_hash_table_insert(last, &p->future[i], GSIZE_TO_POINTER(i + 1));
+    }
+    /* Resident pages: their first reference from now. */
+    GHashTableIter it;
+    gpointer key, value;
+    g_hash_table_iter_init(&it, p->pages);
+    while (g_hash_table_iter_next(&it, &key, &value)) {
+        gpointer first = g_hash_table_lookup(last, key);
+        ((struct vpage *)value)->next_use =
+            first ? (uint64_t)GPOINTER_TO_SIZE(first) - 1 : UINT64_MAX;
+    }
+    g_hash_table_destroy(last);
+}
+
+void pm_pager_stats(const pm_pager_t *p, struct pm_pager_stats *out)
+{
+    *out = p->st;
+}
+
+container_t pm_pager_container(const pm_pager_t *p)
+{
+    return p->c;
+}

@@ -1,0 +1,238 @@
+/* test-pager.c — the default self-pager (SPEC §8): ranges, faults, the
+ * multiplexing of G frames with every eviction policy (a contract test runs
+ * each registered one), data kept across eviction and swap, and golden
+ * miss counts from the literature: Belady's anomaly for FIFO, the OSTEP
+ * paging-policy examples for OPT, FIFO and LRU. */
+#include <glib.h>
+
+#include "harness.h"
+#include "pmsim/pager.h"
+
+static struct pmworld p;
+static pm_pager_t *pg;
+static l4_thread_t pager_thread;
+
+#define BASE 0x10000000ull
+#define PG 4096u
+
+/* A machine of FRAMES frames, one task, a pager multiplexing NFRAMES with
+ * POLICY over a range of PAGES pages at BASE. */
+static void setup(uint32_t frames, const char *policy, uint64_t nframes, uint64_t pages)
+{
+    pmworld_init_swap(&p, frames, 1, 4 * frames, NULL);
+    ck_assert_int_eq(l4_thread_create(p.w.k, p.task[0], &pager_thread), PM_OK);
+    struct pm_pager_config cfg = {.pm = p.pm,
+                                  .k = p.w.k,
+                                  .thread = p.thread[0],
+                                  .pager_thread = pager_thread,
+                                  .policy = policy,
+                                  .frames = nframes};
+    ck_assert_int_eq(pm_pager_new(&cfg, &pg), PM_OK);
+    ck_assert_int_eq(l4_thread_set_handler(p.w.k, pager_thread, pm_pager_on_fault, pg), PM_OK);
+    ck_assert_int_eq(l4_thread_set_pager(p.w.k, p.thread[0], pager_thread), PM_OK);
+    ck_assert_int_eq(pm_pager_mmap(pg, BASE, pages * PG), PM_OK);
+}
+
+static void teardown(void)
+{
+    ck_assert_int_eq(l4_thread_set_handler(p.w.k, pager_thread, NULL, NULL), PM_OK);
+    pm_pager_free(pg);
+    pg = NULL;
+    pmworld_fini(&p);
+}
+
+static struct pm_pager_stats stats(void)
+{
+    struct pm_pager_stats s;
+    pm_pager_stats(pg, &s);
+    return s;
+}
+
+/* Misses of POLICY with NFRAMES frames on the reference string REFS. */
+static uint64_t misses(const char *policy, uint64_t nframes, const unsigned *refs, size_t n)
+{
+    setup(64, policy, nframes, 64);
+    uint64_t *future = g_new(uint64_t, n);
+    for (size_t i = 0; i < n; i++)
+        future[i] = (BASE >> 12) + refs[i];
+    pm_pager_set_future(pg, future, n);
+    g_free(future);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_int_eq(pm_pager_ref(pg, BASE + (uint64_t)refs[i] * PG, false), PM_OK);
+    struct pm_pager_stats s = stats();
+    ck_assert_uint_eq(s.refs, n);
+    ck_assert_uint_eq(s.hits + s.misses, n);
+    ck_assert_uint_le(s.resident, nframes);
+    PM_CHECK_INVARIANTS(&p);
+    teardown();
+    return s.misses;
+}
+
+/* Belady's anomaly: FIFO with more frames misses more on this string. */
+START_TEST(test_belady_anomaly)
+{
+    static const unsigned refs[] = {1, 2, 3, 4, 1, 2, 5, 1, 2, 3, 4, 5};
+    ck_assert_uint_eq(misses("fifo", 3, refs, G_N_ELEMENTS(refs)), 9);
+    ck_assert_uint_eq(misses("fifo", 4, refs, G_N_ELEMENTS(refs)), 10);
+    /* LRU is a stack algorithm: no anomaly. */
+    ck_assert_uint_eq(misses("lru", 3, refs, G_N_ELEMENTS(refs)), 10);
+    ck_assert_uint_eq(misses("lru", 4, refs, G_N_ELEMENTS(refs)), 8);
+    /* OPT: 7 and 6 misses. */
+    ck_assert_uint_eq(misses("opt", 3, refs, G_N_ELEMENTS(refs)), 7);
+    ck_assert_uint_eq(misses("opt", 4, refs, G_N_ELEMENTS(refs)), 6);
+}
+END_TEST
+
+/* OSTEP, "Beyond Physical Memory: Policies" (chapter 22): the stream
+ * 0 1 2 0 1 3 0 3 1 2 1 with a cache of three pages: the optimal policy
+ * hits 6 times (5 misses), FIFO 4 (7 misses), LRU 6 (5 misses). */
+START_TEST(test_ostep_examples)
+{
+    static const unsigned refs[] = {0, 1, 2, 0, 1, 3, 0, 3, 1, 2, 1};
+    ck_assert_uint_eq(misses("opt", 3, refs, G_N_ELEMENTS(refs)), 5);
+    ck_assert_uint_eq(misses("fifo", 3, refs, G_N_ELEMENTS(refs)), 7);
+    ck_assert_uint_eq(misses("lru", 3, refs, G_N_ELEMENTS(refs)), 5);
+}
+END_TEST
+
+/* Every registered policy: a random stream over twice as many pages as
+ * frames, every page holding its own bytes, written and read back across
+ * evictions to swap and back; resident never over the limit; the miss count
+ * never under OPT's. */
+START_TEST(test_policy_contract)
+{
+    const struct pm_evict_policy *pol = pm_evict_policies()[_i];
+    ck_assert_ptr_nonnull(pol);
+    const unsigned npages = 24, nframes = 8, nrefs = 600;
+    unsigned *refs = g_new(unsigned, nrefs);
+    GRand *rnd = g_rand_new_with_seed(42);
+    for (unsigned i = 0; i < nrefs; i++)
+        refs[i] = (unsigned)g_rand_int_range(rnd, 0, npages);
+    g_rand_free(rnd);
+    uint64_t opt = misses("opt", nframes, refs, nrefs);
+    ck_assert_uint_ge(misses(pol->name, nframes, refs, nrefs), opt);
+
+    setup(64, pol->name, nframes, npages);
+    uint64_t *future = g_new(uint64_t, nrefs);
+    for (unsigned i = 0; i < nrefs; i++)
+        future[i] = (BASE >> 12) + refs[i];
+    pm_pager_set_future(pg, future, nrefs);
+    g_free(future);
+    uint32_t *val = g_new0(uint32_t, npages);
+    for (unsigned i = 0; i < nrefs; i++) {
+        uint64_t va = BASE + (uint64_t)refs[i] * PG;
+        uint32_t got;
+        CHECK_EQ(pm_pager_access(pg, L4_ACCESS_READ, va, &got, sizeof got, NULL), PM_OK);
+        CHECK_EQ(got, val[refs[i]]);
+        if (i % 3 == 0) {
+            val[refs[i]] = i + 1;
+            CHECK_EQ(
+                pm_pager_access(pg, L4_ACCESS_WRITE, va, &val[refs[i]], sizeof(uint32_t), NULL),
+                PM_OK);
+        }
+        CHECK(stats().resident <= nframes);
+    }
+    struct pm_pager_stats s = stats();
+    ck_assert_uint_gt(s.evictions, 0);
+    ck_assert_uint_gt(s.swap_outs, 0);
+    ck_assert_uint_gt(s.swap_ins, 0);
+    ck_assert_uint_eq(s.evictions, s.swap_outs + s.drops);
+    struct pm_task_info ti;
+    ck_assert_int_eq(pm_task_info(p.pm, p.task[0], &ti), PM_OK);
+    ck_assert_uint_le(ti.allocated, nframes);
+    PM_CHECK_INVARIANTS(&p);
+    g_free(val);
+    g_free(refs);
+    teardown();
+}
+END_TEST
+
+/* Ranges: faults outside them fail; overlap is EEXIST; munmap drops the
+ * pages (frames back, swap discarded), and the range reads zero again. */
+START_TEST(test_ranges)
+{
+    setup(64, "lru", 2, 4);
+    unsigned char b = 0;
+    ck_assert_int_eq(pm_pager_access(pg, L4_ACCESS_READ, BASE + 4 * PG, &b, 1, NULL), PM_EFAULT);
+    ck_assert_int_eq(pm_pager_mmap(pg, BASE + 2 * PG, PG), PM_EEXIST);
+    ck_assert_int_eq(pm_pager_mmap(pg, BASE + 1, PG), PM_EINVAL);
+    ck_assert_int_eq(pm_pager_mmap(pg, BASE + 8 * PG, 0), PM_EINVAL);
+    uint32_t v[4] = {11, 22, 33, 44}, got;
+    for (unsigned i = 0; i < 4; i++)
+        ck_assert_int_eq(
+            pm_pager_access(pg, L4_ACCESS_WRITE, BASE + i * PG, &v[i], sizeof v[i], NULL), PM_OK);
+    for (unsigned i = 0; i < 4; i++) {
+        ck_assert_int_eq(pm_pager_access(pg, L4_ACCESS_READ, BASE + i * PG, &got, sizeof got, NULL),
+                         PM_OK);
+        ck_assert_uint_eq(got, v[i]);
+    }
+    ck_assert_uint_eq(stats().resident, 2);
+    ck_assert_int_eq(pm_pager_munmap(pg, BASE, 2 * PG), PM_EINVAL); /* part of a range */
+    ck_assert_int_eq(pm_pager_munmap(pg, BASE + 16 * PG, PG), PM_ENOENT);
+    ck_assert_int_eq(pm_pager_munmap(pg, BASE, 4 * PG), PM_OK);
+    ck_assert_uint_eq(stats().resident, 0);
+    struct pm_task_info ti;
+    ck_assert_int_eq(pm_task_info(p.pm, p.task[0], &ti), PM_OK);
+    ck_assert_uint_eq(ti.allocated, 0);
+    ck_assert_uint_eq(ti.swap_ids, 0);
+    ck_assert_int_eq(pm_pager_access(pg, L4_ACCESS_READ, BASE, &got, sizeof got, NULL), PM_EFAULT);
+    ck_assert_int_eq(pm_pager_mmap(pg, BASE, 4 * PG), PM_OK);
+    ck_assert_int_eq(pm_pager_access(pg, L4_ACCESS_READ, BASE, &got, sizeof got, NULL), PM_OK);
+    ck_assert_uint_eq(got, 0);
+    PM_CHECK_INVARIANTS(&p);
+    teardown();
+}
+END_TEST
+
+/* Clean pages (never written) are dropped, not swapped. */
+START_TEST(test_clean_pages_dropped)
+{
+    setup(64, "fifo", 2, 8);
+    unsigned char b;
+    for (unsigned i = 0; i < 8; i++)
+        ck_assert_int_eq(pm_pager_access(pg, L4_ACCESS_READ, BASE + i * PG, &b, 1, NULL), PM_OK);
+    struct pm_pager_stats s = stats();
+    ck_assert_uint_eq(s.evictions, 6);
+    ck_assert_uint_eq(s.drops, 6);
+    ck_assert_uint_eq(s.swap_outs, 0);
+    ck_assert_uint_eq(s.zero_fills, 8);
+    teardown();
+}
+END_TEST
+
+/* The hint policy evicts DONTNEED pages first and WILLNEED pages last. */
+START_TEST(test_hints)
+{
+    setup(64, "hint", 3, 8);
+    ck_assert_int_eq(pm_pager_hint(pg, BASE, PG, PM_HINT_WILLNEED), PM_OK);
+    ck_assert_int_eq(pm_pager_hint(pg, BASE + PG, PG, PM_HINT_DONTNEED), PM_OK);
+    ck_assert_int_eq(pm_pager_hint(pg, BASE, PG, 7), PM_EINVAL);
+    /* 0 (willneed), 1 (dontneed), 2; then 3 evicts 1, 4 evicts 2 (LRU of
+     * the normal ones), 0 is still there. */
+    static const unsigned refs[] = {0, 1, 2, 3, 4, 0};
+    for (size_t i = 0; i < G_N_ELEMENTS(refs); i++)
+        ck_assert_int_eq(pm_pager_ref(pg, BASE + refs[i] * PG, false), PM_OK);
+    ck_assert_uint_eq(stats().misses, 5);
+    ck_assert_uint_eq(stats().hits, 1);
+    teardown();
+}
+END_TEST
+
+static Suite *make_suite(void)
+{
+    Suite *s = suite_create("pager");
+    TCase *tc = tcase_create("pager");
+    tcase_add_test(tc, test_belady_anomaly);
+    tcase_add_test(tc, test_ostep_examples);
+    size_t n = 0;
+    while (pm_evict_policies()[n] != NULL)
+        n++;
+    tcase_add_loop_test(tc, test_policy_contract, 0, (int)n);
+    tcase_add_test(tc, test_ranges);
+    tcase_add_test(tc, test_clean_pages_dropped);
+    tcase_add_test(tc, test_hints);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+PMSIM_TEST_MAIN
