@@ -16,10 +16,12 @@
  * are paths into it, and the text report is written from it too, so the
  * two always say the same. */
 #include <json-glib/json-glib.h>
+#include <math.h>
 #include <string.h>
 #include <time.h>
 
 #include "pmsim/l4sim.h"
+#include "pmsim/pager.h"
 #include "pmsim/physmem.h"
 #include "pmsim/policy.h"
 #include "pmsim/pool.h"
@@ -53,6 +55,9 @@ struct rt_task {
     GHashTable *controls;          /* name id + 1 → 1: names bound to the control capability */
     struct upctx up;
     uint64_t upcalls, shrinks, returned; /* upcalls and shrink notices got, frames given back */
+    pm_pager_t *pager; /* its pager, made at its first use (NULL: none yet, or none) */
+    l4_thread_t pager_thread;
+    struct pm_pager_stats last_pager; /* its pager's counters when it died */
 };
 
 /* An answer a task owes to an upcall, given when the clock reaches DUE. */
@@ -376,6 +381,116 @@ static uint64_t give_back(struct sim_run *r, int t, uint64_t count)
     return done;
 }
 
+/* Task T's pager, made at its first use (so that G is known by then):
+ * SCENARIO.md's default pager is LRU over all of G.  NULL for a task with
+ * `pager: none` or one that is not alive. */
+static pm_pager_t *pager_of(struct sim_run *r, int t)
+{
+    struct rt_task *rt = &r->tasks[t];
+    const struct sim_task_def *d = g_ptr_array_index(r->sc->tasks, t);
+    if (rt->pager != NULL || d->no_pager || !rt->started || rt->dead)
+        return rt->pager;
+    struct pm_pager_config cfg = {.pm = r->pm,
+                                  .k = r->k,
+                                  .thread = rt->thread,
+                                  .policy = d->pager_policy,
+                                  .frames = d->pager_frames};
+    if (l4_thread_create(r->k, rt->id, &rt->pager_thread) != PM_OK)
+        return NULL;
+    cfg.pager_thread = rt->pager_thread;
+    if (pm_pager_new(&cfg, &rt->pager) != PM_OK)
+        return NULL;
+    (void)l4_thread_set_handler(r->k, rt->pager_thread, pm_pager_on_fault, rt->pager);
+    (void)l4_thread_set_pager(r->k, rt->thread, rt->pager_thread);
+    return rt->pager;
+}
+
+static void pager_drop(struct sim_run *r, struct rt_task *rt)
+{
+    if (rt->pager == NULL)
+        return;
+    pm_pager_stats(rt->pager, &rt->last_pager);
+    if (l4_task_exists(r->k, rt->id))
+        (void)l4_thread_set_handler(r->k, rt->pager_thread, NULL, NULL);
+    pm_pager_free(rt->pager);
+    rt->pager = NULL;
+}
+
+/* A generated access stream (SCENARIO.md access): COUNT page references
+ * over [at, at + bytes), seeded by the scenario's seed and the step. */
+static pm_error_t run_stream(struct sim_run *r, const struct sim_step *s, pm_pager_t *pg)
+{
+    uint64_t pages = s->bytes / r->sc->page_size, n = s->count;
+    /* The same stream for the same parameters, whichever task runs it: the
+     * way to compare eviction policies on one workload. */
+    char *key = g_strdup_printf("%llu/%llx/%llx/%d/%g/%llu/%g", (unsigned long long)r->sc->seed,
+                                (unsigned long long)s->at, (unsigned long long)s->bytes,
+                                s->pattern_kind, s->alpha, (unsigned long long)s->count,
+                                s->write_ratio);
+    GRand *rnd = g_rand_new_with_seed(g_str_hash(key));
+    g_free(key);
+    uint64_t *seq = g_new(uint64_t, n);
+    double *cdf = NULL;
+    if (s->pattern_kind == PAT_ZIPF) {
+        /* P(rank k) ∝ 1 / k^alpha, page k − 1 of the region the k-th most used. */
+        cdf = g_new(double, pages);
+        double sum = 0;
+        for (uint64_t k = 0; k < pages; k++)
+            cdf[k] = (sum += 1.0 / pow((double)(k + 1), s->alpha));
+        for (uint64_t k = 0; k < pages; k++)
+            cdf[k] /= sum;
+    }
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t pgno;
+        switch (s->pattern_kind) {
+        case PAT_UNIFORM:
+            pgno = (uint64_t)(g_rand_double(rnd) * (double)pages);
+            break;
+        case PAT_ZIPF: {
+            double u = g_rand_double(rnd);
+            uint64_t lo = 0, hi = pages - 1;
+            while (lo < hi) {
+                uint64_t mid = (lo + hi) / 2;
+                if (cdf[mid] < u)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            pgno = lo;
+            break;
+        }
+        default: /* sequential and loop: in order, round and round */
+            pgno = i % pages;
+            break;
+        }
+        seq[i] = (s->at / r->sc->page_size) + (pgno < pages ? pgno : pages - 1);
+    }
+    pm_pager_set_future(pg, seq, n);
+    pm_error_t err = PM_OK;
+    for (uint64_t i = 0; i < n && err == PM_OK; i++) {
+        bool write = s->write_ratio > 0 && g_rand_double(rnd) < s->write_ratio;
+        err = pm_pager_ref(pg, seq[i] * r->sc->page_size, write);
+    }
+    g_free(cdf);
+    g_free(seq);
+    g_rand_free(rnd);
+    return err;
+}
+
+static pm_error_t run_trace(struct sim_run *r, const struct sim_step *s, pm_pager_t *pg)
+{
+    const struct sim_ref *refs = (const struct sim_ref *)(const void *)s->trace->data;
+    uint64_t *seq = g_new(uint64_t, s->trace->len);
+    for (guint i = 0; i < s->trace->len; i++)
+        seq[i] = refs[i].addr / r->sc->page_size;
+    pm_pager_set_future(pg, seq, s->trace->len);
+    g_free(seq);
+    pm_error_t err = PM_OK;
+    for (guint i = 0; i < s->trace->len && err == PM_OK; i++)
+        err = pm_pager_ref(pg, refs[i].addr, refs[i].write);
+    return err;
+}
+
 /* After every step: what the clock allows happens, in time order —
  * physmem's deadlines (exile), the answers tasks owe, the policy server's
  * grace periods. */
@@ -525,6 +640,7 @@ static void world_down(struct sim_run *r)
 {
     if (r->tasks != NULL) {
         for (guint i = 0; i < r->sc->tasks->len; i++) {
+            pager_drop(r, &r->tasks[i]);
             if (r->tasks[i].caps)
                 g_hash_table_destroy(r->tasks[i].caps);
             if (r->tasks[i].refs)
@@ -598,6 +714,7 @@ static unsigned char byte_at(const struct sim_step *s, uint64_t i)
 static pm_error_t do_access(struct sim_run *r, const struct sim_step *s, char **mismatch)
 {
     struct rt_task *t = &r->tasks[s->task];
+    pm_pager_t *pg = pager_of(r, s->task);
     unsigned char *buf = g_malloc(s->bytes < CHUNK ? s->bytes : CHUNK);
     bool check = s->op == OP_READ && (s->pattern >= 0 || s->data != NULL);
     pm_error_t err = PM_OK;
@@ -607,9 +724,13 @@ static pm_error_t do_access(struct sim_run *r, const struct sim_step *s, char **
         if (s->op == OP_WRITE) {
             for (size_t i = 0; i < n; i++)
                 buf[i] = byte_at(s, pos + i);
-            err = l4_access(r->k, t->thread, L4_ACCESS_WRITE, s->at + pos, buf, n, &done);
+            err = pg != NULL
+                      ? pm_pager_access(pg, L4_ACCESS_WRITE, s->at + pos, buf, n, &done)
+                      : l4_access(r->k, t->thread, L4_ACCESS_WRITE, s->at + pos, buf, n, &done);
         } else {
-            err = l4_access(r->k, t->thread, L4_ACCESS_READ, s->at + pos, buf, n, &done);
+            err = pg != NULL
+                      ? pm_pager_access(pg, L4_ACCESS_READ, s->at + pos, buf, n, &done)
+                      : l4_access(r->k, t->thread, L4_ACCESS_READ, s->at + pos, buf, n, &done);
             for (size_t i = 0; check && i < done && *mismatch == NULL; i++)
                 if (buf[i] != byte_at(s, pos + i))
                     *mismatch = g_strdup_printf("the byte at 0x%llx is 0x%02x, expected 0x%02x",
@@ -753,6 +874,7 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
             li->swap_ids = li->owed = 0;
             l4_task_stats(r->k, rt->id, &rt->last);
             rt->last.mapped_pages = 0;
+            pager_drop(r, rt);
             l4_task_delete(r->k, rt->id);
             rt->dead = true;
             if (r->policy != NULL) {
@@ -837,6 +959,25 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
         if (ids != NULL && ids->len > 0 && err == PM_ESRCH)
             count = 0;
         has_count = true;
+        break;
+    }
+    case OP_MMAP:
+    case OP_MUNMAP:
+    case OP_ACCESS:
+    case OP_REPLAY: {
+        pm_pager_t *pg = pager_of(r, t);
+        if (pg == NULL) {
+            err = rt->started && !rt->dead ? PM_ENOMEM : PM_ESRCH;
+            break;
+        }
+        if (s->op == OP_MMAP)
+            err = pm_pager_mmap(pg, s->at, s->bytes);
+        else if (s->op == OP_MUNMAP)
+            err = pm_pager_munmap(pg, s->at, s->bytes);
+        else if (s->op == OP_ACCESS)
+            err = run_stream(r, s, pg);
+        else
+            err = run_trace(r, s, pg);
         break;
     }
     case OP_PRESSURE: {
@@ -1119,6 +1260,7 @@ static void build_report(struct sim_run *r)
         ps.swap_slots_used = zero.pm.swap_slots_used;
     }
 
+    uint64_t evictions = 0;
     json_builder_set_member_name(b, "tasks");
     json_builder_begin_object(b);
     for (guint i = 0; r->tasks != NULL && i < sc->tasks->len; i++) {
@@ -1139,7 +1281,11 @@ static void build_report(struct sim_run *r)
         json_builder_add_boolean_value(b, ti.extra_eligible);
         member_int(b, "resident", ts.mapped_pages);
         member_int(b, "faults", ts.faults);
-        member_int(b, "evictions", 0); /* no pager evicts yet (SPEC §8) */
+        struct pm_pager_stats pgs = r->tasks[i].last_pager;
+        if (r->tasks[i].pager != NULL)
+            pm_pager_stats(r->tasks[i].pager, &pgs);
+        member_int(b, "evictions", pgs.evictions);
+        evictions += pgs.evictions;
         member_int(b, "containers", ti.containers);
         member_int(b, "capabilities", ti.capabilities);
         member_int(b, "bytes_read", ts.bytes_read);
@@ -1151,6 +1297,26 @@ static void build_report(struct sim_run *r)
         member_int(b, "returned", r->tasks[i].returned);
         member_int(b, "owed", ti.owed);
         member_int(b, "exiled", ti.exiles);
+        const struct sim_task_def *d = g_ptr_array_index(sc->tasks, i);
+        if (!d->no_pager) {
+            json_builder_set_member_name(b, "pager");
+            json_builder_begin_object(b);
+            json_builder_set_member_name(b, "policy");
+            json_builder_add_string_value(b, d->pager_policy ? d->pager_policy : "lru");
+            member_int(b, "frames", pgs.frames);
+            member_int(b, "resident", pgs.resident);
+            member_int(b, "refs", pgs.refs);
+            member_int(b, "hits", pgs.hits);
+            member_int(b, "misses", pgs.misses);
+            member_int(b, "faults", pgs.faults);
+            member_int(b, "refused", pgs.refused);
+            member_int(b, "zero_fills", pgs.zero_fills);
+            member_int(b, "evictions", pgs.evictions);
+            member_int(b, "swap_outs", pgs.swap_outs);
+            member_int(b, "drops", pgs.drops);
+            member_int(b, "swap_ins", pgs.swap_ins);
+            json_builder_end_object(b);
+        }
         json_builder_end_object(b);
     }
     json_builder_end_object(b);
@@ -1200,8 +1366,7 @@ static void build_report(struct sim_run *r)
     member_int(b, "inactive_dropped", ps.inactive_dropped);
     member_int(b, "swap_inactive", ps.swap_inactive);
     member_int(b, "swap_slots_used", ps.swap_slots_used);
-    /* What later parts of the model count; nothing can cause them yet. */
-    member_int(b, "evictions", 0);
+    member_int(b, "evictions", evictions);
     json_builder_end_object(b);
 
     json_builder_set_member_name(b, "time");

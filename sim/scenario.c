@@ -18,6 +18,7 @@
 #include "scenario_priv.h"
 #include "ydoc.h"
 #include "pmsim/physmem.h"
+#include "pmsim/pager.h"
 #include "pmsim/policy.h"
 
 const char *const sim_op_names[OP_COUNT] = {
@@ -48,6 +49,10 @@ const char *const sim_op_names[OP_COUNT] = {
     [OP_SWAP_RECOVER] = "swap_recover",
     [OP_PRESSURE] = "pressure",
     [OP_START] = "start",
+    [OP_MMAP] = "mmap",
+    [OP_MUNMAP] = "munmap",
+    [OP_ACCESS] = "access",
+    [OP_REPLAY] = "replay",
     [OP_PARALLEL] = "parallel",
 };
 
@@ -55,10 +60,6 @@ const char *const sim_op_names[OP_COUNT] = {
 static const struct {
     const char *op, *needs;
 } later_ops[] = {
-    {"mmap", "the self-pager (SPEC §8)"},
-    {"munmap", "the self-pager (SPEC §8)"},
-    {"access", "the self-pager (SPEC §8)"},
-    {"replay", "the self-pager (SPEC §8)"},
     {"read_into", "servers and transfer strategies (SPEC §9)"},
     {"write_from", "servers and transfer strategies (SPEC §9)"},
 };
@@ -427,6 +428,126 @@ static bool get_frames(struct loader *L, const struct sim_ynode *n, const char *
     return true;
 }
 
+/* [at, at + bytes) of step S: page aligned, non-empty, inside the address
+ * space. */
+static bool page_range(struct loader *L, const struct sim_ynode *n, struct sim_step *s)
+{
+    uint64_t page = L->sc->page_size;
+    if (s->bytes == 0)
+        return fail(L, sim_yaml_get(n, "bytes"), "bytes: a range of 0 bytes");
+    if (s->at % page != 0 || s->bytes % page != 0)
+        return fail(L, sim_yaml_get(n, s->at % page ? "at" : "bytes"),
+                    "%s is not a multiple of the page size (%llu)", s->at % page ? "at" : "bytes",
+                    (unsigned long long)page);
+    if (s->bytes > (1ull << 48) - s->at)
+        return fail(L, sim_yaml_get(n, "bytes"), "at + bytes goes past the 48-bit address space");
+    return true;
+}
+
+/* Task T has a pager (the operation at N needs one). */
+static bool has_pager(struct loader *L, const struct sim_ynode *n, int t)
+{
+    const struct sim_task_def *d = t >= 0 ? g_ptr_array_index(L->sc->tasks, t) : NULL;
+    if (d != NULL && d->no_pager)
+        return fail(L, sim_yaml_get(n, "do"), "task '%s' has no pager (pager: none): %s needs one",
+                    d->name, sim_yaml_get(n, "do")->value);
+    return true;
+}
+
+/* A real number in [LO, HI]. */
+static bool get_real(struct loader *L, const struct sim_ynode *n, const char *what, double lo,
+                     double hi, double *out)
+{
+    if (!want_scalar(L, n, what))
+        return false;
+    char *end = NULL;
+    double v = g_ascii_strtod(n->value, &end);
+    if (end == n->value || *end != '\0' || !(v >= lo && v <= hi))
+        return fail(L, n, "%s: '%s' is not a number from %g to %g", what, n->value, lo, hi);
+    *out = v;
+    return true;
+}
+
+/* A trace file (SCENARIO.md replay): one reference a line, a page number
+ * (decimal) or an address (0x…), then optionally r or w, separated by
+ * blanks or a comma (CSV); blank lines and lines starting with # are
+ * skipped.  Relative to the scenario file.  Errors name the trace's own
+ * line and column. */
+static bool get_trace(struct loader *L, const struct sim_ynode *n, GArray **out)
+{
+    if (!want_scalar(L, n, "trace"))
+        return false;
+    char *path = L->sc->dir != NULL && !g_path_is_absolute(n->value)
+                     ? g_build_filename(L->sc->dir, n->value, NULL)
+                     : g_strdup(n->value);
+    gchar *text = NULL;
+    gsize len = 0;
+    GError *err = NULL;
+    if (!g_file_get_contents(path, &text, &len, &err)) {
+        fail(L, n, "trace: %s", err->message);
+        g_error_free(err);
+        g_free(path);
+        return false;
+    }
+    GArray *a = g_array_new(FALSE, FALSE, sizeof(struct sim_ref));
+    bool ok = true;
+    unsigned line = 1;
+    for (char *p = text, *nl; ok && p < text + len; p = nl + 1, line++) {
+        nl = memchr(p, '\n', (size_t)(text + len - p));
+        if (nl == NULL)
+            nl = text + len;
+        char *ln = g_strndup(p, (gsize)(nl - p));
+        g_strstrip(ln);
+        if (ln[0] != '\0' && ln[0] != '#') {
+            for (char *c = ln; *c; c++)
+                if (*c == ',' || *c == '\t')
+                    *c = ' ';
+            gchar **f = g_strsplit_set(ln, " ", -1);
+            guint nf = 0;
+            for (guint i = 0; f[i] != NULL; i++)
+                if (f[i][0] != '\0')
+                    f[nf++] = f[i];
+            struct sim_ref ref = {0};
+            guint64 v = 0;
+            bool hex = g_str_has_prefix(f[0], "0x") || g_str_has_prefix(f[0], "0X");
+            if (!g_ascii_string_to_unsigned(
+                    hex ? f[0] + 2 : f[0], hex ? 16 : 10, 0,
+                    hex ? (1ull << 48) - 1 : ((1ull << 48) - 1) / L->sc->page_size, &v, NULL)) {
+                g_set_error(&L->err, SIM_SCENARIO_ERROR, SIM_SCENARIO_ERROR_INVALID,
+                            "%s:%u:1: '%s' is not a page number or an address (0x…) in the "
+                            "48-bit address space",
+                            path, line, f[0]);
+                ok = false;
+            } else if (nf > 2 || (nf == 2 && strcmp(f[1], "r") != 0 && strcmp(f[1], "w") != 0 &&
+                                  strcmp(f[1], "R") != 0 && strcmp(f[1], "W") != 0)) {
+                g_set_error(&L->err, SIM_SCENARIO_ERROR, SIM_SCENARIO_ERROR_INVALID,
+                            "%s:%u:%u: after the address only r or w may follow", path, line,
+                            (unsigned)(strstr(p, f[nf > 1 ? 1 : 0]) - p) + 1);
+                ok = false;
+            } else {
+                ref.addr = hex ? v : v * L->sc->page_size;
+                ref.write = nf == 2 && (f[1][0] == 'w' || f[1][0] == 'W');
+                g_array_append_val(a, ref);
+            }
+            f[nf] = NULL;
+            g_strfreev(f);
+        }
+        g_free(ln);
+    }
+    g_free(text);
+    g_free(path);
+    if (ok && a->len == 0) {
+        fail(L, n, "trace: the file holds no references");
+        ok = false;
+    }
+    if (!ok) {
+        g_array_free(a, TRUE);
+        return false;
+    }
+    *out = a;
+    return true;
+}
+
 /* Which keys each operation takes beyond task, do and expect. */
 static const char *const *op_keys(enum sim_op op)
 {
@@ -462,6 +583,11 @@ static const char *const *op_keys(enum sim_op op)
     static const char *const k_swap_in[] = {"ids", "container", "start", "expect_count", NULL};
     static const char *const k_pressure[] = {"frames", "expect_count", NULL};
     static const char *const k_start[] = {NULL};
+    static const char *const k_mmap[] = {"at", "bytes", "kind", "file", "offset", NULL};
+    static const char *const k_munmap[] = {"at", "bytes", NULL};
+    static const char *const k_access[] = {"region", "pattern",     "alpha",
+                                           "count",  "write_ratio", NULL};
+    static const char *const k_replay[] = {"trace", NULL};
     switch (op) {
     case OP_CREATE:
         return k_create;
@@ -515,6 +641,14 @@ static const char *const *op_keys(enum sim_op op)
         return k_pressure;
     case OP_START:
         return k_start;
+    case OP_MMAP:
+        return k_mmap;
+    case OP_MUNMAP:
+        return k_munmap;
+    case OP_ACCESS:
+        return k_access;
+    case OP_REPLAY:
+        return k_replay;
     default:
         return NULL;
     }
@@ -522,6 +656,8 @@ static const char *const *op_keys(enum sim_op op)
 
 static void step_free(struct sim_step *s)
 {
+    if (s->trace != NULL)
+        g_array_free(s->trace, TRUE);
     if (s == NULL)
         return;
     if (s->frames)
@@ -929,6 +1065,96 @@ static struct sim_step *parse_step(struct loader *L, const struct sim_ynode *n, 
             goto bad;
         }
         break;
+    case OP_MMAP:
+    case OP_MUNMAP:
+        ARG("at", false, get_uint(L, V, "at", (1ull << 48) - 1, &s->at));
+        ARG("bytes", false, get_size(L, V, "bytes", 1ull << 48, &s->bytes));
+        if (!page_range(L, n, s))
+            goto bad;
+        if (s->op == OP_MMAP) {
+            const struct sim_ynode *k = sim_yaml_get(n, "kind");
+            if (k != NULL && (!want_scalar(L, k, "kind") || (strcmp(k->value, "anonymous") != 0 &&
+                                                             strcmp(k->value, "file") != 0))) {
+                if (L->err == NULL)
+                    fail(L, k, "kind: '%s' is not anonymous or file", k->value);
+                goto bad;
+            }
+            const struct sim_ynode *fk = sim_yaml_get(n, "file");
+            if (fk == NULL)
+                fk = sim_yaml_get(n, "offset");
+            if ((k != NULL && strcmp(k->value, "file") == 0) || fk != NULL) {
+                fail(L, k != NULL ? k : fk,
+                     "mmap of a file needs file servers (SPEC §9.2), which this version of pmsim "
+                     "does not simulate yet");
+                goto bad;
+            }
+        }
+        if (!has_pager(L, n, t))
+            goto bad;
+        break;
+    case OP_ACCESS: {
+        const struct sim_ynode *rg = sim_yaml_get(n, "region");
+        if (rg == NULL) {
+            fail(L, n, "do: access needs 'region' ({ at, bytes })");
+            goto bad;
+        }
+        static const char *const rkeys[] = {"at", "bytes", NULL};
+        if (!check_keys(L, rg, "region", rkeys))
+            goto bad;
+        const struct sim_ynode *V;
+        if ((V = sim_yaml_get(rg, "at")) == NULL || !get_uint(L, V, "at", (1ull << 48) - 1, &s->at))
+            goto bad_region;
+        if ((V = sim_yaml_get(rg, "bytes")) == NULL ||
+            !get_size(L, V, "bytes", 1ull << 48, &s->bytes))
+            goto bad_region;
+        if (!page_range(L, rg, s))
+            goto bad;
+        s->pattern_kind = PAT_SEQUENTIAL;
+        if ((V = sim_yaml_get(n, "pattern")) != NULL) {
+            static const char *const pats[] = {"sequential", "uniform", "zipf", "loop"};
+            size_t i = 0;
+            if (!want_scalar(L, V, "pattern"))
+                goto bad;
+            while (i < G_N_ELEMENTS(pats) && strcmp(pats[i], V->value) != 0)
+                i++;
+            if (i == G_N_ELEMENTS(pats)) {
+                fail(L, V, "pattern: '%s' is not sequential, uniform, zipf or loop", V->value);
+                goto bad;
+            }
+            s->pattern_kind = (int)i;
+        }
+        s->alpha = 1.0;
+        if ((V = sim_yaml_get(n, "alpha")) != NULL &&
+            !get_real(L, V, "alpha", 0.0, 100.0, &s->alpha))
+            goto bad;
+        if (V != NULL && s->pattern_kind != PAT_ZIPF) {
+            fail(L, V, "alpha is the skew of a zipf pattern only");
+            goto bad;
+        }
+        s->count = s->bytes / L->sc->page_size;
+        if ((V = sim_yaml_get(n, "count")) != NULL &&
+            !get_uint(L, V, "count", 1ull << 32, &s->count))
+            goto bad;
+        if (s->count == 0) {
+            fail(L, V != NULL ? V : n, "count: an access stream of no references");
+            goto bad;
+        }
+        if ((V = sim_yaml_get(n, "write_ratio")) != NULL &&
+            !get_real(L, V, "write_ratio", 0.0, 1.0, &s->write_ratio))
+            goto bad;
+        if (!has_pager(L, n, t))
+            goto bad;
+        break;
+    bad_region:
+        if (L->err == NULL)
+            fail(L, rg, "region needs 'at' and 'bytes'");
+        goto bad;
+    }
+    case OP_REPLAY:
+        ARG("trace", false, get_trace(L, V, &s->trace));
+        if (!has_pager(L, n, t))
+            goto bad;
+        break;
     case OP_PRESSURE:
         ARG("frames", false, get_uint(L, V, "frames", UINT32_MAX, &s->count));
         ARG("expect_count", true, get_uint(L, V, "expect_count", UINT32_MAX, &s->expect_count));
@@ -1056,6 +1282,41 @@ static bool parse_machine(struct loader *L, const struct sim_ynode *m)
     return true;
 }
 
+/* pager: none, or { policy: NAME, frames: N }. */
+static bool parse_pager(struct loader *L, const struct sim_ynode *v, struct sim_task_def *d)
+{
+    if (v->kind == SIM_Y_SCALAR && strcmp(v->value, "none") == 0) {
+        d->no_pager = true;
+        return true;
+    }
+    if (v->kind != SIM_Y_MAP)
+        return fail(L, v, "pager: 'none' or { policy, frames }");
+    static const char *const keys[] = {"policy", "frames", NULL};
+    if (!check_keys(L, v, "pager", keys))
+        return false;
+    const struct sim_ynode *x;
+    if ((x = sim_yaml_get(v, "policy")) != NULL) {
+        if (!want_scalar(L, x, "pager.policy"))
+            return false;
+        if (pm_evict_policy_find(x->value) == NULL) {
+            GString *ok = g_string_new(NULL);
+            for (const struct pm_evict_policy *const *p = pm_evict_policies(); *p; p++)
+                g_string_append_printf(ok, "%s%s", ok->len ? ", " : "", (*p)->name);
+            fail(L, x, "unknown eviction policy '%s' (known: %s)", x->value, ok->str);
+            g_string_free(ok, TRUE);
+            return false;
+        }
+        d->pager_policy = g_strdup(x->value);
+    }
+    if ((x = sim_yaml_get(v, "frames")) != NULL) {
+        if (!get_uint(L, x, "pager.frames", UINT32_MAX, &d->pager_frames))
+            return false;
+        if (d->pager_frames == 0)
+            return fail(L, x, "pager.frames: a pager needs at least one frame");
+    }
+    return true;
+}
+
 static bool parse_tasks(struct loader *L, const struct sim_ynode *t)
 {
     if (t->kind != SIM_Y_MAP)
@@ -1098,11 +1359,8 @@ static bool parse_tasks(struct loader *L, const struct sim_ynode *t)
             if (d->weight == 0)
                 return fail(L, v, "weight must be at least 1");
         }
-        if ((v = sim_yaml_get(props, "pager")) != NULL &&
-            !(v->kind == SIM_Y_SCALAR && strcmp(v->value, "none") == 0))
-            return fail(L, v,
-                        "pager: only 'none' for now; pagers and their eviction policies "
-                        "(SPEC §8) are not simulated yet");
+        if ((v = sim_yaml_get(props, "pager")) != NULL && !parse_pager(L, v, d))
+            return false;
         if ((v = sim_yaml_get(props, "on_return")) != NULL) {
             static const char *const answers[] = {"comply", "ignore", "slow", "unready"};
             if (!want_scalar(L, v, "on_return"))
@@ -1244,6 +1502,7 @@ static void scenario_free(struct sim_scenario *sc)
     for (guint i = 0; sc->tasks && i < sc->tasks->len; i++) {
         struct sim_task_def *d = g_ptr_array_index(sc->tasks, i);
         g_free(d->name);
+        g_free(d->pager_policy);
         g_free(d);
     }
     if (sc->tasks)

@@ -41,6 +41,10 @@ enum sim_op {
     OP_SWAP_RECOVER,
     OP_PRESSURE,
     OP_START,
+    OP_MMAP,
+    OP_MUNMAP,
+    OP_ACCESS,
+    OP_REPLAY,
     OP_PARALLEL,
     OP_COUNT
 };
@@ -60,6 +64,11 @@ struct sim_step {
     bool has_extra, extra;    /* set_guarantee */
     bool has_quota;
     uint64_t quota;
+    /* access: a generated stream over [at, at + bytes) */
+    int pattern_kind; /* enum sim_access_pattern */
+    double alpha, write_ratio;
+    /* replay: the trace, read at load time */
+    GArray *trace; /* struct sim_ref */
     uint64_t start, count, src_start, dest_start;
     bool has_count;
     GArray *frames, *src_frames, *dest_frames; /* uint32_t; NULL if absent */
@@ -72,6 +81,14 @@ struct sim_step {
     uint64_t expect_count, expect_frame_error, expect_mapped;
     /* OP_PARALLEL: one lane per task, in file order */
     GPtrArray *lanes; /* struct sim_lane * */
+};
+
+enum sim_access_pattern { PAT_SEQUENTIAL, PAT_UNIFORM, PAT_ZIPF, PAT_LOOP };
+
+/* One reference of a trace. */
+struct sim_ref {
+    uint64_t addr;
+    bool write;
 };
 
 struct sim_lane {
@@ -93,8 +110,11 @@ struct sim_task_def {
     bool extra;
     uint64_t weight;
     enum sim_on_return on_return;
-    bool late;           /* `start: false`: it comes to life at a `start` step */
-    uint64_t swap_quota; /* given by the policy server; 0: none */
+    bool late;             /* `start: false`: it comes to life at a `start` step */
+    uint64_t swap_quota;   /* given by the policy server; 0: none */
+    bool no_pager;         /* pager: none */
+    char *pager_policy;    /* pager.policy; NULL: lru */
+    uint64_t pager_frames; /* pager.frames; 0: all of G */
 };
 
 enum sim_cmp { CMP_EQ, CMP_NE, CMP_LT, CMP_LE, CMP_GT, CMP_GE };

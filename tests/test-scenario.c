@@ -150,9 +150,21 @@ static const struct {
      "tasks: { a: { on_return: sulk } }\n"
      "steps: []\n",
      3, 26, "on_return: 'sulk' is not comply, ignore, slow or unready"},
-    {"later operation mmap",
-     HEAD "  - { task: a, do: mmap, at: 0x100000, bytes: 4KiB, kind: anonymous }\n", 9, 20,
-     "do: mmap needs the self-pager (SPEC §8)"},
+    {"mmap of a file",
+     HEAD "  - { task: a, do: mmap, at: 0x100000, bytes: 4KiB, kind: file, file: x }\n", 9, 59,
+     "mmap of a file needs file servers (SPEC §9.2)"},
+    {"zipf of a negative skew",
+     HEAD "  - { task: a, do: access, region: { at: 0x100000, bytes: 4KiB }, pattern: zipf,"
+          " alpha: -1 }\n",
+     9, 89, "alpha: '-1' is not a number from 0 to 100"},
+    {"mmap without a pager",
+     "name: t\n"
+     "machine: { frames: 64 }\n"
+     "tasks:\n"
+     "  a: { pager: none }\n"
+     "steps:\n"
+     "  - { task: a, do: mmap, at: 0x100000, bytes: 4KiB }\n",
+     6, 20, "task 'a' has no pager (pager: none): mmap needs one"},
     {"unknown flag",
      HEAD "  - { task: a, do: map, container: C, count: 1, at: 0x100000, flags: [read, exec] }\n",
      9, 77, "unknown flag 'exec'"},
@@ -386,13 +398,13 @@ static const struct {
      "tasks: {}\n"
      "steps: []\n",
      3, 9, "policy needs 'kind'"},
-    {"pager with a policy",
+    {"unknown eviction policy",
      "name: t\n"
      "machine: { frames: 64 }\n"
      "tasks:\n"
-     "  a: { pager: { policy: lru } }\n"
+     "  a: { pager: { policy: mru } }\n"
      "steps: []\n",
-     4, 15, "pager: only 'none' for now"},
+     4, 25, "unknown eviction policy 'mru' (known: fifo, lru, clock, hint, opt)"},
     {"duplicate top-level key", HEAD "name: again\n", 9, 1, "'name' appears twice in the scenario"},
     {"duplicate key in a step",
      HEAD "  - { task: a, do: allocate, container: C, count: 1, count: 2 }\n", 9, 54,
