@@ -27,6 +27,7 @@
 #include "pmsim/pool.h"
 #include "pmsim/swapfile.h"
 #include "scenario_priv.h"
+#include "servers.h"
 
 /* Where a task that takes control maps the policy buffer, and where the
  * built-in policy server does: high in the address space, out of the way
@@ -58,6 +59,10 @@ struct rt_task {
     pm_pager_t *pager; /* its pager, made at its first use (NULL: none yet, or none) */
     l4_thread_t pager_thread;
     struct pm_pager_stats last_pager; /* its pager's counters when it died */
+    struct sim_store store;           /* server: store */
+    bool store_open;
+    struct sim_fileserver fs; /* server: file, once it served */
+    bool fs_up;
 };
 
 /* An answer a task owes to an upcall, given when the clock reaches DUE. */
@@ -423,10 +428,10 @@ static pm_error_t run_stream(struct sim_run *r, const struct sim_step *s, pm_pag
     uint64_t pages = s->bytes / r->sc->page_size, n = s->count;
     /* The same stream for the same parameters, whichever task runs it: the
      * way to compare eviction policies on one workload. */
-    char *key = g_strdup_printf("%llu/%llx/%llx/%d/%g/%llu/%g", (unsigned long long)r->sc->seed,
-                                (unsigned long long)s->at, (unsigned long long)s->bytes,
-                                s->pattern_kind, s->alpha, (unsigned long long)s->count,
-                                s->write_ratio);
+    char *key =
+        g_strdup_printf("%llu/%llx/%llx/%d/%g/%llu/%g", (unsigned long long)r->sc->seed,
+                        (unsigned long long)s->at, (unsigned long long)s->bytes, s->pattern_kind,
+                        s->alpha, (unsigned long long)s->count, s->write_ratio);
     GRand *rnd = g_rand_new_with_seed(g_str_hash(key));
     g_free(key);
     uint64_t *seq = g_new(uint64_t, n);
@@ -491,6 +496,62 @@ static pm_error_t run_trace(struct sim_run *r, const struct sim_step *s, pm_page
     return err;
 }
 
+static struct sim_env env_of(const struct sim_run *r)
+{
+    return (struct sim_env){.pm = r->pm, .k = r->k, .page = r->sc->page_size};
+}
+
+/* Task T's file server, set up at its first request (its store must be
+ * alive by then).  NULL when it cannot be. */
+static struct sim_fileserver *fileserver_of(struct sim_run *r, int t, pm_error_t *err)
+{
+    struct rt_task *rt = &r->tasks[t];
+    const struct sim_task_def *d = g_ptr_array_index(r->sc->tasks, t);
+    if (rt->fs_up)
+        return &rt->fs;
+    struct rt_task *st = &r->tasks[d->store];
+    if (!rt->started || rt->dead || !st->started || st->dead || !st->store_open) {
+        *err = PM_ESRCH;
+        return NULL;
+    }
+    st->store.task = st->id;
+    st->store.thread = st->thread;
+    struct sim_env e = env_of(r);
+    *err = sim_fileserver_init(&rt->fs, &e, rt->id, rt->thread, &st->store,
+                               (enum sim_behaviour)d->behaviour);
+    if (*err != PM_OK) {
+        sim_fileserver_fini(&rt->fs);
+        return NULL;
+    }
+    rt->fs_up = true;
+    return &rt->fs;
+}
+
+/* read_into / write_from by file server T. */
+static pm_error_t transfer(struct sim_run *r, const struct sim_step *s, int t)
+{
+    pm_error_t err;
+    struct sim_fileserver *fs = fileserver_of(r, t, &err);
+    if (fs == NULL)
+        return err;
+    struct rt_task *rt = &r->tasks[t];
+    container_t w = cap_of(r, t, s->container);
+    struct sim_env e = env_of(r);
+    if (s->op == OP_WRITE_FROM)
+        return sim_write_from(fs, &e, w, (frame_t)s->start, (uint32_t)s->count, s->offset,
+                              (enum sim_strategy)s->strategy);
+    /* direct-map goes to the client: the owner of the container. */
+    l4_thread_t client = L4_NILTHREAD;
+    struct pm_container_info ci;
+    if (pm_container_info(r->pm, rt->id, w, &ci) == PM_OK && ci.owner < r->task_of_l4->len) {
+        int c = GPOINTER_TO_INT(g_ptr_array_index(r->task_of_l4, ci.owner)) - 1;
+        if (c >= 0)
+            client = r->tasks[c].thread;
+    }
+    return sim_read_into(fs, &e, w, (frame_t)s->start, (uint32_t)s->count, s->offset,
+                         (enum sim_strategy)s->strategy, client, s->at);
+}
+
 /* After every step: what the clock allows happens, in time order —
  * physmem's deadlines (exile), the answers tasks owe, the policy server's
  * grace periods. */
@@ -520,7 +581,13 @@ static void settle(struct sim_run *r)
                     ? ti.allocated - x.new_g
                     : 0;
         }
-        (void)give_back(r, x.task, n);
+        if (rt->fs_up) {
+            /* A file server gives back cached blocks: clean, the store has them. */
+            struct sim_env e = env_of(r);
+            rt->returned += sim_fileserver_drop(&rt->fs, &e, n);
+        } else {
+            (void)give_back(r, x.task, n);
+        }
     }
     if (r->policy != NULL) {
         struct snap before;
@@ -628,6 +695,20 @@ static bool world_up(struct sim_run *r)
         failure(r, "the policy server cannot take the tasks' contracts: %s", pm_strerror(err));
         return false;
     }
+    for (guint i = 0; i < sc->tasks->len; i++) {
+        const struct sim_task_def *d = g_ptr_array_index(sc->tasks, i);
+        if (d->server != 2)
+            continue;
+        char *bad = NULL;
+        err = sim_store_open(&r->tasks[i].store, d->backing_path, d->backing_size, d->backing_fill,
+                             sc->page_size, &bad);
+        if (err != PM_OK) {
+            failure(r, "store %s cannot be made: %s", d->name, bad);
+            g_free(bad);
+            return false;
+        }
+        r->tasks[i].store_open = true;
+    }
     settle(r); /* the policy server's first guarantees, read by physmem */
     if (r->opt->trace != NULL) {
         l4_set_event_hook(r->k, trace_l4, r);
@@ -641,6 +722,9 @@ static void world_down(struct sim_run *r)
     if (r->tasks != NULL) {
         for (guint i = 0; i < r->sc->tasks->len; i++) {
             pager_drop(r, &r->tasks[i]);
+            sim_fileserver_fini(&r->tasks[i].fs);
+            if (r->tasks[i].store_open)
+                sim_store_close(&r->tasks[i].store);
             if (r->tasks[i].caps)
                 g_hash_table_destroy(r->tasks[i].caps);
             if (r->tasks[i].refs)
@@ -716,7 +800,11 @@ static pm_error_t do_access(struct sim_run *r, const struct sim_step *s, char **
     struct rt_task *t = &r->tasks[s->task];
     pm_pager_t *pg = pager_of(r, s->task);
     unsigned char *buf = g_malloc(s->bytes < CHUNK ? s->bytes : CHUNK);
-    bool check = s->op == OP_READ && (s->pattern >= 0 || s->data != NULL);
+    bool check = s->op == OP_READ && (s->pattern >= 0 || s->data != NULL || s->data_store >= 0);
+    const struct sim_store *from = s->data_store >= 0 && r->tasks[s->data_store].store_open
+                                       ? &r->tasks[s->data_store].store
+                                       : NULL;
+    unsigned char *want = from != NULL ? g_malloc(s->bytes < CHUNK ? s->bytes : CHUNK) : NULL;
     pm_error_t err = PM_OK;
     for (uint64_t pos = 0; pos < s->bytes && err == PM_OK;) {
         size_t n = s->bytes - pos < CHUNK ? (size_t)(s->bytes - pos) : CHUNK;
@@ -731,14 +819,18 @@ static pm_error_t do_access(struct sim_run *r, const struct sim_step *s, char **
             err = pg != NULL
                       ? pm_pager_access(pg, L4_ACCESS_READ, s->at + pos, buf, n, &done)
                       : l4_access(r->k, t->thread, L4_ACCESS_READ, s->at + pos, buf, n, &done);
-            for (size_t i = 0; check && i < done && *mismatch == NULL; i++)
-                if (buf[i] != byte_at(s, pos + i))
+            if (want != NULL)
+                sim_store_peek(from, s->data_offset + pos, want, n);
+            for (size_t i = 0; check && i < done && *mismatch == NULL; i++) {
+                unsigned char w = want != NULL ? want[i] : byte_at(s, pos + i);
+                if (buf[i] != w)
                     *mismatch = g_strdup_printf("the byte at 0x%llx is 0x%02x, expected 0x%02x",
-                                                (unsigned long long)(s->at + pos + i), buf[i],
-                                                byte_at(s, pos + i));
+                                                (unsigned long long)(s->at + pos + i), buf[i], w);
+            }
         }
         pos += done;
     }
+    g_free(want);
     g_free(buf);
     return err;
 }
@@ -875,6 +967,8 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
             l4_task_stats(r->k, rt->id, &rt->last);
             rt->last.mapped_pages = 0;
             pager_drop(r, rt);
+            if (rt->fs_up)
+                sim_fileserver_fini(&rt->fs); /* its statistics stay for the report */
             l4_task_delete(r->k, rt->id);
             rt->dead = true;
             if (r->policy != NULL) {
@@ -980,6 +1074,10 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
             err = run_trace(r, s, pg);
         break;
     }
+    case OP_READ_INTO:
+    case OP_WRITE_FROM:
+        err = rt->started && !rt->dead ? transfer(r, s, t) : PM_ESRCH;
+        break;
     case OP_PRESSURE: {
         struct pm_pressure_result pr;
         err = pm_pressure(r->pm, s->count, &pr);
@@ -1324,10 +1422,47 @@ static void build_report(struct sim_run *r)
     /* Counters.  Each physmem call is an RPC of two IPCs (request and
      * reply); a map's reply goes through the kernel with its items, so the
      * kernel counted it already. */
+    /* The servers: what they did (SPEC §9.2). */
+    uint64_t server_rpcs = 0, server_copied = 0;
+    json_builder_set_member_name(b, "servers");
+    json_builder_begin_object(b);
+    for (guint i = 0; r->tasks != NULL && i < sc->tasks->len; i++) {
+        const struct sim_task_def *d = g_ptr_array_index(sc->tasks, i);
+        const struct rt_task *rt = &r->tasks[i];
+        if (d->server == 0)
+            continue;
+        static const char *const behaviours[] = {"honest", "garbage", "lock", "silent"};
+        json_builder_set_member_name(b, d->name);
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "kind");
+        json_builder_add_string_value(b, d->server == 1 ? "file" : "store");
+        if (d->server == 1) {
+            json_builder_set_member_name(b, "behaviour");
+            json_builder_add_string_value(b, behaviours[d->behaviour]);
+            member_int(b, "requests", rt->fs.st.requests);
+            member_int(b, "hits", rt->fs.st.hits);
+            member_int(b, "misses", rt->fs.st.misses);
+            member_int(b, "drops", rt->fs.st.drops);
+            member_int(b, "bytes_copied", rt->fs.st.bytes_copied);
+            server_rpcs += rt->fs.st.requests;
+            server_copied += rt->fs.st.bytes_copied;
+        } else {
+            member_int(b, "reads", rt->store.reads);
+            member_int(b, "writes", rt->store.writes);
+            member_int(b, "bytes_read", rt->store.bytes_read);
+            member_int(b, "bytes_written", rt->store.bytes_written);
+            server_rpcs += rt->store.reads + rt->store.writes;
+        }
+        json_builder_end_object(b);
+    }
+    json_builder_end_object(b);
+
     json_builder_set_member_name(b, "counters");
     json_builder_begin_object(b);
-    member_int(b, "rpcs", ps.rpcs);
-    member_int(b, "ipcs", ks.ipcs + 2 * ps.rpcs - ps.map_calls);
+    /* Server requests (client to file server, file server to store) are
+     * RPCs of two IPCs each too. */
+    member_int(b, "rpcs", ps.rpcs + server_rpcs);
+    member_int(b, "ipcs", ks.ipcs + 2 * (ps.rpcs + server_rpcs) - ps.map_calls);
     member_int(b, "map_items", ks.map_items);
     member_int(b, "typed_items", ks.typed_items);
     member_int(b, "pages_mapped", ks.pages_mapped);
@@ -1337,7 +1472,9 @@ static void build_report(struct sim_run *r)
     member_int(b, "faults", ks.faults);
     member_int(b, "faults_unresolved", ks.faults_unresolved);
     member_int(b, "cow_breaks", ps.cow_breaks);
-    member_int(b, "bytes_copied", ps.bytes_copied);
+    member_int(b, "bytes_copied", ps.bytes_copied + server_copied);
+    member_int(b, "bytes_copied_by_cow", ps.bytes_copied);
+    member_int(b, "bytes_copied_by_servers", server_copied);
     member_int(b, "frames_allocated", ps.frames_allocated);
     member_int(b, "frames_deallocated", ps.frames_deallocated);
     member_int(b, "frames_bound", ps.frames_bound);

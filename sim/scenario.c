@@ -20,6 +20,7 @@
 #include "pmsim/physmem.h"
 #include "pmsim/pager.h"
 #include "pmsim/policy.h"
+#include "servers.h"
 
 const char *const sim_op_names[OP_COUNT] = {
     [OP_CREATE] = "create",
@@ -53,15 +54,9 @@ const char *const sim_op_names[OP_COUNT] = {
     [OP_MUNMAP] = "munmap",
     [OP_ACCESS] = "access",
     [OP_REPLAY] = "replay",
+    [OP_READ_INTO] = "read_into",
+    [OP_WRITE_FROM] = "write_from",
     [OP_PARALLEL] = "parallel",
-};
-
-/* Operations of SCENARIO.md that later parts of the model bring. */
-static const struct {
-    const char *op, *needs;
-} later_ops[] = {
-    {"read_into", "servers and transfer strategies (SPEC §9)"},
-    {"write_from", "servers and transfer strategies (SPEC §9)"},
 };
 
 struct loader {
@@ -588,6 +583,8 @@ static const char *const *op_keys(enum sim_op op)
     static const char *const k_access[] = {"region", "pattern",     "alpha",
                                            "count",  "write_ratio", NULL};
     static const char *const k_replay[] = {"trace", NULL};
+    static const char *const k_transfer[] = {"container", "start", "count", "offset",
+                                             "strategy",  "at",    NULL};
     switch (op) {
     case OP_CREATE:
         return k_create;
@@ -649,6 +646,9 @@ static const char *const *op_keys(enum sim_op op)
         return k_access;
     case OP_REPLAY:
         return k_replay;
+    case OP_READ_INTO:
+    case OP_WRITE_FROM:
+        return k_transfer;
     default:
         return NULL;
     }
@@ -789,17 +789,12 @@ static struct sim_step *parse_step(struct loader *L, const struct sim_ynode *n, 
     s->other = -1;
     s->container = s->src = s->dest = s->as = s->weak = s->ref = NO_NAME;
     s->pattern = -1;
+    s->data_store = -1;
     s->op = OP_COUNT;
     for (int o = 0; o < OP_PARALLEL; o++)
         if (strcmp(sim_op_names[o], dn->value) == 0)
             s->op = (enum sim_op)o;
     if (s->op == OP_COUNT) {
-        for (size_t i = 0; i < G_N_ELEMENTS(later_ops); i++)
-            if (strcmp(later_ops[i].op, dn->value) == 0) {
-                fail(L, dn, "do: %s needs %s, which this version of pmsim does not simulate yet",
-                     dn->value, later_ops[i].needs);
-                goto bad;
-            }
         fail(L, dn, "unknown operation '%s'", dn->value);
         goto bad;
     }
@@ -992,10 +987,30 @@ static struct sim_step *parse_step(struct loader *L, const struct sim_ynode *n, 
         }
         if (dn2 != NULL) {
             if (dn2->kind == SIM_Y_MAP && s->op == OP_READ) {
-                fail(L, dn2,
-                     "expect_data: { store, offset } needs store servers (SPEC §9.2), "
-                     "which this version of pmsim does not simulate yet");
-                goto bad;
+                static const char *const dkeys[] = {"store", "offset", NULL};
+                const struct sim_ynode *sv, *ov;
+                if (!check_keys(L, dn2, "expect_data", dkeys))
+                    goto bad;
+                if ((sv = sim_yaml_get(dn2, "store")) == NULL) {
+                    fail(L, dn2, "expect_data needs 'store' (a store task)");
+                    goto bad;
+                }
+                if (!get_task(L, sv, "store", &s->data_store))
+                    goto bad;
+                if (((struct sim_task_def *)g_ptr_array_index(L->sc->tasks, s->data_store))
+                        ->server != 2) {
+                    fail(L, sv, "store: task '%s' is not a store (server: store)", sv->value);
+                    goto bad;
+                }
+                if ((ov = sim_yaml_get(dn2, "offset")) != NULL &&
+                    !get_size(L, ov, "offset", 1ull << 40, &s->data_offset))
+                    goto bad;
+                if (sim_yaml_get(n, "bytes") == NULL) {
+                    fail(L, n, "do: read with expect_data from a store needs 'bytes'");
+                    goto bad;
+                }
+                ARG("bytes", false, get_size(L, V, "bytes", 1ull << 32, &s->bytes));
+                break;
             }
             if (dn2->kind != SIM_Y_SCALAR) {
                 fail(L, dn2, "%s must be a string", dk);
@@ -1155,6 +1170,51 @@ static struct sim_step *parse_step(struct loader *L, const struct sim_ynode *n, 
         if (!has_pager(L, n, t))
             goto bad;
         break;
+    case OP_READ_INTO:
+    case OP_WRITE_FROM: {
+        const struct sim_task_def *d = t >= 0 ? g_ptr_array_index(L->sc->tasks, t) : NULL;
+        if (d != NULL && d->server != 1) {
+            fail(L, sim_yaml_get(n, "task"),
+                 "do: %s is done by a file server (SCENARIO.md): task '%s' is not one",
+                 sim_op_names[s->op], d->name);
+            goto bad;
+        }
+        ARG("container", false, use_cap(L, n, "container", uses ? t : -1, &s->container));
+        ARG("start", true, get_uint(L, V, "start", UINT32_MAX, &s->start));
+        ARG("count", false, get_uint(L, V, "count", UINT32_MAX, &s->count));
+        ARG("offset", true, get_size(L, V, "offset", 1ull << 40, &s->offset));
+        if (s->offset % L->sc->page_size != 0) {
+            fail(L, sim_yaml_get(n, "offset"), "offset is not a multiple of the page size");
+            goto bad;
+        }
+        const struct sim_ynode *sv = sim_yaml_get(n, "strategy");
+        s->strategy = STRAT_LOGICAL_COPY;
+        if (sv != NULL) {
+            int k = 0;
+            if (!want_scalar(L, sv, "strategy"))
+                goto bad;
+            while (k < STRAT_COUNT && strcmp(sim_strategy_names[k], sv->value) != 0)
+                k++;
+            if (k == STRAT_COUNT) {
+                fail(L, sv,
+                     "strategy: '%s' is not logical-copy, physical-copy, shared or direct-map",
+                     sv->value);
+                goto bad;
+            }
+            s->strategy = k;
+        }
+        ARG("at", true, get_uint(L, V, "at", (1ull << 48) - 1, &s->at));
+        s->has_at = sim_yaml_get(n, "at") != NULL;
+        if (s->op == OP_READ_INTO && s->strategy == STRAT_DIRECT_MAP && !s->has_at) {
+            fail(L, n, "read_into with direct-map needs 'at': where the client gets the pages");
+            goto bad;
+        }
+        if (s->has_at && s->at % L->sc->page_size != 0) {
+            fail(L, sim_yaml_get(n, "at"), "at is not a multiple of the page size");
+            goto bad;
+        }
+        break;
+    }
     case OP_PRESSURE:
         ARG("frames", false, get_uint(L, V, "frames", UINT32_MAX, &s->count));
         ARG("expect_count", true, get_uint(L, V, "expect_count", UINT32_MAX, &s->expect_count));
@@ -1282,6 +1342,79 @@ static bool parse_machine(struct loader *L, const struct sim_ynode *m)
     return true;
 }
 
+/* server: file | store, with store, backing and behaviour. */
+static bool parse_server(struct loader *L, const struct sim_ynode *props, struct sim_task_def *d)
+{
+    const struct sim_ynode *v = sim_yaml_get(props, "server"), *x;
+    d->store = -1;
+    if (v != NULL) {
+        if (!want_scalar(L, v, "server"))
+            return false;
+        if (strcmp(v->value, "file") == 0)
+            d->server = 1;
+        else if (strcmp(v->value, "store") == 0)
+            d->server = 2;
+        else
+            return fail(L, v, "server: '%s' is not file or store", v->value);
+    }
+    if ((x = sim_yaml_get(props, "store")) != NULL && d->server != 1)
+        return fail(L, x, "store: only a file server (server: file) has a store");
+    if ((x = sim_yaml_get(props, "behaviour")) != NULL) {
+        static const char *const names[] = {"honest", "garbage", "lock", "silent"};
+        size_t i = 0;
+        if (d->server != 1)
+            return fail(L, x, "behaviour: only a file server (server: file) has one");
+        if (!want_scalar(L, x, "behaviour"))
+            return false;
+        while (i < G_N_ELEMENTS(names) && strcmp(names[i], x->value) != 0)
+            i++;
+        if (i == G_N_ELEMENTS(names))
+            return fail(L, x, "behaviour: '%s' is not honest, garbage, lock or silent", x->value);
+        d->behaviour = (int)i;
+    }
+    x = sim_yaml_get(props, "backing");
+    if (d->server == 2 && x == NULL)
+        return fail(L, props,
+                    "task '%s' is a store: it needs 'backing' ({ size, fill } or { path })",
+                    d->name);
+    if (x == NULL)
+        return true;
+    if (d->server != 2)
+        return fail(L, x, "backing: only a store (server: store) has one");
+    static const char *const keys[] = {"size", "fill", "path", NULL};
+    if (x->kind != SIM_Y_MAP)
+        return fail(L, x, "backing must be { size, fill } or { path }");
+    if (!check_keys(L, x, "backing", keys))
+        return false;
+    const struct sim_ynode *y;
+    if ((y = sim_yaml_get(x, "path")) != NULL) {
+        if (!want_scalar(L, y, "backing.path"))
+            return false;
+        if (sim_yaml_get(x, "size") != NULL || sim_yaml_get(x, "fill") != NULL)
+            return fail(L, y, "backing: give a path, or a size and fill, not both");
+        d->backing_path = L->sc->dir != NULL && !g_path_is_absolute(y->value)
+                              ? g_build_filename(L->sc->dir, y->value, NULL)
+                              : g_strdup(y->value);
+        if (!g_file_test(d->backing_path, G_FILE_TEST_IS_REGULAR))
+            return fail(L, y, "backing.path: %s is not a file", d->backing_path);
+        return true;
+    }
+    if ((y = sim_yaml_get(x, "size")) == NULL)
+        return fail(L, x, "backing needs 'size' (or 'path')");
+    if (!get_size(L, y, "backing.size", 1ull << 40, &d->backing_size))
+        return false;
+    d->backing_fill = g_strdup("pattern");
+    if ((y = sim_yaml_get(x, "fill")) != NULL) {
+        if (!want_scalar(L, y, "backing.fill"))
+            return false;
+        if (strcmp(y->value, "pattern") != 0 && strcmp(y->value, "zero") != 0)
+            return fail(L, y, "backing.fill: '%s' is not pattern or zero", y->value);
+        g_free(d->backing_fill);
+        d->backing_fill = g_strdup(y->value);
+    }
+    return true;
+}
+
 /* pager: none, or { policy: NAME, frames: N }. */
 static bool parse_pager(struct loader *L, const struct sim_ynode *v, struct sim_task_def *d)
 {
@@ -1321,9 +1454,9 @@ static bool parse_tasks(struct loader *L, const struct sim_ynode *t)
 {
     if (t->kind != SIM_Y_MAP)
         return fail(L, t, "tasks must map task names to their properties, not %s", kind_name(t));
-    static const char *const keys[] = {"guaranteed", "extra",      "weight", "pager",
-                                       "on_return",  "server",     "store",  "backing",
-                                       "start",      "swap_quota", NULL};
+    static const char *const keys[] = {"guaranteed", "extra",      "weight",    "pager",
+                                       "on_return",  "server",     "store",     "backing",
+                                       "start",      "swap_quota", "behaviour", NULL};
     for (size_t i = 0; i + 1 < t->n; i += 2) {
         const struct sim_ynode *k = t->items[i], *props = t->items[i + 1];
         if (!want_scalar(L, k, "a task name"))
@@ -1382,12 +1515,24 @@ static bool parse_tasks(struct loader *L, const struct sim_ynode *t)
         if ((v = sim_yaml_get(props, "swap_quota")) != NULL &&
             !get_uint(L, v, "swap_quota", UINT32_MAX, &d->swap_quota))
             return false;
-        if ((v = sim_yaml_get(props, "server")) != NULL)
-            return fail(L, v, "server: server roles (SPEC §9.2) are not simulated yet");
-        if ((v = sim_yaml_get(props, "store")) != NULL)
-            return fail(L, v, "store: server roles (SPEC §9.2) are not simulated yet");
-        if ((v = sim_yaml_get(props, "backing")) != NULL)
-            return fail(L, v, "backing: server roles (SPEC §9.2) are not simulated yet");
+        if (!parse_server(L, props, d))
+            return false;
+    }
+    /* A file server's store: a task declared anywhere in the file. */
+    for (size_t i = 0; i + 1 < t->n; i += 2) {
+        const struct sim_ynode *props = t->items[i + 1], *v;
+        struct sim_task_def *d = g_ptr_array_index(L->sc->tasks, i / 2);
+        if (d->server != 1)
+            continue;
+        if ((v = sim_yaml_get(props, "store")) == NULL)
+            return fail(L, props, "task '%s' is a file server: it needs 'store' (a store task)",
+                        d->name);
+        int st;
+        if (!get_task(L, v, "store", &st))
+            return false;
+        if (((struct sim_task_def *)g_ptr_array_index(L->sc->tasks, st))->server != 2)
+            return fail(L, v, "store: task '%s' is not a store (server: store)", v->value);
+        d->store = st;
     }
     return true;
 }
@@ -1503,6 +1648,8 @@ static void scenario_free(struct sim_scenario *sc)
         struct sim_task_def *d = g_ptr_array_index(sc->tasks, i);
         g_free(d->name);
         g_free(d->pager_policy);
+        g_free(d->backing_path);
+        g_free(d->backing_fill);
         g_free(d);
     }
     if (sc->tasks)

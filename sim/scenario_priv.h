@@ -45,6 +45,8 @@ enum sim_op {
     OP_MUNMAP,
     OP_ACCESS,
     OP_REPLAY,
+    OP_READ_INTO,
+    OP_WRITE_FROM,
     OP_PARALLEL,
     OP_COUNT
 };
@@ -69,6 +71,13 @@ struct sim_step {
     double alpha, write_ratio;
     /* replay: the trace, read at load time */
     GArray *trace; /* struct sim_ref */
+    /* read_into / write_from */
+    uint64_t offset;
+    int strategy; /* enum sim_strategy */
+    bool has_at;
+    /* read: expect_data: { store, offset } */
+    int data_store; /* a task with server: store, or -1 */
+    uint64_t data_offset;
     uint64_t start, count, src_start, dest_start;
     bool has_count;
     GArray *frames, *src_frames, *dest_frames; /* uint32_t; NULL if absent */
@@ -110,9 +119,15 @@ struct sim_task_def {
     bool extra;
     uint64_t weight;
     enum sim_on_return on_return;
-    bool late;             /* `start: false`: it comes to life at a `start` step */
-    uint64_t swap_quota;   /* given by the policy server; 0: none */
-    bool no_pager;         /* pager: none */
+    bool late;           /* `start: false`: it comes to life at a `start` step */
+    uint64_t swap_quota; /* given by the policy server; 0: none */
+    bool no_pager;       /* pager: none */
+    int server;          /* 0: none, 1: file, 2: store */
+    int store;           /* a file server's store (task index), or -1 */
+    int behaviour;       /* a file server's (enum sim_behaviour) */
+    char *backing_path;  /* a store's backing file, or NULL: generated */
+    uint64_t backing_size;
+    char *backing_fill;    /* "pattern" or "zero" */
     char *pager_policy;    /* pager.policy; NULL: lru */
     uint64_t pager_frames; /* pager.frames; 0: all of G */
 };

@@ -490,13 +490,23 @@ static const struct {
      "tasks: {}\n"
      "steps: []\n",
      2, 30, "machine.cost"},
-    {"server role",
+    {"file server without a store",
      "name: t\n"
      "machine: { frames: 64 }\n"
      "tasks:\n"
      "  fs: { server: file }\n"
      "steps: []\n",
-     4, 17, "server: server roles (SPEC §9.2)"},
+     4, 7, "task 'fs' is a file server: it needs 'store' (a store task)"},
+    {"store without backing",
+     "name: t\n"
+     "machine: { frames: 64 }\n"
+     "tasks:\n"
+     "  s: { server: store }\n"
+     "steps: []\n",
+     4, 6, "task 's' is a store: it needs 'backing'"},
+    {"read_into by a task that is no file server",
+     HEAD "  - { task: a, do: read_into, container: C, count: 1 }\n", 9, 13,
+     "do: read_into is done by a file server (SCENARIO.md): task 'a' is not one"},
     {"an alias",
      HEAD "name: &n t\n"
           "description: *n\n",
@@ -1656,11 +1666,11 @@ START_TEST(test_review_settled)
     char *msg = load_error(oct, strlen(oct));
     assert_message(msg, 9, 51, "leading 0", "octal");
     free(msg);
-    /* expect_data against a store needs SPEC §9.2. */
+    /* expect_data against a store names a task that is a store. */
     const char *store = HEAD "  - { task: a, do: read, at: 0x1000, bytes: 4,"
                              " expect_data: { store: s0, offset: 0 } }\n";
     msg = load_error(store, strlen(store));
-    assert_message(msg, 9, 61, "SPEC §9.2", "store");
+    assert_message(msg, 9, 70, "unknown task 's0'", "store");
     free(msg);
     /* A map whose pages would pass the 48-bit address space. */
     const char *far = HEAD "  - { task: a, do: allocate, container: C, count: 4 }\n"

@@ -1,0 +1,340 @@
+/* servers.c — the store and the file server (SPEC §9.1–§9.3; servers.h).
+ *
+ * The store reads and writes its backing file a page at a time, straight
+ * between the file and frames it maps from a container it was given a
+ * share of; it keeps nothing.  The file server keeps cached blocks in its
+ * cache container, allocated as extra frames (CONT_ALLOC_EXTRA), filled by
+ * the store on a miss, dropped oldest first when physmem wants frames back
+ * or the cache cannot grow.  A request moves blocks between the cache and
+ * the client's container by one of the four strategies. */
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "servers.h"
+
+const char *const sim_strategy_names[STRAT_COUNT] = {
+    [STRAT_LOGICAL_COPY] = "logical-copy",
+    [STRAT_PHYSICAL_COPY] = "physical-copy",
+    [STRAT_SHARED] = "shared",
+    [STRAT_DIRECT_MAP] = "direct-map",
+};
+
+/* Where servers map what they work on, far from scenario addresses. */
+#define STORE_VA 0x700000000000ull
+#define CACHE_VA 0x600000000000ull
+#define WINDOW_VA 0x680000000000ull
+
+/* ---- the store --------------------------------------------------------------- */
+
+static unsigned char pattern_byte(uint64_t o, size_t page)
+{
+    return (unsigned char)((o + o / page) % 251);
+}
+
+pm_error_t sim_store_open(struct sim_store *s, const char *path, uint64_t size, const char *fill,
+                          size_t page, char **message)
+{
+    *s = (struct sim_store){.fd = -1};
+    if (path != NULL) {
+        s->fd = open(path, O_RDWR | O_CLOEXEC);
+        if (s->fd < 0) {
+            *message = g_strdup_printf("cannot open backing file %s: %s", path, strerror(errno));
+            return PM_EIO;
+        }
+        off_t end = lseek(s->fd, 0, SEEK_END);
+        s->size = end > 0 ? (uint64_t)end : 0;
+        return PM_OK;
+    }
+    char *tmpl = g_build_filename(g_get_tmp_dir(), "pmsim-store-XXXXXX", NULL);
+    s->fd = mkstemp(tmpl);
+    if (s->fd >= 0)
+        unlink(tmpl);
+    g_free(tmpl);
+    if (s->fd < 0) {
+        *message = g_strdup_printf("cannot make a backing file: %s", strerror(errno));
+        return PM_EIO;
+    }
+    s->size = size;
+    bool pat = fill != NULL && strcmp(fill, "pattern") == 0;
+    unsigned char *buf = g_malloc0(page);
+    for (uint64_t o = 0; o < size; o += page) {
+        size_t n = size - o < page ? (size_t)(size - o) : page;
+        for (size_t i = 0; pat && i < n; i++)
+            buf[i] = pattern_byte(o + i, page);
+        if (pwrite(s->fd, buf, n, (off_t)o) != (ssize_t)n) {
+            *message = g_strdup_printf("cannot fill the backing file: %s", strerror(errno));
+            g_free(buf);
+            close(s->fd);
+            s->fd = -1;
+            return PM_EIO;
+        }
+    }
+    g_free(buf);
+    return PM_OK;
+}
+
+void sim_store_close(struct sim_store *s)
+{
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
+}
+
+void sim_store_peek(const struct sim_store *s, uint64_t offset, void *buf, size_t len)
+{
+    memset(buf, 0, len);
+    if (offset < s->size) {
+        size_t n = s->size - offset < len ? (size_t)(s->size - offset) : len;
+        if (pread(s->fd, buf, n, (off_t)offset) < 0)
+            memset(buf, 0, len);
+    }
+}
+
+/* The store fills frame F of the container it names REF with the page of
+ * the backing at OFFSET (WRITE) or writes that frame there (!WRITE). */
+static pm_error_t store_io(struct sim_store *s, const struct sim_env *e, container_t ref, frame_t f,
+                           uint64_t offset, bool fill)
+{
+    uint32_t one = 1;
+    pm_error_t err =
+        pm_container_map(e->pm, s->task, ref, f, &one,
+                         fill ? CONT_MAP_WRITE | CONT_MAP_FORCE_WRITE : CONT_MAP_READ, STORE_VA);
+    if (err != PM_OK)
+        return err;
+    unsigned char *buf = g_malloc(e->page);
+    if (fill) {
+        sim_store_peek(s, offset, buf, e->page);
+        err = l4_access(e->k, s->thread, L4_ACCESS_WRITE, STORE_VA, buf, e->page, NULL);
+        s->reads++;
+        s->bytes_read += e->page;
+    } else {
+        err = l4_access(e->k, s->thread, L4_ACCESS_READ, STORE_VA, buf, e->page, NULL);
+        if (err == PM_OK && pwrite(s->fd, buf, e->page, (off_t)offset) != (ssize_t)e->page)
+            err = PM_EIO;
+        if (err == PM_OK && offset + e->page > s->size)
+            s->size = offset + e->page;
+        s->writes++;
+        s->bytes_written += e->page;
+    }
+    g_free(buf);
+    return err;
+}
+
+/* ---- the file server ------------------------------------------------------------ */
+
+pm_error_t sim_fileserver_init(struct sim_fileserver *fs, const struct sim_env *e, l4_task_t task,
+                               l4_thread_t thread, struct sim_store *store,
+                               enum sim_behaviour behaviour)
+{
+    *fs = (struct sim_fileserver){
+        .task = task, .thread = thread, .store = store, .behaviour = behaviour};
+    pm_error_t err = pm_container_create(e->pm, task, &fs->cache);
+    if (err == PM_OK)
+        err = pm_container_share(e->pm, task, fs->cache, store->task, &fs->store_ref);
+    fs->blocks = g_hash_table_new(g_direct_hash, g_direct_equal);
+    fs->order = g_queue_new();
+    return err;
+}
+
+void sim_fileserver_fini(struct sim_fileserver *fs)
+{
+    if (fs->blocks != NULL)
+        g_hash_table_destroy(fs->blocks);
+    if (fs->order != NULL)
+        g_queue_free(fs->order);
+    fs->blocks = NULL;
+    fs->order = NULL;
+}
+
+uint64_t sim_fileserver_drop(struct sim_fileserver *fs, const struct sim_env *e, uint64_t n)
+{
+    uint64_t done = 0;
+    while (done < n && !g_queue_is_empty(fs->order)) {
+        gpointer b = g_queue_pop_head(fs->order);
+        frame_t f = (frame_t)(GPOINTER_TO_SIZE(g_hash_table_lookup(fs->blocks, b)) - 1);
+        g_hash_table_remove(fs->blocks, b);
+        uint32_t one = 1;
+        if (pm_container_deallocate(e->pm, fs->task, fs->cache, f, &one, 0) == PM_OK)
+            done++;
+        fs->st.drops++;
+    }
+    return done;
+}
+
+/* The cache frame of block B, new (filled from the store unless FILL is
+ * false: a write overwrites it whole).  *HIT says whether it was there. */
+static pm_error_t block(struct sim_fileserver *fs, const struct sim_env *e, uint64_t b, bool fill,
+                        frame_t *out)
+{
+    gpointer key = GSIZE_TO_POINTER(b + 1);
+    gpointer v = g_hash_table_lookup(fs->blocks, key);
+    if (v != NULL) {
+        fs->st.hits++;
+        *out = (frame_t)(GPOINTER_TO_SIZE(v) - 1);
+        return PM_OK;
+    }
+    fs->st.misses++;
+    frame_t f = fs->next_frame;
+    uint32_t one = 1;
+    pm_error_t err;
+    /* Extra frames for the cache; when none can be had, the oldest block goes. */
+    while ((err = pm_container_allocate(e->pm, fs->task, fs->cache, f, &one, CONT_ALLOC_EXTRA)) ==
+               PM_ENOMEM &&
+           sim_fileserver_drop(fs, e, 1) == 1)
+        one = 1;
+    if (err != PM_OK)
+        return err;
+    fs->next_frame++;
+    if (fill && (err = store_io(fs->store, e, fs->store_ref, f, b * e->page, true)) != PM_OK) {
+        one = 1;
+        (void)pm_container_deallocate(e->pm, fs->task, fs->cache, f, &one, 0);
+        return err;
+    }
+    g_hash_table_insert(fs->blocks, key, GSIZE_TO_POINTER((size_t)f + 1));
+    g_queue_push_tail(fs->order, key);
+    *out = f;
+    return PM_OK;
+}
+
+static pm_error_t map1(const struct sim_env *e, l4_task_t task, container_t c, frame_t f,
+                       unsigned flags, uint64_t va)
+{
+    uint32_t one = 1;
+    return pm_container_map(e->pm, task, c, f, &one, flags, va);
+}
+
+/* The server copies one page from frame SF of SC to frame DF of DC, mapping
+ * both into its space. */
+static pm_error_t copy_page(struct sim_fileserver *fs, const struct sim_env *e, container_t sc,
+                            frame_t sf, container_t dc, frame_t df)
+{
+    pm_error_t err = map1(e, fs->task, sc, sf, CONT_MAP_READ, CACHE_VA);
+    if (err == PM_OK)
+        err = map1(e, fs->task, dc, df, CONT_MAP_WRITE | CONT_MAP_FORCE_WRITE, WINDOW_VA);
+    if (err == PM_OK)
+        err = l4_copy(e->k, fs->thread, WINDOW_VA, CACHE_VA, e->page, NULL);
+    if (err == PM_OK)
+        fs->st.bytes_copied += e->page;
+    return err;
+}
+
+/* A malicious server's doing, instead of (or beside) the request. */
+static pm_error_t misbehave(struct sim_fileserver *fs, const struct sim_env *e, container_t w,
+                            frame_t start, uint32_t count, bool *done)
+{
+    *done = true;
+    switch (fs->behaviour) {
+    case BEHAVE_SILENT:
+        return PM_OK; /* took the request; never answers */
+    case BEHAVE_GARBAGE: {
+        unsigned char *junk = g_malloc(e->page);
+        memset(junk, 0xDE, e->page);
+        pm_error_t err = PM_OK;
+        for (uint32_t i = 0; i < count && err == PM_OK; i++) {
+            err = map1(e, fs->task, w, start + i, CONT_MAP_WRITE | CONT_MAP_FORCE_WRITE, WINDOW_VA);
+            if (err == PM_OK)
+                err = l4_access(e->k, fs->thread, L4_ACCESS_WRITE, WINDOW_VA, junk, e->page, NULL);
+        }
+        g_free(junk);
+        return err;
+    }
+    case BEHAVE_LOCK:
+        /* Keeps the client's container locked (for ever, in practice) and
+         * then serves the request. */
+        (void)pm_container_lock(e->pm, fs->task, w, UINT64_MAX / 2);
+        *done = false;
+        return PM_OK;
+    default:
+        *done = false;
+        return PM_OK;
+    }
+}
+
+pm_error_t sim_read_into(struct sim_fileserver *fs, const struct sim_env *e, container_t w,
+                         frame_t start, uint32_t count, uint64_t offset, enum sim_strategy strat,
+                         l4_thread_t client_thread, uint64_t at)
+{
+    fs->st.requests++;
+    bool done;
+    pm_error_t err = misbehave(fs, e, w, start, count, &done);
+    if (done || err != PM_OK)
+        return err;
+    frame_t *src = g_new(frame_t, count ? count : 1);
+    uint64_t b0 = offset / e->page;
+    for (uint32_t i = 0; i < count && err == PM_OK; i++)
+        err = block(fs, e, b0 + i, true, &src[i]);
+    frame_t fe;
+    if (err == PM_OK && (strat == STRAT_LOGICAL_COPY || strat == STRAT_SHARED))
+        err = pm_container_copy_gather(e->pm, fs->task, fs->cache, src, w, start, count,
+                                       strat == STRAT_SHARED ? CONT_COPY_SHARED : 0, &fe);
+    for (uint32_t i = 0; err == PM_OK && strat == STRAT_PHYSICAL_COPY && i < count; i++)
+        err = copy_page(fs, e, fs->cache, src[i], w, start + i);
+    for (uint32_t i = 0; err == PM_OK && strat == STRAT_DIRECT_MAP && i < count; i++) {
+        /* Its own mapping of the cache page, then a map item to the client. */
+        uint64_t va = CACHE_VA + (uint64_t)src[i] * e->page;
+        err = map1(e, fs->task, fs->cache, src[i], CONT_MAP_READ, va);
+        l4_msg_t m;
+        l4_msg_init(&m, 0);
+        unsigned shift = (unsigned)__builtin_ctzll(e->page);
+        l4_msg_put_item(&m, L4_ITEM_MAP, l4_fpage(va, shift, L4_R), at + (uint64_t)i * e->page);
+        if (err == PM_OK)
+            err = l4_send(e->k, fs->thread, client_thread, &m, NULL);
+    }
+    g_free(src);
+    return err;
+}
+
+pm_error_t sim_write_from(struct sim_fileserver *fs, const struct sim_env *e, container_t w,
+                          frame_t start, uint32_t count, uint64_t offset, enum sim_strategy strat)
+{
+    fs->st.requests++;
+    bool done;
+    pm_error_t err = misbehave(fs, e, w, start, count, &done);
+    if (done || err != PM_OK)
+        return err;
+    uint64_t b0 = offset / e->page;
+    unsigned char *buf = g_malloc(e->page);
+    for (uint32_t i = 0; i < count && err == PM_OK; i++) {
+        uint64_t off = (b0 + i) * e->page;
+        if (strat == STRAT_DIRECT_MAP) {
+            /* No cache copy: the server maps the client's page and the
+             * bytes go to the backing from there (the store's device). */
+            err = map1(e, fs->task, w, start + i, CONT_MAP_READ, WINDOW_VA);
+            if (err == PM_OK)
+                err = l4_access(e->k, fs->thread, L4_ACCESS_READ, WINDOW_VA, buf, e->page, NULL);
+            if (err == PM_OK && pwrite(fs->store->fd, buf, e->page, (off_t)off) != (ssize_t)e->page)
+                err = PM_EIO;
+            if (err == PM_OK && off + e->page > fs->store->size)
+                fs->store->size = off + e->page;
+            fs->store->writes++;
+            fs->store->bytes_written += e->page;
+            /* A cached copy of the block is stale now. */
+            gpointer key = GSIZE_TO_POINTER(b0 + i + 1);
+            gpointer v = g_hash_table_lookup(fs->blocks, key);
+            if (v != NULL) {
+                uint32_t one = 1;
+                (void)pm_container_deallocate(e->pm, fs->task, fs->cache,
+                                              (frame_t)(GPOINTER_TO_SIZE(v) - 1), &one, 0);
+                g_hash_table_remove(fs->blocks, key);
+                g_queue_remove(fs->order, key);
+            }
+            continue;
+        }
+        frame_t f;
+        if ((err = block(fs, e, b0 + i, false, &f)) != PM_OK)
+            break;
+        frame_t fe;
+        if (strat == STRAT_LOGICAL_COPY || strat == STRAT_SHARED)
+            err = pm_container_copy(e->pm, fs->task, w, start + i, fs->cache, f, 1,
+                                    strat == STRAT_SHARED ? CONT_COPY_SHARED : 0, &fe);
+        else
+            err = copy_page(fs, e, w, start + i, fs->cache, f);
+        if (err == PM_OK)
+            err = store_io(fs->store, e, fs->store_ref, f, off, false);
+    }
+    g_free(buf);
+    return err;
+}
