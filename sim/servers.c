@@ -136,6 +136,7 @@ pm_error_t sim_fileserver_init(struct sim_fileserver *fs, const struct sim_env *
         err = pm_container_share(e->pm, task, fs->cache, store->task, &fs->store_ref);
     fs->blocks = g_hash_table_new(g_direct_hash, g_direct_equal);
     fs->order = g_queue_new();
+    fs->pinned = g_hash_table_new(g_direct_hash, g_direct_equal);
     return err;
 }
 
@@ -145,15 +146,22 @@ void sim_fileserver_fini(struct sim_fileserver *fs)
         g_hash_table_destroy(fs->blocks);
     if (fs->order != NULL)
         g_queue_free(fs->order);
+    if (fs->pinned != NULL)
+        g_hash_table_destroy(fs->pinned);
     fs->blocks = NULL;
     fs->order = NULL;
+    fs->pinned = NULL;
 }
 
 uint64_t sim_fileserver_drop(struct sim_fileserver *fs, const struct sim_env *e, uint64_t n)
 {
     uint64_t done = 0;
-    while (done < n && !g_queue_is_empty(fs->order)) {
+    for (guint left = g_queue_get_length(fs->order); done < n && left > 0; left--) {
         gpointer b = g_queue_pop_head(fs->order);
+        if (g_hash_table_contains(fs->pinned, b)) {
+            g_queue_push_tail(fs->order, b); /* the request in hand needs it */
+            continue;
+        }
         frame_t f = (frame_t)(GPOINTER_TO_SIZE(g_hash_table_lookup(fs->blocks, b)) - 1);
         g_hash_table_remove(fs->blocks, b);
         uint32_t one = 1;
@@ -176,7 +184,6 @@ static pm_error_t block(struct sim_fileserver *fs, const struct sim_env *e, uint
         *out = (frame_t)(GPOINTER_TO_SIZE(v) - 1);
         return PM_OK;
     }
-    fs->st.misses++;
     frame_t f = fs->next_frame;
     uint32_t one = 1;
     pm_error_t err;
@@ -186,7 +193,8 @@ static pm_error_t block(struct sim_fileserver *fs, const struct sim_env *e, uint
            sim_fileserver_drop(fs, e, 1) == 1)
         one = 1;
     if (err != PM_OK)
-        return err;
+        return err; /* no room: not a miss yet (the caller may serve and retry) */
+    fs->st.misses++;
     fs->next_frame++;
     if (fill && (err = store_io(fs->store, e, fs->store_ref, f, b * e->page, true)) != PM_OK) {
         one = 1;
@@ -253,6 +261,10 @@ static pm_error_t misbehave(struct sim_fileserver *fs, const struct sim_env *e, 
     }
 }
 
+static pm_error_t deliver(struct sim_fileserver *fs, const struct sim_env *e, container_t w,
+                          frame_t start, const frame_t *src, uint32_t count,
+                          enum sim_strategy strat, l4_thread_t client_thread, uint64_t at);
+
 pm_error_t sim_read_into(struct sim_fileserver *fs, const struct sim_env *e, container_t w,
                          frame_t start, uint32_t count, uint64_t offset, enum sim_strategy strat,
                          l4_thread_t client_thread, uint64_t at)
@@ -262,12 +274,41 @@ pm_error_t sim_read_into(struct sim_fileserver *fs, const struct sim_env *e, con
     pm_error_t err = misbehave(fs, e, w, start, count, &done);
     if (done || err != PM_OK)
         return err;
-    frame_t *src = g_new(frame_t, count ? count : 1);
+    frame_t *all = g_new(frame_t, count ? count : 1);
     uint64_t b0 = offset / e->page;
-    for (uint32_t i = 0; i < count && err == PM_OK; i++)
-        err = block(fs, e, b0 + i, true, &src[i]);
+    /* In chunks: as many blocks as the cache holds at once (those of the
+     * chunk are pinned), moved to the client, then the next chunk. */
+    for (uint32_t first = 0; first < count && err == PM_OK;) {
+        uint32_t n = 0;
+        g_hash_table_remove_all(fs->pinned);
+        while (first + n < count) {
+            err = block(fs, e, b0 + first + n, true, &all[first + n]);
+            if (err != PM_OK)
+                break;
+            g_hash_table_add(fs->pinned, GSIZE_TO_POINTER(b0 + first + n + 1));
+            n++;
+        }
+        if (err == PM_ENOMEM && n > 0)
+            err = PM_OK; /* the cache is full: this chunk first */
+        if (err == PM_OK)
+            err = deliver(fs, e, w, start + first, all + first, n, strat, client_thread,
+                          at + (uint64_t)first * e->page);
+        first += n;
+    }
+    g_hash_table_remove_all(fs->pinned);
+    g_free(all);
+    return err;
+}
+
+/* Move N cache frames SRC to the client: frames START … of W, or (direct
+ * map) pages at AT of CLIENT_THREAD's space. */
+static pm_error_t deliver(struct sim_fileserver *fs, const struct sim_env *e, container_t w,
+                          frame_t start, const frame_t *src, uint32_t count,
+                          enum sim_strategy strat, l4_thread_t client_thread, uint64_t at)
+{
+    pm_error_t err = PM_OK;
     frame_t fe;
-    if (err == PM_OK && (strat == STRAT_LOGICAL_COPY || strat == STRAT_SHARED))
+    if (strat == STRAT_LOGICAL_COPY || strat == STRAT_SHARED)
         err = pm_container_copy_gather(e->pm, fs->task, fs->cache, src, w, start, count,
                                        strat == STRAT_SHARED ? CONT_COPY_SHARED : 0, &fe);
     for (uint32_t i = 0; err == PM_OK && strat == STRAT_PHYSICAL_COPY && i < count; i++)
@@ -283,7 +324,6 @@ pm_error_t sim_read_into(struct sim_fileserver *fs, const struct sim_env *e, con
         if (err == PM_OK)
             err = l4_send(e->k, fs->thread, client_thread, &m, NULL);
     }
-    g_free(src);
     return err;
 }
 

@@ -55,6 +55,7 @@ struct sim_fileserver {
     container_t store_ref; /* the store's weak capability to it */
     GHashTable *blocks;    /* block number + 1 → cache frame + 1 */
     GQueue *order;         /* cached block numbers, oldest first */
+    GHashTable *pinned;    /* blocks of the request being served: not dropped */
     frame_t next_frame;
     struct sim_server_stats st;
 };
