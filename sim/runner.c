@@ -399,7 +399,8 @@ static pm_pager_t *pager_of(struct sim_run *r, int t)
                                   .k = r->k,
                                   .thread = rt->thread,
                                   .policy = d->pager_policy,
-                                  .frames = d->pager_frames};
+                                  .frames = d->pager_frames,
+                                  .extra = d->extra};
     if (l4_thread_create(r->k, rt->id, &rt->pager_thread) != PM_OK)
         return NULL;
     cfg.pager_thread = rt->pager_thread;
@@ -586,7 +587,12 @@ static void settle(struct sim_run *r)
             struct sim_env e = env_of(r);
             rt->returned += sim_fileserver_drop(&rt->fs, &e, n);
         } else {
-            (void)give_back(r, x.task, n);
+            /* The pager gives back its clean pages first (SPEC §8); what it
+             * cannot cover comes from the task's other containers. */
+            uint64_t done = rt->pager != NULL ? pm_pager_return(rt->pager, n) : 0;
+            rt->returned += done;
+            if (done < n)
+                (void)give_back(r, x.task, n - done);
         }
     }
     if (r->policy != NULL) {
@@ -1413,6 +1419,8 @@ static void build_report(struct sim_run *r)
             member_int(b, "swap_outs", pgs.swap_outs);
             member_int(b, "drops", pgs.drops);
             member_int(b, "swap_ins", pgs.swap_ins);
+            member_int(b, "extra", pgs.extra);
+            member_int(b, "returned", pgs.returned);
             json_builder_end_object(b);
         }
         json_builder_end_object(b);

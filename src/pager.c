@@ -45,6 +45,7 @@ struct pm_pager {
     GHashTable *pages;   /* vpage number → struct vpage * */
     uint64_t *slot_page; /* by slot: the page it holds (UINT64_MAX: none) */
     uint32_t nslots, cap, limit;
+    bool extra_ok;
     GArray *empty; /* uint32 slots without a frame (given back by munmap) */
     uint64_t *future, *next;
     size_t nfuture, pos;
@@ -167,8 +168,9 @@ static pm_error_t evict(pm_pager_t *p, uint32_t *s)
     return PM_OK;
 }
 
-/* A slot with a zero frame and no page, for a page coming in. */
-static pm_error_t get_slot(pm_pager_t *p, uint32_t *s)
+/* A slot with a zero frame and no page, for a page coming in.  CLEAN: the
+ * page is clean (zeros, read), so an extra frame may hold it. */
+static pm_error_t get_slot(pm_pager_t *p, uint32_t *s, bool clean)
 {
     pm_error_t err;
     while (p->empty->len > 0) {
@@ -181,6 +183,15 @@ static pm_error_t get_slot(pm_pager_t *p, uint32_t *s)
     }
     if ((p->limit == 0 || p->nslots < p->limit) && p->empty->len == 0 && slots_grow(p)) {
         if (alloc_slot(p, p->nslots) == PM_OK) {
+            *s = p->nslots++;
+            return PM_OK;
+        }
+    }
+    /* At the limit: a clean page may take an extra frame instead. */
+    if (clean && p->extra_ok && p->limit != 0 && p->empty->len == 0 && slots_grow(p)) {
+        uint32_t one = 1;
+        if (pm_container_allocate(p->pm, p->task, p->c, p->nslots, &one, CONT_ALLOC_EXTRA) ==
+            PM_OK) {
             *s = p->nslots++;
             return PM_OK;
         }
@@ -212,7 +223,7 @@ static pm_error_t resolve(pm_pager_t *p, uint64_t addr, bool write)
         return PM_OK;
     }
     uint32_t s;
-    if ((err = get_slot(p, &s)) != PM_OK)
+    if ((err = get_slot(p, &s, !v->in_swap && !write)) != PM_OK)
         return err;
     if (v->in_swap) {
         if ((err = pm_swap_in(p->pm, p->task, v->swap, p->c, s)) != PM_OK) {
@@ -282,6 +293,7 @@ pm_error_t pm_pager_new(const struct pm_pager_config *cfg, pm_pager_t **out)
     p->shift = (unsigned)__builtin_ctzll(p->page);
     p->pol = pol;
     p->limit = (uint32_t)(cfg->frames ? cfg->frames : ti.guaranteed);
+    p->extra_ok = cfg->extra;
     p->view = (struct pm_evict_view){.ctx = p, .next_use = view_next_use, .hint = view_hint};
     p->pst = pol->create(p->limit ? p->limit : 64, &p->view);
     p->regions = g_array_new(FALSE, FALSE, sizeof(struct region));
@@ -481,9 +493,45 @@ void pm_pager_set_future(pm_pager_t *p, const uint64_t *vpages, size_t n)
     g_hash_table_destroy(last);
 }
 
+uint64_t pm_pager_return(pm_pager_t *p, uint64_t count)
+{
+    uint64_t done = 0;
+    /* Clean pages first (two passes: clean, then precious ones to swap). */
+    for (int pass = 0; pass < 2 && done < count; pass++) {
+        for (uint32_t s = p->nslots; s-- > 0 && done < count;) {
+            struct vpage *v = p->slot_page[s] != UINT64_MAX ? page_of_slot(p, s) : NULL;
+            if (v == NULL || (pass == 0 && v->dirty))
+                continue;
+            if (v->dirty) {
+                pm_swap_id_t id;
+                if (pm_swap(p->pm, p->task, p->c, s, 1, &id) != PM_OK)
+                    continue;
+                v->in_swap = true;
+                v->swap = id;
+                p->st.swap_outs++;
+            } else {
+                uint32_t one = 1;
+                if (pm_container_deallocate(p->pm, p->task, p->c, s, &one, 0) != PM_OK)
+                    continue;
+                p->st.drops++;
+            }
+            p->pol->remove(p->pst, s);
+            v->slot = NO_SLOT;
+            p->slot_page[s] = UINT64_MAX;
+            g_array_append_val(p->empty, s);
+            p->st.resident--;
+            p->st.evictions++;
+            done++;
+        }
+    }
+    p->st.returned += done;
+    return done;
+}
+
 void pm_pager_stats(const pm_pager_t *p, struct pm_pager_stats *out)
 {
     *out = p->st;
+    out->extra = p->limit != 0 && p->st.resident > p->limit ? p->st.resident - p->limit : 0;
 }
 
 container_t pm_pager_container(const pm_pager_t *p)

@@ -218,6 +218,54 @@ START_TEST(test_hints)
 }
 END_TEST
 
+/* Extra frames for clean pages: past its frames, an eligible pager keeps
+ * pages it only read in extra frames instead of evicting; asked for frames
+ * back, it drops clean pages first, then swaps precious ones. */
+START_TEST(test_extra_frames)
+{
+    pmworld_init_swap(&p, 64, 1, 256, NULL);
+    ck_assert_int_eq(pm_task_set_guarantee(p.pm, p.task[0], 4, true), PM_OK);
+    ck_assert_int_eq(l4_thread_create(p.w.k, p.task[0], &pager_thread), PM_OK);
+    struct pm_pager_config cfg = {
+        .pm = p.pm, .k = p.w.k, .thread = p.thread[0], .pager_thread = pager_thread, .extra = true};
+    ck_assert_int_eq(pm_pager_new(&cfg, &pg), PM_OK);
+    ck_assert_int_eq(l4_thread_set_handler(p.w.k, pager_thread, pm_pager_on_fault, pg), PM_OK);
+    ck_assert_int_eq(l4_thread_set_pager(p.w.k, p.thread[0], pager_thread), PM_OK);
+    ck_assert_int_eq(pm_pager_mmap(pg, BASE, 16 * PG), PM_OK);
+    uint32_t v = 77, got;
+    /* Two precious pages, then ten clean ones: 4 frames of G, 8 extra. */
+    for (unsigned i = 0; i < 2; i++)
+        ck_assert_int_eq(pm_pager_access(pg, L4_ACCESS_WRITE, BASE + i * PG, &v, sizeof v, NULL),
+                         PM_OK);
+    for (unsigned i = 2; i < 12; i++)
+        ck_assert_int_eq(pm_pager_access(pg, L4_ACCESS_READ, BASE + i * PG, &got, sizeof got, NULL),
+                         PM_OK);
+    struct pm_pager_stats s = stats();
+    ck_assert_uint_eq(s.resident, 12);
+    ck_assert_uint_eq(s.extra, 8);
+    ck_assert_uint_eq(s.evictions, 0);
+    struct pm_task_info ti;
+    ck_assert_int_eq(pm_task_info(p.pm, p.task[0], &ti), PM_OK);
+    ck_assert_uint_eq(ti.extra, 8);
+    /* Asked for 11: ten clean pages go at once, then one precious page is
+     * swapped. */
+    ck_assert_uint_eq(pm_pager_return(pg, 11), 11);
+    s = stats();
+    ck_assert_uint_eq(s.drops, 10);
+    ck_assert_uint_eq(s.swap_outs, 1);
+    ck_assert_uint_eq(s.resident, 1);
+    ck_assert_int_eq(pm_task_info(p.pm, p.task[0], &ti), PM_OK);
+    ck_assert_uint_eq(ti.allocated, 1);
+    for (unsigned i = 0; i < 2; i++) {
+        ck_assert_int_eq(pm_pager_access(pg, L4_ACCESS_READ, BASE + i * PG, &got, sizeof got, NULL),
+                         PM_OK);
+        ck_assert_uint_eq(got, 77);
+    }
+    PM_CHECK_INVARIANTS(&p);
+    teardown();
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("pager");
@@ -231,6 +279,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_ranges);
     tcase_add_test(tc, test_clean_pages_dropped);
     tcase_add_test(tc, test_hints);
+    tcase_add_test(tc, test_extra_frames);
     suite_add_tcase(s, tc);
     return s;
 }

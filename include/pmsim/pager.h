@@ -100,6 +100,11 @@ struct pm_pager_config {
     /** Data frames to multiplex; 0: the task's G (pm_task_info), or, with
      *  no guarantee (first come, first served), as many as physmem gives. */
     uint64_t frames;
+    /** Use extra frames (past FRAMES, CONT_ALLOC_EXTRA) for clean pages —
+     *  zeros that were only read, which can be remade at no cost — instead
+     *  of evicting (SPEC §8).  Physmem may demand them back at any moment:
+     *  pm_pager_return. */
+    bool extra;
 };
 
 /** Start a pager (its primary container is made at the first mmap).
@@ -146,6 +151,12 @@ pm_error_t pm_pager_ref(pm_pager_t *p, uint64_t vaddr, bool write);
  *  The array is copied. */
 void pm_pager_set_future(pm_pager_t *p, const uint64_t *vpages, size_t n);
 
+/** Physmem asks for COUNT frames back (pm_return_frames): the pager gives
+ *  back frames of clean pages first (dropped, no swap: they are zeros to
+ *  remake), then, if it must, precious ones by swapping them out; the
+ *  frames are deallocated, so A goes down.  Returns the frames given. */
+uint64_t pm_pager_return(pm_pager_t *p, uint64_t count);
+
 struct pm_pager_stats {
     uint64_t frames;       /**< data frames it multiplexes (0: no limit) */
     uint64_t resident;     /**< pages in frames now */
@@ -158,6 +169,8 @@ struct pm_pager_stats {
     uint64_t swap_outs;    /**< of those, written to swap (precious) */
     uint64_t drops;        /**< of those, dropped (clean) */
     uint64_t swap_ins;     /**< pages brought back from swap */
+    uint64_t extra;        /**< pages in extra frames now (past FRAMES) */
+    uint64_t returned;     /**< frames given back to pm_return_frames */
 };
 
 void pm_pager_stats(const pm_pager_t *p, struct pm_pager_stats *out);
