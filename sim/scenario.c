@@ -468,10 +468,60 @@ static bool get_real(struct loader *L, const struct sim_ynode *n, const char *wh
  * blanks or a comma (CSV); blank lines and lines starting with # are
  * skipped.  Relative to the scenario file.  Errors name the trace's own
  * line and column. */
-static bool get_trace(struct loader *L, const struct sim_ynode *n, GArray **out)
+/* libCacheSim's oracleGeneral binary trace: 24-byte little-endian records
+ * (uint32 time, uint64 object id, uint32 size, int64 next access).  Object
+ * ids (hashes) are numbered densely in order of first appearance, one page
+ * each, from AT; all references are reads. */
+static bool oracle_general(struct loader *L, const char *path, const gchar *text, gsize len,
+                           uint64_t at, GArray *a)
+{
+    if (len == 0 || len % 24 != 0) {
+        g_set_error(&L->err, SIM_SCENARIO_ERROR, SIM_SCENARIO_ERROR_INVALID,
+                    "%s:1:1: %llu bytes are not whole 24-byte oracleGeneral records", path,
+                    (unsigned long long)len);
+        return false;
+    }
+    GHashTable *ids = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+    uint64_t limit = ((1ull << 48) - at) / L->sc->page_size;
+    bool ok = true;
+    for (gsize off = 0; ok && off < len; off += 24) {
+        uint64_t id = 0;
+        for (int b = 7; b >= 0; b--)
+            id = id << 8 | (unsigned char)text[off + 4 + (gsize)b];
+        gpointer dense = g_hash_table_lookup(ids, &id);
+        if (dense == NULL) {
+            uint64_t *k = g_new(uint64_t, 1);
+            *k = id;
+            dense = GSIZE_TO_POINTER(g_hash_table_size(ids) + 1);
+            g_hash_table_insert(ids, k, dense);
+        }
+        uint64_t page = GPOINTER_TO_SIZE(dense) - 1;
+        if (page >= limit) {
+            g_set_error(&L->err, SIM_SCENARIO_ERROR, SIM_SCENARIO_ERROR_INVALID,
+                        "%s:1:1: more objects than pages above at", path);
+            ok = false;
+        }
+        struct sim_ref ref = {.addr = at + page * L->sc->page_size};
+        g_array_append_val(a, ref);
+    }
+    g_hash_table_destroy(ids);
+    return ok;
+}
+
+static bool get_trace(struct loader *L, const struct sim_ynode *n, const struct sim_ynode *fmt,
+                      uint64_t at, GArray **out)
 {
     if (!want_scalar(L, n, "trace"))
         return false;
+    bool binary = g_str_has_suffix(n->value, ".oracleGeneral") ||
+                  g_str_has_suffix(n->value, ".oracleGeneral.bin");
+    if (fmt != NULL) {
+        if (!want_scalar(L, fmt, "format"))
+            return false;
+        if (strcmp(fmt->value, "oracleGeneral") != 0 && strcmp(fmt->value, "text") != 0)
+            return fail(L, fmt, "format: '%s' is not text or oracleGeneral", fmt->value);
+        binary = strcmp(fmt->value, "oracleGeneral") == 0;
+    }
     char *path = L->sc->dir != NULL && !g_path_is_absolute(n->value)
                      ? g_build_filename(L->sc->dir, n->value, NULL)
                      : g_strdup(n->value);
@@ -487,6 +537,10 @@ static bool get_trace(struct loader *L, const struct sim_ynode *n, GArray **out)
     GArray *a = g_array_new(FALSE, FALSE, sizeof(struct sim_ref));
     bool ok = true;
     unsigned line = 1;
+    if (binary) {
+        ok = oracle_general(L, path, text, len, at, a);
+        len = 0; /* no text to read */
+    }
     for (char *p = text, *nl; ok && p < text + len; p = nl + 1, line++) {
         nl = memchr(p, '\n', (size_t)(text + len - p));
         if (nl == NULL)
@@ -582,7 +636,7 @@ static const char *const *op_keys(enum sim_op op)
     static const char *const k_munmap[] = {"at", "bytes", NULL};
     static const char *const k_access[] = {"region", "pattern",     "alpha",
                                            "count",  "write_ratio", NULL};
-    static const char *const k_replay[] = {"trace", NULL};
+    static const char *const k_replay[] = {"trace", "format", "at", NULL};
     static const char *const k_transfer[] = {"container", "start", "count", "offset",
                                              "strategy",  "at",    NULL};
     switch (op) {
@@ -1166,7 +1220,12 @@ static struct sim_step *parse_step(struct loader *L, const struct sim_ynode *n, 
         goto bad;
     }
     case OP_REPLAY:
-        ARG("trace", false, get_trace(L, V, &s->trace));
+        ARG("at", true, get_uint(L, V, "at", (1ull << 48) - 1, &s->at));
+        if (s->at % L->sc->page_size != 0) {
+            fail(L, sim_yaml_get(n, "at"), "at is not a multiple of the page size");
+            goto bad;
+        }
+        ARG("trace", false, get_trace(L, V, sim_yaml_get(n, "format"), s->at, &s->trace));
         if (!has_pager(L, n, t))
             goto bad;
         break;
