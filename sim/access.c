@@ -143,10 +143,14 @@ pm_error_t l4_access(l4_kernel_t *k, l4_thread_t thread, enum l4_access_kind kin
             break;
         }
         unsigned char *mem = k->phys + ((size_t)n->pfn << k->shift) + off;
-        if (kind == L4_ACCESS_WRITE)
-            memcpy(mem, p + pos, chunk);
+        unsigned char *dst = kind == L4_ACCESS_WRITE ? mem : p + pos;
+        const unsigned char *src = kind == L4_ACCESS_WRITE ? p + pos : mem;
+        if (chunk == 1)
+            *dst = *src; /* a reference of an access stream: no library call */
+        else if (chunk == 8)
+            memcpy(dst, src, 8); /* a constant size: inlined */
         else
-            memcpy(p + pos, mem, chunk);
+            memcpy(dst, src, chunk);
         pos += chunk;
     }
     bool w = kind == L4_ACCESS_WRITE;

@@ -18,7 +18,7 @@
 
 #define PT_BITS 9u
 #define PT_FANOUT (1u << PT_BITS)
-#define TLB_ENTRIES 16u
+#define TLB_ENTRIES 64u
 
 struct mapnode {
     struct mapnode *parent;

@@ -1,9 +1,11 @@
 /* pager.c — the default self-pager (SPEC §8; pmsim/pager.h).
  *
  * Slots are the frame identifiers of the primary container, 0 … frames − 1:
- * a slot holds one page at a time.  A page is a struct vpage in a hash
- * table by virtual page number: resident in a slot, or in swap, or
- * nowhere (it reads as zero).  A fault finds the page's range, gets a slot
+ * a slot holds one page at a time.  A page is a struct vpage in an array
+ * per range (so finding one is a range lookup, the last range cached, and
+ * an index): resident in a slot, or in swap, or nowhere (it reads as
+ * zero).  What policies ask of a slot (next use, hint) is kept in arrays
+ * by slot, so that a victim scan is plain loads.  A fault finds the page's range, gets a slot
  * (a free one, a new one while under the limit, or an evicted one), fills
  * it (swap-in, or the zeros a fresh or released frame holds) and maps it:
  * read-only for a read, so that the first write faults again and marks the
@@ -28,6 +30,7 @@ struct vpage {
 
 struct region {
     uint64_t start, end; /* bytes, page aligned */
+    struct vpage *pages; /* one per page of the range */
 };
 
 struct pm_pager {
@@ -42,8 +45,10 @@ struct pm_pager {
     void *pst;
     struct pm_evict_view view;
     GArray *regions;     /* struct region, sorted by start */
-    GHashTable *pages;   /* vpage number → struct vpage * */
+    guint last;          /* the range the last lookup found */
     uint64_t *slot_page; /* by slot: the page it holds (UINT64_MAX: none) */
+    uint64_t *slot_next; /* by slot: its page's next use (OPT) */
+    uint8_t *slot_hint;  /* by slot: its page's hint */
     uint32_t nslots, cap, limit;
     bool extra_ok;
     GArray *empty; /* uint32 slots without a frame (given back by munmap) */
@@ -55,53 +60,46 @@ struct pm_pager {
 
 /* ---- the view policies get ----------------------------------------------------- */
 
-static struct vpage *page_of_slot(const pm_pager_t *p, uint32_t s)
+/* The page VP, or NULL outside every range. */
+static struct vpage *page_get(pm_pager_t *p, uint64_t vp)
 {
-    return g_hash_table_lookup(p->pages, &p->slot_page[s]);
-}
-
-static uint64_t view_next_use(void *ctx, uint32_t s)
-{
-    const struct vpage *v = page_of_slot(ctx, s);
-    return v != NULL ? v->next_use : UINT64_MAX;
-}
-
-static enum pm_evict_hint view_hint(void *ctx, uint32_t s)
-{
-    const struct vpage *v = page_of_slot(ctx, s);
-    return v != NULL ? (enum pm_evict_hint)v->hint : PM_HINT_NORMAL;
-}
-
-/* ---- pages and slots ------------------------------------------------------------ */
-
-static struct vpage *page_get(pm_pager_t *p, uint64_t vp, bool create)
-{
-    struct vpage *v = g_hash_table_lookup(p->pages, &vp);
-    if (v != NULL || !create)
-        return v;
-    v = g_new0(struct vpage, 1);
-    v->slot = NO_SLOT;
-    v->next_use = UINT64_MAX;
-    uint64_t *key = g_new(uint64_t, 1);
-    *key = vp;
-    g_hash_table_insert(p->pages, key, v);
-    return v;
-}
-
-static bool in_region(const pm_pager_t *p, uint64_t addr)
-{
+    uint64_t addr = vp << p->shift;
+    if (p->last < p->regions->len) {
+        const struct region *r = &g_array_index(p->regions, struct region, p->last);
+        if (addr >= r->start && addr < r->end)
+            return &r->pages[(addr - r->start) >> p->shift];
+    }
     guint lo = 0, hi = p->regions->len;
     while (lo < hi) {
         guint mid = (lo + hi) / 2;
         const struct region *r = &g_array_index(p->regions, struct region, mid);
-        if (addr < r->start)
+        if (addr < r->start) {
             hi = mid;
-        else if (addr >= r->end)
+        } else if (addr >= r->end) {
             lo = mid + 1;
-        else
-            return true;
+        } else {
+            p->last = mid;
+            return &r->pages[(addr - r->start) >> p->shift];
+        }
     }
-    return false;
+    return NULL;
+}
+
+static struct vpage *page_of_slot(pm_pager_t *p, uint32_t s)
+{
+    return p->slot_page[s] != UINT64_MAX ? page_get(p, p->slot_page[s]) : NULL;
+}
+
+static uint64_t view_next_use(void *ctx, uint32_t s)
+{
+    const pm_pager_t *p = ctx;
+    return p->slot_page[s] != UINT64_MAX ? p->slot_next[s] : UINT64_MAX;
+}
+
+static enum pm_evict_hint view_hint(void *ctx, uint32_t s)
+{
+    const pm_pager_t *p = ctx;
+    return (enum pm_evict_hint)p->slot_hint[s];
 }
 
 static bool slots_grow(pm_pager_t *p)
@@ -112,9 +110,20 @@ static bool slots_grow(pm_pager_t *p)
     uint64_t *sp = realloc(p->slot_page, (size_t)ncap * sizeof *sp);
     if (sp == NULL)
         return false;
-    for (uint32_t i = p->cap; i < ncap; i++)
-        sp[i] = UINT64_MAX;
     p->slot_page = sp;
+    uint64_t *sn = realloc(p->slot_next, (size_t)ncap * sizeof *sn);
+    if (sn == NULL)
+        return false;
+    p->slot_next = sn;
+    uint8_t *sh = realloc(p->slot_hint, ncap);
+    if (sh == NULL)
+        return false;
+    p->slot_hint = sh;
+    for (uint32_t i = p->cap; i < ncap; i++) {
+        sp[i] = UINT64_MAX;
+        sn[i] = UINT64_MAX;
+        sh[i] = PM_HINT_NORMAL;
+    }
     p->cap = ncap;
     p->pol->grow(p->pst, ncap);
     return true;
@@ -153,9 +162,12 @@ static pm_error_t evict(pm_pager_t *p, uint32_t *s)
             return err;
         }
     } else {
-        /* Clean (zeros): its data can be dropped; the frame reads zero. */
-        frame_t f = victim;
-        if ((err = pm_release_data(p->pm, p->task, p->c, &f, 1)) != PM_OK)
+        /* Clean: zeros, only ever mapped read-only, so the frame still
+         * holds zeros.  The pager unmaps its own mapping of the old page
+         * (a flush of its own address space) and reuses the frame as it
+         * is: no release, no fresh frame to clear. */
+        l4_fpage_t fp = l4_fpage(p->slot_page[victim] << p->shift, p->shift, L4_RWX);
+        if ((err = l4_unmap(p->k, p->thread, fp, L4_UNMAP_FLUSH, NULL)) != PM_OK)
             return err;
         p->st.drops++;
     }
@@ -211,9 +223,9 @@ static pm_error_t map_page(pm_pager_t *p, uint32_t s, uint64_t vaddr, bool write
 static pm_error_t resolve(pm_pager_t *p, uint64_t addr, bool write)
 {
     uint64_t vaddr = addr & ~((uint64_t)p->page - 1), vp = addr >> p->shift;
-    if (!in_region(p, addr))
+    struct vpage *v = page_get(p, vp);
+    if (v == NULL)
         return PM_EFAULT;
-    struct vpage *v = page_get(p, vp, true);
     pm_error_t err;
     if (v->slot != NO_SLOT) {
         /* Resident, mapped read-only: the first write makes it precious. */
@@ -241,6 +253,8 @@ static pm_error_t resolve(pm_pager_t *p, uint64_t addr, bool write)
     }
     v->slot = s;
     p->slot_page[s] = vp;
+    p->slot_next[s] = v->next_use;
+    p->slot_hint[s] = v->hint;
     p->st.resident++;
     v->brought = p->epoch;
     p->pol->insert(p->pst, s);
@@ -297,7 +311,6 @@ pm_error_t pm_pager_new(const struct pm_pager_config *cfg, pm_pager_t **out)
     p->view = (struct pm_evict_view){.ctx = p, .next_use = view_next_use, .hint = view_hint};
     p->pst = pol->create(p->limit ? p->limit : 64, &p->view);
     p->regions = g_array_new(FALSE, FALSE, sizeof(struct region));
-    p->pages = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
     p->empty = g_array_new(FALSE, FALSE, sizeof(uint32_t));
     if (p->pst == NULL) {
         pm_pager_free(p);
@@ -312,16 +325,12 @@ void pm_pager_free(pm_pager_t *p)
 {
     if (p == NULL)
         return;
-    if (p->pages != NULL) {
-        GHashTableIter it;
-        gpointer key, value;
-        g_hash_table_iter_init(&it, p->pages);
-        while (g_hash_table_iter_next(&it, &key, &value)) {
-            const struct vpage *v = value;
-            if (v->in_swap)
-                (void)pm_swap_discard(p->pm, p->task, v->swap);
-        }
-        g_hash_table_destroy(p->pages);
+    for (guint i = 0; p->regions != NULL && i < p->regions->len; i++) {
+        struct region *r = &g_array_index(p->regions, struct region, i);
+        for (uint64_t j = 0; j < (r->end - r->start) >> p->shift; j++)
+            if (r->pages[j].in_swap)
+                (void)pm_swap_discard(p->pm, p->task, r->pages[j].swap);
+        g_free(r->pages);
     }
     if (p->c != PM_CONTAINER_NONE)
         (void)pm_container_destroy(p->pm, p->task, p->c);
@@ -332,6 +341,8 @@ void pm_pager_free(pm_pager_t *p)
     if (p->empty != NULL)
         g_array_free(p->empty, TRUE);
     free(p->slot_page);
+    free(p->slot_next);
+    free(p->slot_hint);
     g_free(p->future);
     g_free(p->next);
     g_free(p);
@@ -358,7 +369,15 @@ pm_error_t pm_pager_mmap(pm_pager_t *p, uint64_t vaddr, uint64_t len)
         if (err != PM_OK)
             return err;
     }
-    struct region r = {vaddr, vaddr + len};
+    uint64_t n = len >> p->shift;
+    struct region r = {vaddr, vaddr + len, g_try_new0(struct vpage, n)};
+    if (r.pages == NULL)
+        return PM_ENOMEM;
+    for (uint64_t i = 0; i < n; i++) {
+        r.pages[i].slot = NO_SLOT;
+        r.pages[i].next_use = UINT64_MAX;
+        r.pages[i].brought = UINT64_MAX;
+    }
     g_array_insert_val(p->regions, at, r);
     return PM_OK;
 }
@@ -386,9 +405,7 @@ pm_error_t pm_pager_munmap(pm_pager_t *p, uint64_t vaddr, uint64_t len)
     if (end != vaddr + len)
         return PM_EINVAL;
     for (uint64_t vp = vaddr >> p->shift; vp < end >> p->shift; vp++) {
-        struct vpage *v = page_get(p, vp, false);
-        if (v == NULL)
-            continue;
+        struct vpage *v = page_get(p, vp);
         if (v->slot != NO_SLOT) {
             uint32_t one = 1;
             p->pol->remove(p->pst, v->slot);
@@ -399,9 +416,11 @@ pm_error_t pm_pager_munmap(pm_pager_t *p, uint64_t vaddr, uint64_t len)
         }
         if (v->in_swap)
             (void)pm_swap_discard(p->pm, p->task, v->swap);
-        g_hash_table_remove(p->pages, &vp);
     }
+    for (guint i = first; i < last; i++)
+        g_free(g_array_index(p->regions, struct region, i).pages);
     g_array_remove_range(p->regions, first, last - first);
+    p->last = 0;
     return PM_OK;
 }
 
@@ -409,8 +428,14 @@ pm_error_t pm_pager_hint(pm_pager_t *p, uint64_t vaddr, uint64_t len, enum pm_ev
 {
     if (!range_ok(p, vaddr, len) || (unsigned)hint > PM_HINT_WILLNEED)
         return PM_EINVAL;
-    for (uint64_t vp = vaddr >> p->shift; vp < (vaddr + len) >> p->shift; vp++)
-        page_get(p, vp, true)->hint = (uint8_t)hint;
+    for (uint64_t vp = vaddr >> p->shift; vp < (vaddr + len) >> p->shift; vp++) {
+        struct vpage *v = page_get(p, vp);
+        if (v == NULL)
+            continue; /* outside every range: nothing to hint */
+        v->hint = (uint8_t)hint;
+        if (v->slot != NO_SLOT)
+            p->slot_hint[v->slot] = (uint8_t)hint;
+    }
     return PM_OK;
 }
 
@@ -421,7 +446,7 @@ static void referenced(pm_pager_t *p, uint64_t vaddr, size_t len)
     if (len == 0)
         return;
     for (uint64_t vp = vaddr >> p->shift; vp <= (vaddr + len - 1) >> p->shift; vp++) {
-        struct vpage *v = page_get(p, vp, false);
+        struct vpage *v = page_get(p, vp);
         if (v == NULL || v->slot == NO_SLOT)
             continue;
         p->st.refs++;
@@ -452,8 +477,12 @@ pm_error_t pm_pager_ref(pm_pager_t *p, uint64_t vaddr, bool write)
     if (p->future != NULL && p->pos < p->nfuture) {
         /* The page's next reference, for OPT: known before the fault, so
          * that a victim chosen now already sees it. */
-        struct vpage *v = page_get(p, vp, true);
-        v->next_use = p->next[p->pos];
+        struct vpage *v = page_get(p, vp);
+        if (v != NULL) {
+            v->next_use = p->next[p->pos];
+            if (v->slot != NO_SLOT)
+                p->slot_next[v->slot] = v->next_use;
+        }
         p->pos++;
     }
     p->epoch++;
@@ -482,13 +511,13 @@ void pm_pager_set_future(pm_pager_t *p, const uint64_t *vpages, size_t n)
         g_hash_table_insert(last, &p->future[i], GSIZE_TO_POINTER(i + 1));
     }
     /* Resident pages: their first reference from now. */
-    GHashTableIter it;
-    gpointer key, value;
-    g_hash_table_iter_init(&it, p->pages);
-    while (g_hash_table_iter_next(&it, &key, &value)) {
-        gpointer first = g_hash_table_lookup(last, key);
-        ((struct vpage *)value)->next_use =
-            first ? (uint64_t)GPOINTER_TO_SIZE(first) - 1 : UINT64_MAX;
+    for (uint32_t s = 0; s < p->nslots; s++) {
+        struct vpage *v = page_of_slot(p, s);
+        if (v == NULL)
+            continue;
+        gpointer first = g_hash_table_lookup(last, &p->slot_page[s]);
+        v->next_use = first ? (uint64_t)GPOINTER_TO_SIZE(first) - 1 : UINT64_MAX;
+        p->slot_next[s] = v->next_use;
     }
     g_hash_table_destroy(last);
 }
@@ -499,7 +528,7 @@ uint64_t pm_pager_return(pm_pager_t *p, uint64_t count)
     /* Clean pages first (two passes: clean, then precious ones to swap). */
     for (int pass = 0; pass < 2 && done < count; pass++) {
         for (uint32_t s = p->nslots; s-- > 0 && done < count;) {
-            struct vpage *v = p->slot_page[s] != UINT64_MAX ? page_of_slot(p, s) : NULL;
+            struct vpage *v = page_of_slot(p, s);
             if (v == NULL || (pass == 0 && v->dirty))
                 continue;
             if (v->dirty) {
