@@ -1,30 +1,21 @@
 /* evict_hint.c — LRU guided by the application: pages hinted DONTNEED go
  * first, then ordinary ones, WILLNEED last; LRU within each class.  The
  * class is read when the page comes in or is referenced. */
-#include <string.h>
-
 #include "evict_list.h"
 #include "pmsim/pager.h"
 
 struct hint {
     struct el_state *el;
     struct pm_evict_view view;
-    uint8_t *cls; /* by slot: the list it is on */
-    uint32_t slots;
+    struct slot_bytes cls; /* by slot: the list it is on */
 };
 
 static void *create(uint32_t slots, const struct pm_evict_view *view)
 {
     struct hint *h = calloc(1, sizeof *h);
-    if (h == NULL)
-        return NULL;
-    h->el = el_create(slots, 3);
-    h->slots = slots ? slots : 1;
-    h->cls = calloc(h->slots, 1);
-    if (h->el == NULL || h->cls == NULL) {
-        if (h->el != NULL)
+    if (h == NULL || (h->el = el_create(slots, 3)) == NULL || !sb_init(&h->cls, slots)) {
+        if (h != NULL && h->el != NULL)
             el_destroy(h->el);
-        free(h->cls);
         free(h);
         return NULL;
     }
@@ -36,19 +27,14 @@ static void destroy(void *st)
 {
     struct hint *h = st;
     el_destroy(h->el);
-    free(h->cls);
+    free(h->cls.b);
     free(h);
 }
 
 static void grow(void *st, uint32_t slots)
 {
     struct hint *h = st;
-    uint8_t *c = slots > h->slots ? realloc(h->cls, slots) : NULL;
-    if (c == NULL)
-        return;
-    memset(c + h->slots, 0, slots - h->slots);
-    h->cls = c;
-    h->slots = slots;
+    sb_grow(&h->cls, slots);
     el_grow(h->el, slots);
 }
 
@@ -61,21 +47,21 @@ static uint8_t list_of(enum pm_evict_hint hint)
 static void insert(void *st, uint32_t s)
 {
     struct hint *h = st;
-    h->cls[s] = list_of(h->view.hint != NULL ? h->view.hint(h->view.ctx, s) : PM_HINT_NORMAL);
-    el_push(&h->el->q[h->cls[s]], s);
+    h->cls.b[s] = list_of(h->view.hint != NULL ? h->view.hint(h->view.ctx, s) : PM_HINT_NORMAL);
+    el_push(&h->el->q[h->cls.b[s]], s);
 }
 
 static void touch(void *st, uint32_t s)
 {
     struct hint *h = st;
-    el_unlink(&h->el->q[h->cls[s]], s);
+    el_unlink(&h->el->q[h->cls.b[s]], s);
     insert(st, s);
 }
 
 static void remove_slot(void *st, uint32_t s)
 {
     struct hint *h = st;
-    el_unlink(&h->el->q[h->cls[s]], s);
+    el_unlink(&h->el->q[h->cls.b[s]], s);
 }
 
 static uint32_t victim(void *st)

@@ -108,4 +108,45 @@ static inline void el_grow(void *st, uint32_t slots)
     f->slots = slots;
 }
 
+/* One-list policies (FIFO, LRU): pages join the young end, the old end
+ * goes first. */
+static inline void el_insert_one(void *st, uint32_t s)
+{
+    el_push(&((struct el_state *)st)->q[0], s);
+}
+
+static inline void el_remove_one(void *st, uint32_t s)
+{
+    el_unlink(&((struct el_state *)st)->q[0], s);
+}
+
+static inline uint32_t el_victim_one(void *st)
+{
+    return ((struct el_state *)st)->q[0].head;
+}
+
+/* A byte per slot (flags, classes), zeroed as it grows. */
+struct slot_bytes {
+    uint8_t *b;
+    uint32_t n;
+};
+
+static inline bool sb_init(struct slot_bytes *sb, uint32_t n)
+{
+    sb->n = n ? n : 1;
+    sb->b = calloc(sb->n, 1);
+    return sb->b != NULL;
+}
+
+static inline void sb_grow(struct slot_bytes *sb, uint32_t n)
+{
+    uint8_t *b = n > sb->n ? realloc(sb->b, n) : NULL;
+    if (b == NULL)
+        return;
+    for (uint32_t i = sb->n; i < n; i++)
+        b[i] = 0;
+    sb->b = b;
+    sb->n = n;
+}
+
 #endif

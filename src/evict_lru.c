@@ -9,11 +9,6 @@ static void *create(uint32_t slots, const struct pm_evict_view *view)
     return el_create(slots, 1);
 }
 
-static void insert(void *st, uint32_t s)
-{
-    el_push(&((struct el_state *)st)->q[0], s);
-}
-
 static void touch(void *st, uint32_t s)
 {
     struct evict_list *q = &((struct el_state *)st)->q[0];
@@ -23,24 +18,14 @@ static void touch(void *st, uint32_t s)
     }
 }
 
-static void remove_slot(void *st, uint32_t s)
-{
-    el_unlink(&((struct el_state *)st)->q[0], s);
-}
-
-static uint32_t victim(void *st)
-{
-    return ((struct el_state *)st)->q[0].head;
-}
-
 const struct pm_evict_policy pm__evict_lru = {
     .name = "lru",
     .summary = "least recently used (exact: every reference counts)",
     .create = create,
     .destroy = el_destroy,
     .grow = el_grow,
-    .insert = insert,
+    .insert = el_insert_one,
     .touch = touch,
-    .remove = remove_slot,
-    .victim = victim,
+    .remove = el_remove_one,
+    .victim = el_victim_one,
 };

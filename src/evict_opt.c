@@ -2,25 +2,18 @@
  * reference lies furthest in the future goes (one never referenced again
  * first).  It needs the future: the pager gives it the reference string
  * (pm_pager_set_future) and answers next_use.  Ties go to the lowest slot. */
-#include <stdlib.h>
-#include <string.h>
-
+#include "evict_list.h"
 #include "pmsim/pager.h"
 
 struct opt {
     struct pm_evict_view view;
-    uint8_t *used;
-    uint32_t slots;
+    struct slot_bytes used;
 };
 
 static void *create(uint32_t slots, const struct pm_evict_view *view)
 {
     struct opt *o = calloc(1, sizeof *o);
-    if (o == NULL)
-        return NULL;
-    o->slots = slots ? slots : 1;
-    o->used = calloc(o->slots, 1);
-    if (o->used == NULL) {
+    if (o == NULL || !sb_init(&o->used, slots)) {
         free(o);
         return NULL;
     }
@@ -31,24 +24,18 @@ static void *create(uint32_t slots, const struct pm_evict_view *view)
 static void destroy(void *st)
 {
     struct opt *o = st;
-    free(o->used);
+    free(o->used.b);
     free(o);
 }
 
 static void grow(void *st, uint32_t slots)
 {
-    struct opt *o = st;
-    uint8_t *u = slots > o->slots ? realloc(o->used, slots) : NULL;
-    if (u == NULL)
-        return;
-    memset(u + o->slots, 0, slots - o->slots);
-    o->used = u;
-    o->slots = slots;
+    sb_grow(&((struct opt *)st)->used, slots);
 }
 
 static void insert(void *st, uint32_t s)
 {
-    ((struct opt *)st)->used[s] = 1;
+    ((struct opt *)st)->used.b[s] = 1;
 }
 
 static void touch(void *st, uint32_t s)
@@ -59,7 +46,7 @@ static void touch(void *st, uint32_t s)
 
 static void remove_slot(void *st, uint32_t s)
 {
-    ((struct opt *)st)->used[s] = 0;
+    ((struct opt *)st)->used.b[s] = 0;
 }
 
 static uint32_t victim(void *st)
@@ -67,8 +54,8 @@ static uint32_t victim(void *st)
     struct opt *o = st;
     uint32_t best = UINT32_MAX;
     uint64_t far = 0;
-    for (uint32_t s = 0; s < o->slots; s++) {
-        if (!o->used[s])
+    for (uint32_t s = 0; s < o->used.n; s++) {
+        if (!o->used.b[s])
             continue;
         uint64_t next = o->view.next_use(o->view.ctx, s);
         if (best == UINT32_MAX || next > far) {
