@@ -59,6 +59,7 @@ struct rt_task {
     pm_pager_t *pager; /* its pager, made at its first use (NULL: none yet, or none) */
     l4_thread_t pager_thread;
     struct pm_pager_stats last_pager; /* its pager's counters when it died */
+    uint64_t lent;                    /* frames its pager lent to its containers */
     struct sim_store store;           /* server: store */
     bool store_open;
     struct sim_fileserver fs; /* server: file, once it served */
@@ -866,9 +867,17 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
         err = pm_container_create(r->pm, rt->id, &h);
         set_cap(r, t, s->as, err, h);
         break;
-    case OP_DESTROY:
+    case OP_DESTROY: {
+        struct pm_container_info ci = {0};
+        (void)pm_container_info(r->pm, rt->id, cap_of(r, t, s->container), &ci);
         err = pm_container_destroy(r->pm, rt->id, cap_of(r, t, s->container));
+        if (err == PM_OK && rt->pager != NULL && rt->lent > 0 && ci.owner == rt->id) {
+            uint64_t back = ci.frames < rt->lent ? ci.frames : rt->lent;
+            pm_pager_take_back(rt->pager, back);
+            rt->lent -= back;
+        }
         break;
+    }
     case OP_SHARE:
         err = pm_container_share(r->pm, rt->id, cap_of(r, t, s->container), other, &h);
         set_cap(r, s->other, s->as, err, h);
@@ -897,6 +906,21 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
     case OP_ALLOCATE:
         err = pm_container_allocate(r->pm, rt->id, cap_of(r, t, s->container), (frame_t)s->start,
                                     &count, s->flags);
+        struct pm_pager_stats ps0 = {0};
+        if (err == PM_ENOMEM && count == 0 && rt->pager != NULL)
+            pm_pager_stats(rt->pager, &ps0);
+        if (ps0.resident > 0) {
+            /* Short of G while the pager holds frames: it lends some to the
+             * task's other containers (SPEC §8), taken back when they are
+             * destroyed. */
+            uint64_t lent =
+                pm_pager_lend(rt->pager, s->count < ps0.resident ? s->count : ps0.resident);
+            rt->lent += lent;
+            count = (uint32_t)s->count;
+            if (lent > 0)
+                err = pm_container_allocate(r->pm, rt->id, cap_of(r, t, s->container),
+                                            (frame_t)s->start, &count, s->flags);
+        }
         has_count = true;
         break;
     case OP_DEALLOCATE:
@@ -1421,6 +1445,8 @@ static void build_report(struct sim_run *r)
             member_int(b, "swap_ins", pgs.swap_ins);
             member_int(b, "extra", pgs.extra);
             member_int(b, "returned", pgs.returned);
+            member_int(b, "lent", pgs.lent);
+            member_int(b, "own_frames", pgs.own_frames);
             json_builder_end_object(b);
         }
         json_builder_end_object(b);

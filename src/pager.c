@@ -50,6 +50,7 @@ struct pm_pager {
     uint64_t *slot_next; /* by slot: its page's next use (OPT) */
     uint8_t *slot_hint;  /* by slot: its page's hint */
     uint32_t nslots, cap, limit;
+    uint64_t lent;
     bool extra_ok;
     GArray *empty; /* uint32 slots without a frame (given back by munmap) */
     uint64_t *future, *next;
@@ -522,6 +523,8 @@ void pm_pager_set_future(pm_pager_t *p, const uint64_t *vpages, size_t n)
     g_hash_table_destroy(last);
 }
 
+static bool give_up(pm_pager_t *p, uint32_t s);
+
 uint64_t pm_pager_return(pm_pager_t *p, uint64_t count)
 {
     uint64_t done = 0;
@@ -529,38 +532,82 @@ uint64_t pm_pager_return(pm_pager_t *p, uint64_t count)
     for (int pass = 0; pass < 2 && done < count; pass++) {
         for (uint32_t s = p->nslots; s-- > 0 && done < count;) {
             struct vpage *v = page_of_slot(p, s);
-            if (v == NULL || (pass == 0 && v->dirty))
-                continue;
-            if (v->dirty) {
-                pm_swap_id_t id;
-                if (pm_swap(p->pm, p->task, p->c, s, 1, &id) != PM_OK)
-                    continue;
-                v->in_swap = true;
-                v->swap = id;
-                p->st.swap_outs++;
-            } else {
-                uint32_t one = 1;
-                if (pm_container_deallocate(p->pm, p->task, p->c, s, &one, 0) != PM_OK)
-                    continue;
-                p->st.drops++;
-            }
-            p->pol->remove(p->pst, s);
-            v->slot = NO_SLOT;
-            p->slot_page[s] = UINT64_MAX;
-            g_array_append_val(p->empty, s);
-            p->st.resident--;
-            p->st.evictions++;
-            done++;
+            if (v != NULL && (pass == 1 || !v->dirty) && give_up(p, s))
+                done++;
         }
     }
     p->st.returned += done;
     return done;
 }
 
+/* Give up the frame of slot S (its page evicted): deallocated, the slot
+ * empty. */
+static bool give_up(pm_pager_t *p, uint32_t s)
+{
+    struct vpage *v = page_of_slot(p, s);
+    if (v == NULL)
+        return false;
+    if (v->dirty) {
+        pm_swap_id_t id;
+        if (pm_swap(p->pm, p->task, p->c, s, 1, &id) != PM_OK)
+            return false;
+        v->in_swap = true;
+        v->swap = id;
+        p->st.swap_outs++;
+    } else {
+        uint32_t one = 1;
+        if (pm_container_deallocate(p->pm, p->task, p->c, s, &one, 0) != PM_OK)
+            return false;
+        p->st.drops++;
+    }
+    p->pol->remove(p->pst, s);
+    v->slot = NO_SLOT;
+    p->slot_page[s] = UINT64_MAX;
+    g_array_append_val(p->empty, s);
+    p->st.resident--;
+    p->st.evictions++;
+    return true;
+}
+
+uint64_t pm_pager_lend(pm_pager_t *p, uint64_t n)
+{
+    if (p->limit == 0)
+        return 0; /* no limit: nothing of G is the pager's to lend */
+    uint64_t lent = n < p->limit - 1 ? n : p->limit - 1; /* keep one frame to work with */
+    p->limit -= (uint32_t)lent;
+    p->lent += lent;
+    /* Frames over the new limit go, victims first. */
+    while (p->nslots - p->empty->len > p->limit) {
+        uint32_t victim = p->pol->victim(p->pst);
+        if (victim == NO_SLOT || victim >= p->nslots || !give_up(p, victim))
+            break;
+    }
+    return lent;
+}
+
+void pm_pager_take_back(pm_pager_t *p, uint64_t n)
+{
+    if (n > p->lent)
+        n = p->lent;
+    p->lent -= n;
+    p->limit += (uint32_t)n;
+}
+
 void pm_pager_stats(const pm_pager_t *p, struct pm_pager_stats *out)
 {
     *out = p->st;
     out->extra = p->limit != 0 && p->st.resident > p->limit ? p->st.resident - p->limit : 0;
+    out->lent = p->lent;
+    out->frames = p->limit;
+    /* Its own database: a record per page of its ranges, a few words per
+     * slot, the ranges themselves. */
+    uint64_t bytes = (uint64_t)p->cap * (2 * sizeof(uint64_t) + 1) +
+                     (uint64_t)p->regions->len * sizeof(struct region);
+    for (guint i = 0; i < p->regions->len; i++) {
+        const struct region *r = &g_array_index(p->regions, struct region, i);
+        bytes += ((r->end - r->start) >> p->shift) * sizeof(struct vpage);
+    }
+    out->own_frames = (bytes + p->page - 1) / p->page;
 }
 
 container_t pm_pager_container(const pm_pager_t *p)

@@ -266,6 +266,42 @@ START_TEST(test_extra_frames)
 }
 END_TEST
 
+/* Lending frames to I/O containers: the limit goes down, pages over it go
+ * (precious ones to swap) and the frames leave A; taking them back raises
+ * the limit again.  The data is intact throughout. */
+START_TEST(test_lend)
+{
+    setup(64, "lru", 8, 16);
+    uint32_t v[8], got;
+    for (unsigned i = 0; i < 8; i++) {
+        v[i] = 100 + i;
+        ck_assert_int_eq(
+            pm_pager_access(pg, L4_ACCESS_WRITE, BASE + i * PG, &v[i], sizeof v[i], NULL), PM_OK);
+    }
+    ck_assert_uint_eq(pm_pager_lend(pg, 3), 3);
+    struct pm_pager_stats s = stats();
+    ck_assert_uint_eq(s.frames, 5);
+    ck_assert_uint_eq(s.lent, 3);
+    ck_assert_uint_eq(s.resident, 5);
+    ck_assert_uint_eq(s.swap_outs, 3);
+    struct pm_task_info ti;
+    ck_assert_int_eq(pm_task_info(p.pm, p.task[0], &ti), PM_OK);
+    ck_assert_uint_eq(ti.allocated, 5);
+    ck_assert_uint_eq(pm_pager_lend(pg, 100), 4); /* one frame stays to work with */
+    pm_pager_take_back(pg, 7);
+    ck_assert_uint_eq(stats().frames, 8);
+    ck_assert_uint_eq(stats().lent, 0);
+    for (unsigned i = 0; i < 8; i++) {
+        ck_assert_int_eq(pm_pager_access(pg, L4_ACCESS_READ, BASE + i * PG, &got, sizeof got, NULL),
+                         PM_OK);
+        ck_assert_uint_eq(got, v[i]);
+    }
+    ck_assert_uint_gt(stats().own_frames, 0);
+    PM_CHECK_INVARIANTS(&p);
+    teardown();
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("pager");
@@ -280,6 +316,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_clean_pages_dropped);
     tcase_add_test(tc, test_hints);
     tcase_add_test(tc, test_extra_frames);
+    tcase_add_test(tc, test_lend);
     suite_add_tcase(s, tc);
     return s;
 }

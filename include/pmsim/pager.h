@@ -157,6 +157,17 @@ void pm_pager_set_future(pm_pager_t *p, const uint64_t *vpages, size_t n);
  *  frames are deallocated, so A goes down.  Returns the frames given. */
 uint64_t pm_pager_return(pm_pager_t *p, uint64_t count);
 
+/** Lend N of the pager's frames to the task's other containers (SPEC §8:
+ *  short-lived I/O containers whose frames come out of the task's G): the
+ *  pager's limit goes down by N, and pages it holds beyond the new limit
+ *  are evicted (clean dropped, precious swapped) and their frames
+ *  deallocated, so that an allocation elsewhere finds room in G.  Returns
+ *  how many it lent (fewer when its limit is smaller). */
+uint64_t pm_pager_lend(pm_pager_t *p, uint64_t n);
+
+/** Take back N frames lent before (the I/O container was destroyed). */
+void pm_pager_take_back(pm_pager_t *p, uint64_t n);
+
 struct pm_pager_stats {
     uint64_t frames;       /**< data frames it multiplexes (0: no limit) */
     uint64_t resident;     /**< pages in frames now */
@@ -171,6 +182,9 @@ struct pm_pager_stats {
     uint64_t swap_ins;     /**< pages brought back from swap */
     uint64_t extra;        /**< pages in extra frames now (past FRAMES) */
     uint64_t returned;     /**< frames given back to pm_return_frames */
+    uint64_t lent;         /**< frames lent out now (pm_pager_lend) */
+    uint64_t own_frames;   /**< frames its own database would take (counted
+                            *   apart: never out of the data frames) */
 };
 
 void pm_pager_stats(const pm_pager_t *p, struct pm_pager_stats *out);
