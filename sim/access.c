@@ -15,6 +15,7 @@ static const unsigned need_rights[] = {
     [L4_ACCESS_READ] = L4_R,
     [L4_ACCESS_WRITE] = L4_W,
     [L4_ACCESS_EXEC] = L4_X,
+    [L4_ACCESS_TOUCH] = L4_W,
 };
 
 static struct mapnode *translate(l4_kernel_t *k, struct space *s, uint64_t vpage)
@@ -34,9 +35,9 @@ static enum l4_fault_cause cause_of(const struct mapnode *n, enum l4_access_kind
 {
     if (n == NULL)
         return L4_FAULT_MISSING;
-    return kind == L4_ACCESS_WRITE  ? L4_FAULT_WRITE
-           : kind == L4_ACCESS_EXEC ? L4_FAULT_EXEC
-                                    : L4_FAULT_READ;
+    return kind == L4_ACCESS_WRITE || kind == L4_ACCESS_TOUCH ? L4_FAULT_WRITE
+           : kind == L4_ACCESS_EXEC                           ? L4_FAULT_EXEC
+                                                              : L4_FAULT_READ;
 }
 
 /* Raise one fault for THREAD at VADDR and let its pager answer.  Returns 0
@@ -121,8 +122,8 @@ pm_error_t l4_access(l4_kernel_t *k, l4_thread_t thread, enum l4_access_kind kin
     struct thread *t = l4__thread(k, thread);
     if (t == NULL)
         return PM_ESRCH;
-    if ((unsigned)kind > L4_ACCESS_EXEC || (buf == NULL && len > 0) || vaddr > L4_VADDR_LIMIT ||
-        len > L4_VADDR_LIMIT - vaddr)
+    if ((unsigned)kind > L4_ACCESS_TOUCH || (buf == NULL && len > 0 && kind != L4_ACCESS_TOUCH) ||
+        vaddr > L4_VADDR_LIMIT || len > L4_VADDR_LIMIT - vaddr)
         return PM_EINVAL;
     l4_task_t task = t->task;
     struct space *s = l4__space(k, task);
@@ -142,6 +143,10 @@ pm_error_t l4_access(l4_kernel_t *k, l4_thread_t thread, enum l4_access_kind kin
             err = PM_EFAULT;
             break;
         }
+        if (kind == L4_ACCESS_TOUCH) {
+            pos += chunk; /* the bytes stay as they are */
+            continue;
+        }
         unsigned char *mem = k->phys + ((size_t)n->pfn << k->shift) + off;
         unsigned char *dst = kind == L4_ACCESS_WRITE ? mem : p + pos;
         const unsigned char *src = kind == L4_ACCESS_WRITE ? p + pos : mem;
@@ -153,7 +158,7 @@ pm_error_t l4_access(l4_kernel_t *k, l4_thread_t thread, enum l4_access_kind kin
             memcpy(dst, src, chunk);
         pos += chunk;
     }
-    bool w = kind == L4_ACCESS_WRITE;
+    bool w = kind == L4_ACCESS_WRITE || kind == L4_ACCESS_TOUCH;
     account(k, s, task, w ? 0 : pos, w ? pos : 0, err, vaddr + pos, need_rights[kind]);
     if (done != NULL)
         *done = pos;

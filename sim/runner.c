@@ -425,62 +425,87 @@ static void pager_drop(struct sim_run *r, struct rt_task *rt)
 
 /* A generated access stream (SCENARIO.md access): COUNT page references
  * over [at, at + bytes), seeded by the scenario's seed and the step. */
+/* The page (number within the region) of a stream's next reference. */
+static uint64_t stream_page(const struct sim_step *s, GRand *rnd, const double *cdf, uint64_t pages,
+                            uint64_t i)
+{
+    switch (s->pattern_kind) {
+    case PAT_UNIFORM: {
+        uint64_t pg = (uint64_t)(g_rand_double(rnd) * (double)pages);
+        return pg < pages ? pg : pages - 1;
+    }
+    case PAT_ZIPF: {
+        double u = g_rand_double(rnd);
+        uint64_t lo = 0, hi = pages - 1;
+        while (lo < hi) {
+            uint64_t mid = (lo + hi) / 2;
+            if (cdf[mid] < u)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        return lo;
+    }
+    default: /* sequential and loop: in order, round and round */
+        return i % pages;
+    }
+}
+
+/* The most references a stream keeps in memory at once, for a policy that
+ * needs the future (OPT): 2^27 (1 GiB of page numbers). */
+#define FUTURE_LIMIT (1ull << 27)
+
 static pm_error_t run_stream(struct sim_run *r, const struct sim_step *s, pm_pager_t *pg)
 {
-    uint64_t pages = s->bytes / r->sc->page_size, n = s->count;
+    uint64_t pages = s->bytes / r->sc->page_size, n = s->count, base = s->at / r->sc->page_size;
+    if (!pm_pager_covers(pg, s->at, s->bytes))
+        return PM_EFAULT; /* the region must lie in the task's ranges */
     /* The same stream for the same parameters, whichever task runs it: the
-     * way to compare eviction policies on one workload. */
+     * way to compare eviction policies on one workload.  Pages and writes
+     * come from two generators, so that the stream is the same whether it
+     * is made ahead (for OPT) or as it goes. */
     char *key =
         g_strdup_printf("%llu/%llx/%llx/%d/%g/%llu/%g", (unsigned long long)r->sc->seed,
                         (unsigned long long)s->at, (unsigned long long)s->bytes, s->pattern_kind,
                         s->alpha, (unsigned long long)s->count, s->write_ratio);
     GRand *rnd = g_rand_new_with_seed(g_str_hash(key));
+    GRand *wrnd = g_rand_new_with_seed(g_str_hash(key) ^ 0x9e3779b9u);
     g_free(key);
-    uint64_t *seq = g_new(uint64_t, n);
     double *cdf = NULL;
     if (s->pattern_kind == PAT_ZIPF) {
         /* P(rank k) ∝ 1 / k^alpha, page k − 1 of the region the k-th most used. */
-        cdf = g_new(double, pages);
+        cdf = g_try_new(double, pages);
+        if (cdf == NULL) {
+            g_rand_free(rnd);
+            g_rand_free(wrnd);
+            return PM_ENOMEM;
+        }
         double sum = 0;
         for (uint64_t k = 0; k < pages; k++)
             cdf[k] = (sum += 1.0 / pow((double)(k + 1), s->alpha));
         for (uint64_t k = 0; k < pages; k++)
             cdf[k] /= sum;
     }
-    for (uint64_t i = 0; i < n; i++) {
-        uint64_t pgno;
-        switch (s->pattern_kind) {
-        case PAT_UNIFORM:
-            pgno = (uint64_t)(g_rand_double(rnd) * (double)pages);
-            break;
-        case PAT_ZIPF: {
-            double u = g_rand_double(rnd);
-            uint64_t lo = 0, hi = pages - 1;
-            while (lo < hi) {
-                uint64_t mid = (lo + hi) / 2;
-                if (cdf[mid] < u)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-            pgno = lo;
-            break;
-        }
-        default: /* sequential and loop: in order, round and round */
-            pgno = i % pages;
-            break;
-        }
-        seq[i] = (s->at / r->sc->page_size) + (pgno < pages ? pgno : pages - 1);
-    }
-    pm_pager_set_future(pg, seq, n);
     pm_error_t err = PM_OK;
+    uint64_t *seq = NULL;
+    if (pm_pager_wants_future(pg)) {
+        seq = n <= FUTURE_LIMIT ? g_try_new(uint64_t, n) : NULL;
+        if (seq == NULL)
+            err = PM_ENOMEM;
+        for (uint64_t i = 0; seq != NULL && i < n; i++)
+            seq[i] = base + stream_page(s, rnd, cdf, pages, i);
+        if (seq != NULL)
+            pm_pager_set_future(pg, seq, n);
+    }
     for (uint64_t i = 0; i < n && err == PM_OK; i++) {
-        bool write = s->write_ratio > 0 && g_rand_double(rnd) < s->write_ratio;
-        err = pm_pager_ref(pg, seq[i] * r->sc->page_size, write);
+        uint64_t page = seq != NULL ? seq[i] : base + stream_page(s, rnd, cdf, pages, i);
+        bool write = s->write_ratio > 0 && g_rand_double(wrnd) < s->write_ratio;
+        err = pm_pager_ref(pg, page * r->sc->page_size, write);
     }
     g_free(cdf);
     g_free(seq);
     g_rand_free(rnd);
+    g_rand_free(wrnd);
     return err;
 }
 
@@ -490,7 +515,8 @@ static pm_error_t run_trace(struct sim_run *r, const struct sim_step *s, pm_page
     uint64_t *seq = g_new(uint64_t, s->trace->len);
     for (guint i = 0; i < s->trace->len; i++)
         seq[i] = refs[i].addr / r->sc->page_size;
-    pm_pager_set_future(pg, seq, s->trace->len);
+    if (pm_pager_wants_future(pg))
+        pm_pager_set_future(pg, seq, s->trace->len);
     g_free(seq);
     pm_error_t err = PM_OK;
     for (guint i = 0; i < s->trace->len && err == PM_OK; i++)
@@ -915,19 +941,35 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
              * destroyed. */
             uint64_t lent =
                 pm_pager_lend(rt->pager, s->count < ps0.resident ? s->count : ps0.resident);
-            rt->lent += lent;
             count = (uint32_t)s->count;
             if (lent > 0)
                 err = pm_container_allocate(r->pm, rt->id, cap_of(r, t, s->container),
                                             (frame_t)s->start, &count, s->flags);
+            /* Only what the container got stays lent. */
+            uint64_t kept = err == PM_OK || (s->flags & CONT_ALLOC_PARTIAL) ? count : 0;
+            if (kept > lent)
+                kept = lent;
+            pm_pager_take_back(rt->pager, lent - kept);
+            rt->lent += kept;
         }
         has_count = true;
         break;
-    case OP_DEALLOCATE:
+    case OP_DEALLOCATE: {
+        uint64_t a0 = 0;
+        struct pm_task_info ti;
+        if (rt->pager != NULL && rt->lent > 0 && pm_task_info(r->pm, rt->id, &ti) == PM_OK)
+            a0 = ti.allocated;
         err = pm_container_deallocate(r->pm, rt->id, cap_of(r, t, s->container), (frame_t)s->start,
                                       &count, s->flags);
+        if (a0 > 0 && pm_task_info(r->pm, rt->id, &ti) == PM_OK && ti.allocated < a0) {
+            /* Frames the task's own containers gave back return to its pager. */
+            uint64_t back = a0 - ti.allocated < rt->lent ? a0 - ti.allocated : rt->lent;
+            pm_pager_take_back(rt->pager, back);
+            rt->lent -= back;
+        }
         has_count = true;
         break;
+    }
     case OP_MAP:
         err = pm_container_map(r->pm, rt->id, cap_of(r, t, s->container), (frame_t)s->start, &count,
                                s->flags, s->at);

@@ -509,7 +509,7 @@ static bool oracle_general(struct loader *L, const char *path, const gchar *text
 }
 
 static bool get_trace(struct loader *L, const struct sim_ynode *n, const struct sim_ynode *fmt,
-                      uint64_t at, GArray **out)
+                      uint64_t at, GArray **out, bool *binary_out)
 {
     if (!want_scalar(L, n, "trace"))
         return false;
@@ -537,6 +537,7 @@ static bool get_trace(struct loader *L, const struct sim_ynode *n, const struct 
     GArray *a = g_array_new(FALSE, FALSE, sizeof(struct sim_ref));
     bool ok = true;
     unsigned line = 1;
+    *binary_out = binary;
     if (binary) {
         ok = oracle_general(L, path, text, len, at, a);
         len = 0; /* no text to read */
@@ -1225,7 +1226,13 @@ static struct sim_step *parse_step(struct loader *L, const struct sim_ynode *n, 
             fail(L, sim_yaml_get(n, "at"), "at is not a multiple of the page size");
             goto bad;
         }
-        ARG("trace", false, get_trace(L, V, sim_yaml_get(n, "format"), s->at, &s->trace));
+        ARG("trace", false,
+            get_trace(L, V, sim_yaml_get(n, "format"), s->at, &s->trace, &s->binary_trace));
+        if (sim_yaml_get(n, "at") != NULL && !s->binary_trace) {
+            fail(L, sim_yaml_get(n, "at"),
+                 "at places an oracleGeneral trace's objects; a text trace names its addresses");
+            goto bad;
+        }
         if (!has_pager(L, n, t))
             goto bad;
         break;

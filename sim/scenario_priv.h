@@ -70,7 +70,8 @@ struct sim_step {
     int pattern_kind; /* enum sim_access_pattern */
     double alpha, write_ratio;
     /* replay: the trace, read at load time */
-    GArray *trace; /* struct sim_ref */
+    GArray *trace;     /* struct sim_ref */
+    bool binary_trace; /* it was an oracleGeneral file */
     /* read_into / write_from */
     uint64_t offset;
     int strategy; /* enum sim_strategy */

@@ -165,9 +165,10 @@ uint64_t sim_fileserver_drop(struct sim_fileserver *fs, const struct sim_env *e,
         frame_t f = (frame_t)(GPOINTER_TO_SIZE(g_hash_table_lookup(fs->blocks, b)) - 1);
         g_hash_table_remove(fs->blocks, b);
         uint32_t one = 1;
-        if (pm_container_deallocate(e->pm, fs->task, fs->cache, f, &one, 0) == PM_OK)
+        if (pm_container_deallocate(e->pm, fs->task, fs->cache, f, &one, 0) == PM_OK) {
             done++;
-        fs->st.drops++;
+            fs->st.drops++;
+        }
     }
     return done;
 }
@@ -194,13 +195,13 @@ static pm_error_t block(struct sim_fileserver *fs, const struct sim_env *e, uint
         one = 1;
     if (err != PM_OK)
         return err; /* no room: not a miss yet (the caller may serve and retry) */
-    fs->st.misses++;
     fs->next_frame++;
     if (fill && (err = store_io(fs->store, e, fs->store_ref, f, b * e->page, true)) != PM_OK) {
         one = 1;
         (void)pm_container_deallocate(e->pm, fs->task, fs->cache, f, &one, 0);
         return err;
     }
+    fs->st.misses++;
     g_hash_table_insert(fs->blocks, key, GSIZE_TO_POINTER((size_t)f + 1));
     g_queue_push_tail(fs->order, key);
     *out = f;

@@ -49,6 +49,8 @@ struct pm_pager {
     uint64_t *slot_page; /* by slot: the page it holds (UINT64_MAX: none) */
     uint64_t *slot_next; /* by slot: its page's next use (OPT) */
     uint8_t *slot_hint;  /* by slot: its page's hint */
+    uint8_t *slot_extra; /* by slot: its frame is counted as extra (clean pages only) */
+    uint32_t nextra;     /* slots labelled extra */
     uint32_t nslots, cap, limit;
     uint64_t lent;
     bool extra_ok;
@@ -120,29 +122,53 @@ static bool slots_grow(pm_pager_t *p)
     if (sh == NULL)
         return false;
     p->slot_hint = sh;
+    uint8_t *sx = realloc(p->slot_extra, ncap);
+    if (sx == NULL)
+        return false;
+    p->slot_extra = sx;
     for (uint32_t i = p->cap; i < ncap; i++) {
         sp[i] = UINT64_MAX;
         sn[i] = UINT64_MAX;
         sh[i] = PM_HINT_NORMAL;
+        sx[i] = 0;
     }
     p->cap = ncap;
     p->pol->grow(p->pst, ncap);
     return true;
 }
 
+/* Physmem counts A against G, not which frame is which: while the pager
+ * holds extra frames, even a guaranteed slot's frame is past G in its
+ * eyes, so an eligible pager always allocates with CONT_ALLOC_EXTRA (which
+ * changes nothing within G).  Which frames are extra is the pager's own
+ * label (slot_extra). */
+static unsigned alloc_flags(const pm_pager_t *p)
+{
+    return p->extra_ok ? CONT_ALLOC_EXTRA : 0;
+}
+
 static pm_error_t alloc_slot(pm_pager_t *p, uint32_t s)
 {
     uint32_t one = 1;
-    return pm_container_allocate(p->pm, p->task, p->c, s, &one, 0);
+    return pm_container_allocate(p->pm, p->task, p->c, s, &one, alloc_flags(p));
 }
 
-/* Evict the policy's victim; its slot is ready (a zero frame) in *S. */
-static pm_error_t evict(pm_pager_t *p, uint32_t *s)
+static bool give_up(pm_pager_t *p, uint32_t s);
+
+/* Forget slot S's page (it was evicted or given up). */
+static void unslot(pm_pager_t *p, uint32_t s, struct vpage *v)
 {
-    uint32_t victim = p->pol->victim(p->pst);
-    struct vpage *v = victim != NO_SLOT && victim < p->nslots ? page_of_slot(p, victim) : NULL;
-    if (v == NULL)
-        return PM_ENOMEM; /* nothing to evict */
+    p->pol->remove(p->pst, s);
+    v->slot = NO_SLOT;
+    p->slot_page[s] = UINT64_MAX;
+    p->st.resident--;
+    p->st.evictions++;
+}
+
+/* Evict VICTIM's page and keep its slot, with a zero frame, in *S. */
+static pm_error_t evict_into(pm_pager_t *p, uint32_t victim, uint32_t *s)
+{
+    struct vpage *v = page_of_slot(p, victim);
     pm_error_t err;
     if (v->dirty) {
         /* Precious: to swap, then a fresh frame in the slot. */
@@ -152,14 +178,9 @@ static pm_error_t evict(pm_pager_t *p, uint32_t *s)
         v->in_swap = true;
         v->swap = id;
         p->st.swap_outs++;
+        unslot(p, victim, v);
         if ((err = alloc_slot(p, victim)) != PM_OK) {
-            /* Someone took the frame meanwhile: the slot has none. */
-            g_array_append_val(p->empty, victim);
-            p->pol->remove(p->pst, victim);
-            v->slot = NO_SLOT;
-            p->slot_page[victim] = UINT64_MAX;
-            p->st.resident--;
-            p->st.evictions++;
+            g_array_append_val(p->empty, victim); /* the slot has no frame now */
             return err;
         }
     } else {
@@ -171,45 +192,108 @@ static pm_error_t evict(pm_pager_t *p, uint32_t *s)
         if ((err = l4_unmap(p->k, p->thread, fp, L4_UNMAP_FLUSH, NULL)) != PM_OK)
             return err;
         p->st.drops++;
+        unslot(p, victim, v);
     }
-    p->pol->remove(p->pst, victim);
-    v->slot = NO_SLOT;
-    p->slot_page[victim] = UINT64_MAX;
-    p->st.resident--;
-    p->st.evictions++;
     *s = victim;
     return PM_OK;
 }
 
+static uint32_t guaranteed_held(const pm_pager_t *p)
+{
+    return (uint32_t)p->st.resident - p->nextra;
+}
+
+/* A slot index without a frame: an empty one, or a new one. */
+static bool free_index(pm_pager_t *p, uint32_t *s)
+{
+    if (p->empty->len > 0) {
+        *s = g_array_index(p->empty, uint32_t, p->empty->len - 1);
+        return true;
+    }
+    if (!slots_grow(p))
+        return false;
+    *s = p->nslots;
+    return true;
+}
+
+/* Give slot index S a frame, labelled extra or not; it leaves the empty
+ * list. */
+static pm_error_t fill_index(pm_pager_t *p, uint32_t s, bool extra)
+{
+    if (extra && !p->extra_ok)
+        return PM_ENOMEM;
+    pm_error_t err = alloc_slot(p, s);
+    if (err != PM_OK)
+        return err;
+    if (s == p->nslots)
+        p->nslots++;
+    else
+        g_array_set_size(p->empty, p->empty->len - 1); /* it was the last empty one */
+    p->slot_extra[s] = extra;
+    p->nextra += extra;
+    return PM_OK;
+}
+
 /* A slot with a zero frame and no page, for a page coming in.  CLEAN: the
- * page is clean (zeros, read), so an extra frame may hold it. */
+ * page is clean (zeros, read), so an extra frame may hold it; a precious
+ * page needs one of the guaranteed frames (SPEC §8: extra frames hold only
+ * data that can be remade). */
 static pm_error_t get_slot(pm_pager_t *p, uint32_t *s, bool clean)
 {
-    pm_error_t err;
-    while (p->empty->len > 0) {
-        uint32_t e = g_array_index(p->empty, uint32_t, p->empty->len - 1);
-        if ((err = alloc_slot(p, e)) != PM_OK)
-            break;
-        g_array_set_size(p->empty, p->empty->len - 1);
-        *s = e;
+    for (int round = 0; round < 64; round++) {
+        uint32_t i;
+        bool under = p->limit == 0 || guaranteed_held(p) < p->limit;
+        if (under && free_index(p, &i) && fill_index(p, i, false) == PM_OK) {
+            *s = i;
+            return PM_OK;
+        }
+        if (!under && clean && p->extra_ok && free_index(p, &i) &&
+            fill_index(p, i, true) == PM_OK) {
+            *s = i;
+            return PM_OK;
+        }
+        uint32_t victim = p->pol->victim(p->pst);
+        struct vpage *v = victim != NO_SLOT && victim < p->nslots ? page_of_slot(p, victim) : NULL;
+        if (v == NULL)
+            return PM_ENOMEM; /* nothing to evict */
+        /* A precious page does not go into an extra frame: such a victim's
+         * frame goes back instead, and the search goes on. */
+        if (!clean && p->slot_extra[victim]) {
+            if (!give_up(p, victim))
+                return PM_ENOMEM;
+            continue;
+        }
+        return evict_into(p, victim, s);
+    }
+    return PM_ENOMEM;
+}
+
+/* A page in an extra frame was written: it is precious now, so it needs a
+ * guaranteed frame.  Physmem counts extras, not frames: the labels swap
+ * with a guaranteed slot holding a clean page; with none, a precious page
+ * in a guaranteed slot goes to swap (its frame back) to make room. */
+static pm_error_t promote(pm_pager_t *p, uint32_t s)
+{
+    if (!p->slot_extra[s])
         return PM_OK;
-    }
-    if ((p->limit == 0 || p->nslots < p->limit) && p->empty->len == 0 && slots_grow(p)) {
-        if (alloc_slot(p, p->nslots) == PM_OK) {
-            *s = p->nslots++;
+    uint32_t dirty_g = NO_SLOT;
+    for (uint32_t g = 0; g < p->nslots; g++) {
+        const struct vpage *v = p->slot_extra[g] ? NULL : page_of_slot(p, g);
+        if (v == NULL)
+            continue;
+        if (!v->dirty) {
+            p->slot_extra[g] = 1;
+            p->slot_extra[s] = 0;
             return PM_OK;
         }
+        if (dirty_g == NO_SLOT)
+            dirty_g = g;
     }
-    /* At the limit: a clean page may take an extra frame instead. */
-    if (clean && p->extra_ok && p->limit != 0 && p->empty->len == 0 && slots_grow(p)) {
-        uint32_t one = 1;
-        if (pm_container_allocate(p->pm, p->task, p->c, p->nslots, &one, CONT_ALLOC_EXTRA) ==
-            PM_OK) {
-            *s = p->nslots++;
-            return PM_OK;
-        }
-    }
-    return evict(p, s);
+    if (dirty_g == NO_SLOT || !give_up(p, dirty_g))
+        return PM_ENOMEM;
+    p->slot_extra[s] = 0;
+    p->nextra--;
+    return PM_OK;
 }
 
 static pm_error_t map_page(pm_pager_t *p, uint32_t s, uint64_t vaddr, bool write)
@@ -221,8 +305,54 @@ static pm_error_t map_page(pm_pager_t *p, uint32_t s, uint64_t vaddr, bool write
 
 /* ---- faults ---------------------------------------------------------------------- */
 
+/* Page V's frame vanished under the pager (its task was exiled): the page
+ * reads zero again, its slot is empty. */
+static void forget_lost(pm_pager_t *p, struct vpage *v)
+{
+    uint32_t s = v->slot;
+    p->pol->remove(p->pst, s);
+    p->slot_page[s] = UINT64_MAX;
+    p->nextra -= p->slot_extra[s];
+    p->slot_extra[s] = 0;
+    uint32_t one = 1;
+    (void)pm_container_deallocate(p->pm, p->task, p->c, s, &one, 0);
+    g_array_append_val(p->empty, s);
+    v->slot = NO_SLOT;
+    v->dirty = false;
+    p->st.resident--;
+}
+
+/* Physmem dropped frames behind the pager's back (an exile): every page
+ * whose frame is gone reads zero again. */
+static void resync(pm_pager_t *p)
+{
+    struct pm_container_info ci;
+    if (p->c == PM_CONTAINER_NONE || pm_container_info(p->pm, p->task, p->c, &ci) != PM_OK ||
+        ci.frames == (uint64_t)(p->nslots - p->empty->len))
+        return;
+    for (uint32_t s = 0; s < p->nslots; s++) {
+        struct pm_frame_info fi;
+        struct vpage *v = page_of_slot(p, s);
+        if (pm_frame_info(p->pm, p->task, p->c, s, &fi) == PM_OK)
+            continue;
+        if (v != NULL) {
+            forget_lost(p, v);
+            continue;
+        }
+        bool listed = false;
+        for (guint i = 0; i < p->empty->len && !listed; i++)
+            listed = g_array_index(p->empty, uint32_t, i) == s;
+        if (!listed) {
+            p->nextra -= p->slot_extra[s];
+            p->slot_extra[s] = 0;
+            g_array_append_val(p->empty, s);
+        }
+    }
+}
+
 static pm_error_t resolve(pm_pager_t *p, uint64_t addr, bool write)
 {
+    resync(p);
     uint64_t vaddr = addr & ~((uint64_t)p->page - 1), vp = addr >> p->shift;
     struct vpage *v = page_get(p, vp);
     if (v == NULL)
@@ -230,25 +360,39 @@ static pm_error_t resolve(pm_pager_t *p, uint64_t addr, bool write)
     pm_error_t err;
     if (v->slot != NO_SLOT) {
         /* Resident, mapped read-only: the first write makes it precious. */
-        if ((err = map_page(p, v->slot, vaddr, write)) != PM_OK)
+        if (write && !v->dirty && (err = promote(p, v->slot)) != PM_OK)
             return err;
-        v->dirty |= write;
-        return PM_OK;
+        err = map_page(p, v->slot, vaddr, write);
+        if (err == PM_ENOENT) {
+            /* The frame is gone (the task was exiled): the data with it. */
+            forget_lost(p, v);
+        } else {
+            if (err == PM_OK)
+                v->dirty |= write;
+            return err;
+        }
     }
     uint32_t s;
     if ((err = get_slot(p, &s, !v->in_swap && !write)) != PM_OK)
         return err;
     if (v->in_swap) {
-        if ((err = pm_swap_in(p->pm, p->task, v->swap, p->c, s)) != PM_OK) {
+        err = pm_swap_in(p->pm, p->task, v->swap, p->c, s);
+        if (err == PM_EBADF) {
+            v->in_swap = false; /* dropped (an exile): the data is lost, zeros */
+            p->st.zero_fills++;
+        } else if (err != PM_OK) {
             /* The data stays in swap; the slot goes back empty. */
             uint32_t one = 1;
             (void)pm_container_deallocate(p->pm, p->task, p->c, s, &one, 0);
+            p->nextra -= p->slot_extra[s];
+            p->slot_extra[s] = 0;
             g_array_append_val(p->empty, s);
             return err;
+        } else {
+            v->in_swap = false;
+            v->dirty = true; /* its only copy is this frame now */
+            p->st.swap_ins++;
         }
-        v->in_swap = false;
-        v->dirty = true; /* its only copy is this frame now */
-        p->st.swap_ins++;
     } else {
         p->st.zero_fills++;
     }
@@ -344,6 +488,7 @@ void pm_pager_free(pm_pager_t *p)
     free(p->slot_page);
     free(p->slot_next);
     free(p->slot_hint);
+    free(p->slot_extra);
     g_free(p->future);
     g_free(p->next);
     g_free(p);
@@ -425,6 +570,25 @@ pm_error_t pm_pager_munmap(pm_pager_t *p, uint64_t vaddr, uint64_t len)
     return PM_OK;
 }
 
+bool pm_pager_covers(pm_pager_t *p, uint64_t vaddr, uint64_t len)
+{
+    if (len == 0 || !range_ok(p, vaddr & ~((uint64_t)p->page - 1), p->page))
+        return false;
+    for (uint64_t a = vaddr & ~((uint64_t)p->page - 1); a < vaddr + len;) {
+        if (page_get(p, a >> p->shift) == NULL)
+            return false;
+        /* Skip to the end of the range that holds A. */
+        const struct region *r = &g_array_index(p->regions, struct region, p->last);
+        a = r->end;
+    }
+    return true;
+}
+
+bool pm_pager_wants_future(const pm_pager_t *p)
+{
+    return p->pol->needs_future;
+}
+
 pm_error_t pm_pager_hint(pm_pager_t *p, uint64_t vaddr, uint64_t len, enum pm_evict_hint hint)
 {
     if (!range_ok(p, vaddr, len) || (unsigned)hint > PM_HINT_WILLNEED)
@@ -448,12 +612,14 @@ static void referenced(pm_pager_t *p, uint64_t vaddr, size_t len)
         return;
     for (uint64_t vp = vaddr >> p->shift; vp <= (vaddr + len - 1) >> p->shift; vp++) {
         struct vpage *v = page_get(p, vp);
-        if (v == NULL || v->slot == NO_SLOT)
+        if (v == NULL)
             continue;
-        p->st.refs++;
         if (v->brought == p->epoch) {
+            /* Brought in by this access (even if evicted again since). */
+            p->st.refs++;
             p->st.misses++;
-        } else {
+        } else if (v->slot != NO_SLOT) {
+            p->st.refs++;
             p->st.hits++;
             p->pol->touch(p->pst, v->slot);
         }
@@ -488,9 +654,8 @@ pm_error_t pm_pager_ref(pm_pager_t *p, uint64_t vaddr, bool write)
     }
     p->epoch++;
     unsigned char b;
-    pm_error_t err = l4_access(p->k, p->thread, L4_ACCESS_READ, vaddr, &b, 1, NULL);
-    if (err == PM_OK && write)
-        err = l4_access(p->k, p->thread, L4_ACCESS_WRITE, vaddr, &b, 1, NULL);
+    pm_error_t err =
+        l4_access(p->k, p->thread, write ? L4_ACCESS_TOUCH : L4_ACCESS_READ, vaddr, &b, 1, NULL);
     if (err == PM_OK)
         referenced(p, vaddr, 1);
     return err;
@@ -523,16 +688,18 @@ void pm_pager_set_future(pm_pager_t *p, const uint64_t *vpages, size_t n)
     g_hash_table_destroy(last);
 }
 
-static bool give_up(pm_pager_t *p, uint32_t s);
-
 uint64_t pm_pager_return(pm_pager_t *p, uint64_t count)
 {
     uint64_t done = 0;
-    /* Clean pages first (two passes: clean, then precious ones to swap). */
-    for (int pass = 0; pass < 2 && done < count; pass++) {
+    /* Extra frames first, then other clean pages, then precious ones to
+     * swap (three passes). */
+    for (int pass = 0; pass < 3 && done < count; pass++) {
         for (uint32_t s = p->nslots; s-- > 0 && done < count;) {
             struct vpage *v = page_of_slot(p, s);
-            if (v != NULL && (pass == 1 || !v->dirty) && give_up(p, s))
+            if (v == NULL)
+                continue;
+            bool fits = pass == 0 ? p->slot_extra[s] != 0 : pass == 2 || !v->dirty;
+            if (fits && give_up(p, s))
                 done++;
         }
     }
@@ -560,12 +727,10 @@ static bool give_up(pm_pager_t *p, uint32_t s)
             return false;
         p->st.drops++;
     }
-    p->pol->remove(p->pst, s);
-    v->slot = NO_SLOT;
-    p->slot_page[s] = UINT64_MAX;
+    unslot(p, s, v);
+    p->nextra -= p->slot_extra[s];
+    p->slot_extra[s] = 0;
     g_array_append_val(p->empty, s);
-    p->st.resident--;
-    p->st.evictions++;
     return true;
 }
 
@@ -576,8 +741,9 @@ uint64_t pm_pager_lend(pm_pager_t *p, uint64_t n)
     uint64_t lent = n < p->limit - 1 ? n : p->limit - 1; /* keep one frame to work with */
     p->limit -= (uint32_t)lent;
     p->lent += lent;
-    /* Frames over the new limit go, victims first. */
-    while (p->nslots - p->empty->len > p->limit) {
+    /* Guaranteed frames over the new limit go, victims first (extra ones
+     * are not the guarantee's). */
+    for (int guard = 0; guaranteed_held(p) > p->limit && guard < 1 << 20; guard++) {
         uint32_t victim = p->pol->victim(p->pst);
         if (victim == NO_SLOT || victim >= p->nslots || !give_up(p, victim))
             break;
@@ -596,7 +762,7 @@ void pm_pager_take_back(pm_pager_t *p, uint64_t n)
 void pm_pager_stats(const pm_pager_t *p, struct pm_pager_stats *out)
 {
     *out = p->st;
-    out->extra = p->limit != 0 && p->st.resident > p->limit ? p->st.resident - p->limit : 0;
+    out->extra = p->nextra;
     out->lent = p->lent;
     out->frames = p->limit;
     /* Its own database: a record per page of its ranges, a few words per

@@ -218,7 +218,16 @@ pm_error_t l4_send_async(l4_kernel_t *k, l4_thread_t from, l4_thread_t to, const
 /* ---- memory: a thread's loads and stores ------------------------------- */
 
 /** Kinds of simulated access. */
-enum l4_access_kind { L4_ACCESS_READ, L4_ACCESS_WRITE, L4_ACCESS_EXEC };
+enum l4_access_kind {
+    L4_ACCESS_READ,
+    L4_ACCESS_WRITE,
+    L4_ACCESS_EXEC,
+    /** A store of the bytes already there: it needs write rights and
+     *  faults as a write, and changes nothing (BUF is not used and may be
+     *  NULL).  What a reference that dirties a page is in an access
+     *  stream: one access, one fault at most. */
+    L4_ACCESS_TOUCH,
+};
 
 /** A simulated access of LEN bytes at VADDR by THREAD: READ and EXEC copy
  *  from memory into BUF, WRITE copies BUF into memory.  Page faults go to the

@@ -133,6 +133,12 @@ pm_error_t pm_pager_mmap(pm_pager_t *p, uint64_t vaddr, uint64_t len);
  *  mapped there). */
 pm_error_t pm_pager_munmap(pm_pager_t *p, uint64_t vaddr, uint64_t len);
 
+/** True when [VADDR, VADDR + LEN) lies within the pager's ranges. */
+bool pm_pager_covers(pm_pager_t *p, uint64_t vaddr, uint64_t len);
+
+/** True when the eviction policy wants the future (pm_pager_set_future). */
+bool pm_pager_wants_future(const pm_pager_t *p);
+
 /** Give HINT for the pages of [VADDR, VADDR + LEN).  Returns 0 or EINVAL. */
 pm_error_t pm_pager_hint(pm_pager_t *p, uint64_t vaddr, uint64_t len, enum pm_evict_hint hint);
 
@@ -142,8 +148,9 @@ pm_error_t pm_pager_hint(pm_pager_t *p, uint64_t vaddr, uint64_t len, enum pm_ev
 pm_error_t pm_pager_access(pm_pager_t *p, enum l4_access_kind kind, uint64_t vaddr, void *buf,
                            size_t len, size_t *done);
 
-/** One reference (a one-byte load, or store of 0 bits changed) at VADDR:
- *  the unit of access streams and traces.  Returns as pm_pager_access. */
+/** One reference at VADDR (a one-byte load, or a store that changes
+ *  nothing: L4_ACCESS_TOUCH, one fault at most): the unit of access
+ *  streams and traces.  Returns as pm_pager_access. */
 pm_error_t pm_pager_ref(pm_pager_t *p, uint64_t vaddr, bool write);
 
 /** The reference string that follows (virtual page numbers, one per
