@@ -60,7 +60,9 @@ struct rt_task {
     l4_thread_t pager_thread;
     struct pm_pager_stats last_pager; /* its pager's counters when it died */
     uint64_t lent;                    /* frames its pager lent to its containers */
-    struct sim_store store;           /* server: store */
+    uint64_t exposed;       /* steps after which a file server held a share of its containers */
+    uint64_t holds;         /* a file server: clients' containers it holds now */
+    struct sim_store store; /* server: store */
     bool store_open;
     struct sim_fileserver fs; /* server: file, once it served */
     bool fs_up;
@@ -578,6 +580,37 @@ static pm_error_t transfer(struct sim_run *r, const struct sim_step *s, int t)
     }
     return sim_read_into(fs, &e, w, (frame_t)s->start, (uint32_t)s->count, s->offset,
                          (enum sim_strategy)s->strategy, client, s->at);
+}
+
+/* SPEC §9.1: a client's data is at a server's mercy only while the server
+ * holds a share of its container.  After each step, every file server's
+ * capabilities to other tasks' containers are counted: the client is
+ * exposed for that step. */
+static void exposure(struct sim_run *r)
+{
+    for (guint i = 0; i < r->sc->tasks->len; i++) {
+        const struct sim_task_def *d = g_ptr_array_index(r->sc->tasks, i);
+        struct rt_task *rt = &r->tasks[i];
+        if (d->server != 1 || !rt->started || rt->dead)
+            continue;
+        rt->holds = 0;
+        GHashTableIter it;
+        gpointer key, value;
+        GHashTable *seen = g_hash_table_new(g_direct_hash, g_direct_equal);
+        g_hash_table_iter_init(&it, rt->caps);
+        while (g_hash_table_iter_next(&it, &key, &value)) {
+            container_t h = (container_t)(uintptr_t)value;
+            struct pm_container_info ci;
+            if (h == 0 || pm_container_info(r->pm, rt->id, h, &ci) != PM_OK || ci.owner == rt->id ||
+                ci.owner >= r->task_of_l4->len)
+                continue;
+            int c = GPOINTER_TO_INT(g_ptr_array_index(r->task_of_l4, ci.owner)) - 1;
+            rt->holds++;
+            if (c >= 0 && g_hash_table_add(seen, GINT_TO_POINTER(c + 1)))
+                r->tasks[c].exposed++;
+        }
+        g_hash_table_destroy(seen);
+    }
 }
 
 /* After every step: what the clock allows happens, in time order —
@@ -1162,6 +1195,7 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
     }
 
     settle(r);
+    exposure(r);
 
     /* The record, and its checks. */
     size_t index = ++r->nsteps;
@@ -1467,6 +1501,7 @@ static void build_report(struct sim_run *r)
         member_int(b, "returned", r->tasks[i].returned);
         member_int(b, "owed", ti.owed);
         member_int(b, "exiled", ti.exiles);
+        member_int(b, "exposed_steps", r->tasks[i].exposed);
         const struct sim_task_def *d = g_ptr_array_index(sc->tasks, i);
         if (!d->no_pager) {
             json_builder_set_member_name(b, "pager");
@@ -1520,6 +1555,7 @@ static void build_report(struct sim_run *r)
             member_int(b, "misses", rt->fs.st.misses);
             member_int(b, "drops", rt->fs.st.drops);
             member_int(b, "bytes_copied", rt->fs.st.bytes_copied);
+            member_int(b, "shares_held", rt->dead ? 0 : rt->holds);
             server_rpcs += rt->fs.st.requests;
             server_copied += rt->fs.st.bytes_copied;
         } else {
@@ -1814,7 +1850,48 @@ void sim_run_write_text(const sim_run_t *r, FILE *out)
                 (long long)json_object_get_int_member(t, "extra"),
                 (long long)json_object_get_int_member(t, "resident"),
                 (long long)json_object_get_int_member(t, "faults"));
+        if (json_object_has_member(t, "pager")) {
+            JsonObject *pg = json_object_get_object_member(t, "pager");
+            if (json_object_get_int_member(pg, "refs") > 0 ||
+                json_object_get_int_member(pg, "faults") > 0)
+                fprintf(out,
+                        "  %-12s pager %s, %lld frames: %lld refs, %lld misses, %lld evictions "
+                        "(%lld to swap, %lld back)\n",
+                        "", json_object_get_string_member(pg, "policy"),
+                        (long long)json_object_get_int_member(pg, "frames"),
+                        (long long)json_object_get_int_member(pg, "refs"),
+                        (long long)json_object_get_int_member(pg, "misses"),
+                        (long long)json_object_get_int_member(pg, "evictions"),
+                        (long long)json_object_get_int_member(pg, "swap_outs"),
+                        (long long)json_object_get_int_member(pg, "swap_ins"));
+        }
+        if (json_object_get_int_member(t, "exposed_steps") > 0)
+            fprintf(out, "  %-12s a file server held a share of its data after %lld steps\n", "",
+                    (long long)json_object_get_int_member(t, "exposed_steps"));
     }
+    JsonObject *sv = json_object_get_object_member(o, "servers");
+    GList *names = json_object_get_members(sv);
+    if (names != NULL)
+        fprintf(out, "\nservers:\n");
+    for (GList *l = names; l != NULL; l = l->next) {
+        JsonObject *x = json_object_get_object_member(sv, l->data);
+        if (strcmp(json_object_get_string_member(x, "kind"), "file") == 0)
+            fprintf(out,
+                    "  %-12s file server (%s): %lld requests, %lld hits, %lld misses, %lld drops, "
+                    "%lld bytes copied, %lld client shares held\n",
+                    (const char *)l->data, json_object_get_string_member(x, "behaviour"),
+                    (long long)json_object_get_int_member(x, "requests"),
+                    (long long)json_object_get_int_member(x, "hits"),
+                    (long long)json_object_get_int_member(x, "misses"),
+                    (long long)json_object_get_int_member(x, "drops"),
+                    (long long)json_object_get_int_member(x, "bytes_copied"),
+                    (long long)json_object_get_int_member(x, "shares_held"));
+        else
+            fprintf(out, "  %-12s store: %lld pages read, %lld written\n", (const char *)l->data,
+                    (long long)json_object_get_int_member(x, "reads"),
+                    (long long)json_object_get_int_member(x, "writes"));
+    }
+    g_list_free(names);
     fprintf(out, "\ncounters:\n");
     JsonObject *c = json_object_get_object_member(o, "counters");
     GList *keys = json_object_get_members(c);
