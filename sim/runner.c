@@ -109,7 +109,8 @@ struct sim_run {
     sim_swapfile_t *swapf;
     pm_policy_t *policy; /* the built-in policy server (policy.kind) */
     l4_task_t policy_task;
-    GArray *replies; /* struct reply, in the order they were owed */
+    GArray *replies;  /* struct reply, in the order they were owed */
+    GPtrArray *files; /* struct filectx *: the sources of file-backed ranges */
     /* What the built-in policy server cost: kept out of the counters, which
      * are the scenario tasks', and reported under "policy". */
     struct l4_stats pol_k;
@@ -555,6 +556,32 @@ static struct sim_fileserver *fileserver_of(struct sim_run *r, int t, pm_error_t
     }
     rt->fs_up = true;
     return &rt->fs;
+}
+
+/* A file-backed range of task CLIENT: its pages come from file server FS
+ * by the container protocol (SPEC §9.1): the client shares its container
+ * with the server, the server copies the block in, the client revokes. */
+struct filectx {
+    struct sim_run *r;
+    int client, fs;
+};
+
+static pm_error_t fetch_page(void *ctx, uint64_t offset, container_t c, frame_t f)
+{
+    struct filectx *x = ctx;
+    struct sim_run *r = x->r;
+    pm_error_t err;
+    struct sim_fileserver *fs = fileserver_of(r, x->fs, &err);
+    if (fs == NULL)
+        return err;
+    const struct rt_task *ct = &r->tasks[x->client];
+    container_t w;
+    if ((err = pm_container_share(r->pm, ct->id, c, r->tasks[x->fs].id, &w)) != PM_OK)
+        return err;
+    struct sim_env e = env_of(r);
+    err = sim_read_into(fs, &e, w, f, 1, offset, STRAT_LOGICAL_COPY, L4_NILTHREAD, 0);
+    (void)pm_container_revoke(r->pm, ct->id, c, w);
+    return err;
 }
 
 /* read_into / write_from by file server T. */
@@ -1169,9 +1196,15 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
             err = rt->started && !rt->dead ? PM_ENOMEM : PM_ESRCH;
             break;
         }
-        if (s->op == OP_MMAP)
+        if (s->op == OP_MMAP && s->other >= 0) {
+            struct filectx *x = g_new(struct filectx, 1);
+            *x = (struct filectx){r, t, s->other};
+            g_ptr_array_add(r->files, x);
+            struct pm_pager_source src = {.ctx = x, .fetch = fetch_page};
+            err = pm_pager_mmap_file(pg, s->at, s->bytes, &src, s->offset);
+        } else if (s->op == OP_MMAP) {
             err = pm_pager_mmap(pg, s->at, s->bytes);
-        else if (s->op == OP_MUNMAP)
+        } else if (s->op == OP_MUNMAP)
             err = pm_pager_munmap(pg, s->at, s->bytes);
         else if (s->op == OP_ACCESS)
             err = run_stream(r, s, pg);
@@ -1520,6 +1553,7 @@ static void build_report(struct sim_run *r)
             member_int(b, "swap_outs", pgs.swap_outs);
             member_int(b, "drops", pgs.drops);
             member_int(b, "swap_ins", pgs.swap_ins);
+            member_int(b, "file_reads", pgs.file_reads);
             member_int(b, "extra", pgs.extra);
             member_int(b, "returned", pgs.returned);
             member_int(b, "lent", pgs.lent);
@@ -1731,6 +1765,7 @@ sim_run_t *sim_scenario_run(const sim_scenario_t *sc, const struct sim_run_optio
     r->failures = g_ptr_array_new_with_free_func(g_free);
     r->task_of_l4 = g_ptr_array_new();
     r->replies = g_array_new(FALSE, FALSE, sizeof(struct reply));
+    r->files = g_ptr_array_new_with_free_func(g_free);
     r->rand = g_rand_new_with_seed((guint32)sc->seed);
     r->recs = g_array_sized_new(FALSE, FALSE, sizeof(struct step_rec), sc->steps->len);
     uint64_t t0 = now_ns(CLOCK_MONOTONIC), c0 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
@@ -1778,6 +1813,8 @@ void sim_run_free(sim_run_t *r)
     if (r->report)
         json_node_unref(r->report);
     g_array_free(r->recs, TRUE);
+    g_ptr_array_free(r->files, TRUE);
+    g_array_free(r->replies, TRUE);
     g_ptr_array_free(r->failures, TRUE);
     g_ptr_array_free(r->task_of_l4, TRUE);
     g_rand_free(r->rand);

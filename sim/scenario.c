@@ -711,10 +711,10 @@ static const char *const *op_keys(enum sim_op op)
 
 static void step_free(struct sim_step *s)
 {
-    if (s->trace != NULL)
-        g_array_free(s->trace, TRUE);
     if (s == NULL)
         return;
+    if (s->trace != NULL)
+        g_array_free(s->trace, TRUE);
     if (s->frames)
         g_array_free(s->frames, TRUE);
     if (s->src_frames)
@@ -1149,14 +1149,30 @@ static struct sim_step *parse_step(struct loader *L, const struct sim_ynode *n, 
                     fail(L, k, "kind: '%s' is not anonymous or file", k->value);
                 goto bad;
             }
+            bool file = k != NULL && strcmp(k->value, "file") == 0;
             const struct sim_ynode *fk = sim_yaml_get(n, "file");
-            if (fk == NULL)
-                fk = sim_yaml_get(n, "offset");
-            if ((k != NULL && strcmp(k->value, "file") == 0) || fk != NULL) {
-                fail(L, k != NULL ? k : fk,
-                     "mmap of a file needs file servers (SPEC §9.2), which this version of pmsim "
-                     "does not simulate yet");
+            if (!file && (fk != NULL || sim_yaml_get(n, "offset") != NULL)) {
+                fail(L, fk != NULL ? fk : sim_yaml_get(n, "offset"),
+                     "file and offset belong to kind: file");
                 goto bad;
+            }
+            if (file) {
+                if (fk == NULL) {
+                    fail(L, k, "kind: file needs 'file' (a file server task)");
+                    goto bad;
+                }
+                if (!get_task(L, fk, "file", &s->other))
+                    goto bad;
+                if (((struct sim_task_def *)g_ptr_array_index(L->sc->tasks, s->other))->server !=
+                    1) {
+                    fail(L, fk, "file: task '%s' is not a file server (server: file)", fk->value);
+                    goto bad;
+                }
+                ARG("offset", true, get_size(L, V, "offset", 1ull << 40, &s->offset));
+                if (s->offset % L->sc->page_size != 0) {
+                    fail(L, sim_yaml_get(n, "offset"), "offset is not a multiple of the page size");
+                    goto bad;
+                }
             }
         }
         if (!has_pager(L, n, t))

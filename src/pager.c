@@ -22,6 +22,7 @@ struct vpage {
     uint32_t slot; /* NO_SLOT: not resident */
     bool dirty;    /* precious: written (or swapped in) since it was zero */
     bool in_swap;
+    bool filled; /* its frame holds data from a file (not zeros) */
     uint8_t hint;
     pm_swap_id_t swap;
     uint64_t next_use; /* OPT: position of its next reference */
@@ -31,6 +32,9 @@ struct vpage {
 struct region {
     uint64_t start, end; /* bytes, page aligned */
     struct vpage *pages; /* one per page of the range */
+    bool file;           /* backed by SOURCE from OFFSET, else anonymous zeros */
+    struct pm_pager_source source;
+    uint64_t offset;
 };
 
 struct pm_pager {
@@ -86,6 +90,12 @@ static struct vpage *page_get(pm_pager_t *p, uint64_t vp)
         }
     }
     return NULL;
+}
+
+/* The range that holds page VP (after page_get found it). */
+static const struct region *last_region(const pm_pager_t *p)
+{
+    return &g_array_index(p->regions, struct region, p->last);
 }
 
 static struct vpage *page_of_slot(pm_pager_t *p, uint32_t s)
@@ -183,6 +193,15 @@ static pm_error_t evict_into(pm_pager_t *p, uint32_t victim, uint32_t *s)
             g_array_append_val(p->empty, victim); /* the slot has no frame now */
             return err;
         }
+    } else if (v->filled) {
+        /* Clean data of a file: dropped (the file has it), the frame
+         * released so that it reads zero again. */
+        frame_t f = victim;
+        if ((err = pm_release_data(p->pm, p->task, p->c, &f, 1)) != PM_OK)
+            return err;
+        v->filled = false;
+        p->st.drops++;
+        unslot(p, victim, v);
     } else {
         /* Clean: zeros, only ever mapped read-only, so the frame still
          * holds zeros.  The pager unmaps its own mapping of the old page
@@ -319,6 +338,7 @@ static void forget_lost(pm_pager_t *p, struct vpage *v)
     g_array_append_val(p->empty, s);
     v->slot = NO_SLOT;
     v->dirty = false;
+    v->filled = false;
     p->st.resident--;
 }
 
@@ -393,6 +413,21 @@ static pm_error_t resolve(pm_pager_t *p, uint64_t addr, bool write)
             v->dirty = true; /* its only copy is this frame now */
             p->st.swap_ins++;
         }
+    } else if ((void)page_get(p, vp), last_region(p)->file) {
+        /* A page of a file: the file server puts it in the frame (a clean
+         * copy: it can be read again). */
+        const struct region *r = last_region(p);
+        err = r->source.fetch(r->source.ctx, r->offset + (vaddr - r->start), p->c, s);
+        if (err != PM_OK) {
+            uint32_t one = 1;
+            (void)pm_container_deallocate(p->pm, p->task, p->c, s, &one, 0);
+            p->nextra -= p->slot_extra[s];
+            p->slot_extra[s] = 0;
+            g_array_append_val(p->empty, s);
+            return err;
+        }
+        v->filled = true;
+        p->st.file_reads++;
     } else {
         p->st.zero_fills++;
     }
@@ -500,7 +535,24 @@ static bool range_ok(const pm_pager_t *p, uint64_t vaddr, uint64_t len)
            len <= L4_VADDR_LIMIT - vaddr;
 }
 
+static pm_error_t add_range(pm_pager_t *p, uint64_t vaddr, uint64_t len,
+                            const struct pm_pager_source *src, uint64_t offset);
+
 pm_error_t pm_pager_mmap(pm_pager_t *p, uint64_t vaddr, uint64_t len)
+{
+    return add_range(p, vaddr, len, NULL, 0);
+}
+
+pm_error_t pm_pager_mmap_file(pm_pager_t *p, uint64_t vaddr, uint64_t len,
+                              const struct pm_pager_source *src, uint64_t offset)
+{
+    if (src == NULL || src->fetch == NULL || (offset & (p->page - 1)) != 0)
+        return PM_EINVAL;
+    return add_range(p, vaddr, len, src, offset);
+}
+
+static pm_error_t add_range(pm_pager_t *p, uint64_t vaddr, uint64_t len,
+                            const struct pm_pager_source *src, uint64_t offset)
 {
     if (!range_ok(p, vaddr, len))
         return PM_EINVAL;
@@ -516,7 +568,9 @@ pm_error_t pm_pager_mmap(pm_pager_t *p, uint64_t vaddr, uint64_t len)
             return err;
     }
     uint64_t n = len >> p->shift;
-    struct region r = {vaddr, vaddr + len, g_try_new0(struct vpage, n)};
+    struct region r = {vaddr, vaddr + len, g_try_new0(struct vpage, n), src != NULL, {0}, offset};
+    if (src != NULL)
+        r.source = *src;
     if (r.pages == NULL)
         return PM_ENOMEM;
     for (uint64_t i = 0; i < n; i++) {
@@ -725,6 +779,7 @@ static bool give_up(pm_pager_t *p, uint32_t s)
         uint32_t one = 1;
         if (pm_container_deallocate(p->pm, p->task, p->c, s, &one, 0) != PM_OK)
             return false;
+        v->filled = false;
         p->st.drops++;
     }
     unslot(p, s, v);

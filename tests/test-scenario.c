@@ -150,9 +150,9 @@ static const struct {
      "tasks: { a: { on_return: sulk } }\n"
      "steps: []\n",
      3, 26, "on_return: 'sulk' is not comply, ignore, slow or unready"},
-    {"mmap of a file",
-     HEAD "  - { task: a, do: mmap, at: 0x100000, bytes: 4KiB, kind: file, file: x }\n", 9, 59,
-     "mmap of a file needs file servers (SPEC §9.2)"},
+    {"mmap of a file from no file server",
+     HEAD "  - { task: a, do: mmap, at: 0x100000, bytes: 4KiB, kind: file, file: b }\n", 9, 71,
+     "file: task 'b' is not a file server (server: file)"},
     {"zipf of a negative skew",
      HEAD "  - { task: a, do: access, region: { at: 0x100000, bytes: 4KiB }, pattern: zipf,"
           " alpha: -1 }\n",

@@ -127,6 +127,24 @@ pm_error_t pm_pager_on_fault(void *ctx, l4_kernel_t *k, l4_thread_t self, l4_thr
  *  overlapping another range.  Returns 0; EINVAL; EEXIST (overlap). */
 pm_error_t pm_pager_mmap(pm_pager_t *p, uint64_t vaddr, uint64_t len);
 
+/** Where a file-backed range's data comes from: FETCH fills frame F of
+ *  container C (the pager's primary container, as the task names it) with
+ *  the page of the file at byte OFFSET — in the simulation, by the
+ *  container protocol with a file server (SPEC §9.1).  Returns 0 or the
+ *  error that fails the fault. */
+struct pm_pager_source {
+    void *ctx;
+    pm_error_t (*fetch)(void *ctx, uint64_t offset, container_t c, frame_t f);
+};
+
+/** Map [VADDR, VADDR + LEN) to a file from byte OFFSET (page aligned):
+ *  pages come from SRC (copied) on fault, clean — a clean file page is
+ *  dropped when evicted, and may sit in an extra frame — and become
+ *  precious when written (a private mapping: writes do not reach the
+ *  file).  Returns as pm_pager_mmap; EINVAL (no SRC, OFFSET unaligned). */
+pm_error_t pm_pager_mmap_file(pm_pager_t *p, uint64_t vaddr, uint64_t len,
+                              const struct pm_pager_source *src, uint64_t offset);
+
 /** Drop the pages of [VADDR, VADDR + LEN), which must be whole ranges made
  *  by pm_pager_mmap: frames go back, swap identifiers are discarded.
  *  Returns 0; EINVAL (unaligned, or not whole ranges); ENOENT (nothing
@@ -187,6 +205,7 @@ struct pm_pager_stats {
     uint64_t swap_outs;    /**< of those, written to swap (precious) */
     uint64_t drops;        /**< of those, dropped (clean) */
     uint64_t swap_ins;     /**< pages brought back from swap */
+    uint64_t file_reads;   /**< pages brought in from a file */
     uint64_t extra;        /**< pages in extra frames now (past FRAMES) */
     uint64_t returned;     /**< frames given back to pm_return_frames */
     uint64_t lent;         /**< frames lent out now (pm_pager_lend) */
