@@ -370,9 +370,22 @@ static void resync(pm_pager_t *p)
     }
 }
 
+static pm_error_t resolve_once(pm_pager_t *p, uint64_t addr, bool write);
+
+/* A fault.  Frames an exile took show as ENOENT on the way: the pager
+ * catches up with physmem and tries once more. */
 static pm_error_t resolve(pm_pager_t *p, uint64_t addr, bool write)
 {
-    resync(p);
+    pm_error_t err = resolve_once(p, addr, write);
+    if (err == PM_ENOENT) {
+        resync(p);
+        err = resolve_once(p, addr, write);
+    }
+    return err;
+}
+
+static pm_error_t resolve_once(pm_pager_t *p, uint64_t addr, bool write)
+{
     uint64_t vaddr = addr & ~((uint64_t)p->page - 1), vp = addr >> p->shift;
     struct vpage *v = page_get(p, vp);
     if (v == NULL)

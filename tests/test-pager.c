@@ -302,6 +302,67 @@ START_TEST(test_lend)
 }
 END_TEST
 
+/* A file-backed range: pages come from the source on fault (here, logical
+ * copies out of a container standing for the file), clean until written;
+ * evicted clean pages are dropped and fetched again, written ones are the
+ * task's own (swapped, the file unchanged). */
+static container_t file_c;
+static unsigned fetches;
+
+static pm_error_t fetch_from_container(void *ctx, uint64_t offset, container_t c, frame_t f)
+{
+    (void)ctx;
+    fetches++;
+    frame_t fe;
+    return pm_container_copy(p.pm, p.task[0], file_c, (frame_t)(offset / PG), c, f, 1, 0, &fe);
+}
+
+START_TEST(test_file_range)
+{
+    setup(64, "lru", 2, 1);
+    fetches = 0;
+    ck_assert_int_eq(pm_container_create(p.pm, p.task[0], &file_c), PM_OK);
+    uint32_t n = 8;
+    ck_assert_int_eq(pm_container_allocate(p.pm, p.task[0], file_c, 0, &n, 0), PM_OK);
+    n = 8;
+    ck_assert_int_eq(
+        pm_container_map(p.pm, p.task[0], file_c, 0, &n, CONT_MAP_READ | CONT_MAP_WRITE, 0x900000),
+        PM_OK);
+    for (uint32_t i = 0; i < 8; i++) {
+        uint32_t tag = 500 + i;
+        ck_assert_int_eq(pm_rw(&p, 0, L4_ACCESS_WRITE, 0x900000 + i * PG, &tag, sizeof tag), PM_OK);
+    }
+    struct pm_pager_source src = {.ctx = NULL, .fetch = fetch_from_container};
+    ck_assert_int_eq(pm_pager_mmap_file(pg, BASE + 8 * PG, 4 * PG, &src, 2 * PG), PM_OK);
+    ck_assert_int_eq(pm_pager_mmap_file(pg, BASE + 16 * PG, PG, &src, 1), PM_EINVAL);
+    uint32_t got;
+    for (int round = 0; round < 2; round++)
+        for (uint32_t i = 0; i < 4; i++) {
+            ck_assert_int_eq(
+                pm_pager_access(pg, L4_ACCESS_READ, BASE + (8 + i) * PG, &got, sizeof got, NULL),
+                PM_OK);
+            ck_assert_uint_eq(got, 502 + i);
+        }
+    ck_assert_uint_eq(fetches, 8); /* two frames for four pages: each fetched twice */
+    ck_assert_uint_eq(stats().swap_outs, 0);
+    uint32_t mine = 4242;
+    ck_assert_int_eq(pm_pager_access(pg, L4_ACCESS_WRITE, BASE + 8 * PG, &mine, sizeof mine, NULL),
+                     PM_OK);
+    for (uint32_t i = 1; i < 4; i++)
+        ck_assert_int_eq(
+            pm_pager_access(pg, L4_ACCESS_READ, BASE + (8 + i) * PG, &got, sizeof got, NULL),
+            PM_OK);
+    ck_assert_uint_ge(stats().swap_outs, 1);
+    ck_assert_int_eq(pm_pager_access(pg, L4_ACCESS_READ, BASE + 8 * PG, &got, sizeof got, NULL),
+                     PM_OK);
+    ck_assert_uint_eq(got, 4242);
+    ck_assert_int_eq(pm_rw(&p, 0, L4_ACCESS_READ, 0x900000 + 2 * PG, &got, sizeof got), PM_OK);
+    ck_assert_uint_eq(got, 502); /* the file is unchanged */
+    PM_CHECK_INVARIANTS(&p);
+    teardown();
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("pager");
@@ -317,6 +378,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_hints);
     tcase_add_test(tc, test_extra_frames);
     tcase_add_test(tc, test_lend);
+    tcase_add_test(tc, test_file_range);
     suite_add_tcase(s, tc);
     return s;
 }
