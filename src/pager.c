@@ -324,6 +324,17 @@ static pm_error_t map_page(pm_pager_t *p, uint32_t s, uint64_t vaddr, bool write
 
 /* ---- faults ---------------------------------------------------------------------- */
 
+/* Slot S, taken for a page that could not come in, goes back: its frame
+ * deallocated, the slot empty. */
+static void slot_back(pm_pager_t *p, uint32_t s)
+{
+    uint32_t one = 1;
+    (void)pm_container_deallocate(p->pm, p->task, p->c, s, &one, 0);
+    p->nextra -= p->slot_extra[s];
+    p->slot_extra[s] = 0;
+    g_array_append_val(p->empty, s);
+}
+
 /* Page V's frame vanished under the pager (its task was exiled): the page
  * reads zero again, its slot is empty. */
 static void forget_lost(pm_pager_t *p, struct vpage *v)
@@ -331,11 +342,7 @@ static void forget_lost(pm_pager_t *p, struct vpage *v)
     uint32_t s = v->slot;
     p->pol->remove(p->pst, s);
     p->slot_page[s] = UINT64_MAX;
-    p->nextra -= p->slot_extra[s];
-    p->slot_extra[s] = 0;
-    uint32_t one = 1;
-    (void)pm_container_deallocate(p->pm, p->task, p->c, s, &one, 0);
-    g_array_append_val(p->empty, s);
+    slot_back(p, s);
     v->slot = NO_SLOT;
     v->dirty = false;
     v->filled = false;
@@ -414,12 +421,7 @@ static pm_error_t resolve_once(pm_pager_t *p, uint64_t addr, bool write)
             v->in_swap = false; /* dropped (an exile): the data is lost, zeros */
             p->st.zero_fills++;
         } else if (err != PM_OK) {
-            /* The data stays in swap; the slot goes back empty. */
-            uint32_t one = 1;
-            (void)pm_container_deallocate(p->pm, p->task, p->c, s, &one, 0);
-            p->nextra -= p->slot_extra[s];
-            p->slot_extra[s] = 0;
-            g_array_append_val(p->empty, s);
+            slot_back(p, s); /* the data stays in swap */
             return err;
         } else {
             v->in_swap = false;
@@ -432,11 +434,7 @@ static pm_error_t resolve_once(pm_pager_t *p, uint64_t addr, bool write)
         const struct region *r = last_region(p);
         err = r->source.fetch(r->source.ctx, r->offset + (vaddr - r->start), p->c, s);
         if (err != PM_OK) {
-            uint32_t one = 1;
-            (void)pm_container_deallocate(p->pm, p->task, p->c, s, &one, 0);
-            p->nextra -= p->slot_extra[s];
-            p->slot_extra[s] = 0;
-            g_array_append_val(p->empty, s);
+            slot_back(p, s);
             return err;
         }
         v->filled = true;

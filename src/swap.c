@@ -158,16 +158,7 @@ bool pm__take_inactive(pm_physmem_t *pm, bool flush, pm_error_t *io_err)
         const struct pframe *p = &pm->pf[e->pfn];
         if (p->groups != 1 || p->pins != 0)
             continue; /* a copy still uses the frame: dropping it frees nothing */
-        if (e->dirty) {
-            pm_error_t err = entry_write(pm, e);
-            if (err != PM_OK) {
-                *io_err = err;
-                return false;
-            }
-        }
-        entry_release(pm, e);
-        pm->st.inactive_dropped++;
-        return true;
+        return pm__swap_let_go(pm, e->pfn, io_err);
     }
     return false;
 }
