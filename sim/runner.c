@@ -615,6 +615,7 @@ static pm_error_t transfer(struct sim_run *r, const struct sim_step *s, int t)
  * exposed for that step. */
 static void exposure(struct sim_run *r)
 {
+    GHashTable *seen = g_hash_table_new(g_direct_hash, g_direct_equal);
     for (guint i = 0; i < r->sc->tasks->len; i++) {
         const struct sim_task_def *d = g_ptr_array_index(r->sc->tasks, i);
         struct rt_task *rt = &r->tasks[i];
@@ -623,7 +624,6 @@ static void exposure(struct sim_run *r)
         rt->holds = 0;
         GHashTableIter it;
         gpointer key, value;
-        GHashTable *seen = g_hash_table_new(g_direct_hash, g_direct_equal);
         g_hash_table_iter_init(&it, rt->caps);
         while (g_hash_table_iter_next(&it, &key, &value)) {
             container_t h = (container_t)(uintptr_t)value;
@@ -634,10 +634,10 @@ static void exposure(struct sim_run *r)
             int c = GPOINTER_TO_INT(g_ptr_array_index(r->task_of_l4, ci.owner)) - 1;
             rt->holds++;
             if (c >= 0 && g_hash_table_add(seen, GINT_TO_POINTER(c + 1)))
-                r->tasks[c].exposed++;
+                r->tasks[c].exposed++; /* once a step, whatever the servers */
         }
-        g_hash_table_destroy(seen);
     }
+    g_hash_table_destroy(seen);
 }
 
 /* After every step: what the clock allows happens, in time order —
@@ -670,9 +670,13 @@ static void settle(struct sim_run *r)
                     : 0;
         }
         if (rt->fs_up) {
-            /* A file server gives back cached blocks: clean, the store has them. */
+            /* A file server gives back cached blocks first (clean: the store
+             * has them), then what its pager holds. */
             struct sim_env e = env_of(r);
-            rt->returned += sim_fileserver_drop(&rt->fs, &e, n);
+            uint64_t done = sim_fileserver_drop(&rt->fs, &e, n);
+            if (done < n && rt->pager != NULL)
+                done += pm_pager_return(rt->pager, n - done);
+            rt->returned += done;
         } else {
             /* The pager gives back its clean pages first (SPEC §8); what it
              * cannot cover comes from the task's other containers. */
@@ -993,7 +997,7 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
         err = pm_container_allocate(r->pm, rt->id, cap_of(r, t, s->container), (frame_t)s->start,
                                     &count, s->flags);
         struct pm_pager_stats ps0 = {0};
-        if (err == PM_ENOMEM && count == 0 && rt->pager != NULL)
+        if (err == PM_ENOMEM && count == 0 && rt->pager != NULL && !(s->flags & CONT_ALLOC_DMA))
             pm_pager_stats(rt->pager, &ps0);
         if (ps0.resident > 0) {
             /* Short of G while the pager holds frames: it lends some to the

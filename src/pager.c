@@ -163,6 +163,17 @@ static pm_error_t alloc_slot(pm_pager_t *p, uint32_t s)
     return pm_container_allocate(p->pm, p->task, p->c, s, &one, alloc_flags(p));
 }
 
+/* Slot S, taken for a page that could not come in, goes back: its frame
+ * deallocated, the slot empty. */
+static void slot_back(pm_pager_t *p, uint32_t s)
+{
+    uint32_t one = 1;
+    (void)pm_container_deallocate(p->pm, p->task, p->c, s, &one, 0);
+    p->nextra -= p->slot_extra[s];
+    p->slot_extra[s] = 0;
+    g_array_append_val(p->empty, s);
+}
+
 static bool give_up(pm_pager_t *p, uint32_t s);
 
 /* Forget slot S's page (it was evicted or given up). */
@@ -259,7 +270,7 @@ static pm_error_t fill_index(pm_pager_t *p, uint32_t s, bool extra)
  * data that can be remade). */
 static pm_error_t get_slot(pm_pager_t *p, uint32_t *s, bool clean)
 {
-    for (int round = 0; round < 64; round++) {
+    for (uint64_t round = 0; round <= (uint64_t)p->nslots + 1; round++) {
         uint32_t i;
         bool under = p->limit == 0 || guaranteed_held(p) < p->limit;
         if (under && free_index(p, &i) && fill_index(p, i, false) == PM_OK) {
@@ -279,7 +290,7 @@ static pm_error_t get_slot(pm_pager_t *p, uint32_t *s, bool clean)
          * frame goes back instead, and the search goes on. */
         if (!clean && p->slot_extra[victim]) {
             if (!give_up(p, victim))
-                return PM_ENOMEM;
+                return PM_ENOENT; /* its frame is gone: catch up with physmem */
             continue;
         }
         return evict_into(p, victim, s);
@@ -295,6 +306,11 @@ static pm_error_t promote(pm_pager_t *p, uint32_t s)
 {
     if (!p->slot_extra[s])
         return PM_OK;
+    if (p->limit == 0 || guaranteed_held(p) < p->limit) {
+        p->slot_extra[s] = 0; /* room in G: it is simply one of the guaranteed now */
+        p->nextra--;
+        return PM_OK;
+    }
     uint32_t dirty_g = NO_SLOT;
     for (uint32_t g = 0; g < p->nslots; g++) {
         const struct vpage *v = p->slot_extra[g] ? NULL : page_of_slot(p, g);
@@ -308,8 +324,10 @@ static pm_error_t promote(pm_pager_t *p, uint32_t s)
         if (dirty_g == NO_SLOT)
             dirty_g = g;
     }
-    if (dirty_g == NO_SLOT || !give_up(p, dirty_g))
+    if (dirty_g == NO_SLOT)
         return PM_ENOMEM;
+    if (!give_up(p, dirty_g))
+        return PM_ENOENT; /* its frame is gone (an exile): catch up, try again */
     p->slot_extra[s] = 0;
     p->nextra--;
     return PM_OK;
@@ -323,17 +341,6 @@ static pm_error_t map_page(pm_pager_t *p, uint32_t s, uint64_t vaddr, bool write
 }
 
 /* ---- faults ---------------------------------------------------------------------- */
-
-/* Slot S, taken for a page that could not come in, goes back: its frame
- * deallocated, the slot empty. */
-static void slot_back(pm_pager_t *p, uint32_t s)
-{
-    uint32_t one = 1;
-    (void)pm_container_deallocate(p->pm, p->task, p->c, s, &one, 0);
-    p->nextra -= p->slot_extra[s];
-    p->slot_extra[s] = 0;
-    g_array_append_val(p->empty, s);
-}
 
 /* Page V's frame vanished under the pager (its task was exiled): the page
  * reads zero again, its slot is empty. */
@@ -618,11 +625,9 @@ pm_error_t pm_pager_munmap(pm_pager_t *p, uint64_t vaddr, uint64_t len)
     for (uint64_t vp = vaddr >> p->shift; vp < end >> p->shift; vp++) {
         struct vpage *v = page_get(p, vp);
         if (v->slot != NO_SLOT) {
-            uint32_t one = 1;
             p->pol->remove(p->pst, v->slot);
-            (void)pm_container_deallocate(p->pm, p->task, p->c, v->slot, &one, 0);
             p->slot_page[v->slot] = UINT64_MAX;
-            g_array_append_val(p->empty, v->slot);
+            slot_back(p, v->slot);
             p->st.resident--;
         }
         if (v->in_swap)
@@ -802,13 +807,23 @@ static bool give_up(pm_pager_t *p, uint32_t s)
 
 uint64_t pm_pager_lend(pm_pager_t *p, uint64_t n)
 {
-    if (p->limit == 0)
+    if (p->limit == 0 || n == 0)
         return 0; /* no limit: nothing of G is the pager's to lend */
-    uint64_t lent = n < p->limit - 1 ? n : p->limit - 1; /* keep one frame to work with */
-    p->limit -= (uint32_t)lent;
+    /* Extra frames count in A too (physmem does not tell them apart): they
+     * go first, all of them, being clean. */
+    for (uint32_t s = 0; s < p->nslots && p->nextra > 0; s++)
+        if (p->slot_extra[s] && page_of_slot(p, s) != NULL)
+            (void)give_up(p, s);
+    /* Then frames it holds: the limit comes down below what it holds (not
+     * just below the old limit), keeping one frame to work with. */
+    uint32_t held = guaranteed_held(p) < p->limit ? guaranteed_held(p) : p->limit;
+    uint64_t give = held > 1 ? (n < held - 1 ? n : held - 1) : 0;
+    uint32_t target = held - (uint32_t)give;
+    if (target == 0)
+        target = 1;
+    uint64_t lent = p->limit > target ? p->limit - target : 0;
+    p->limit = target;
     p->lent += lent;
-    /* Guaranteed frames over the new limit go, victims first (extra ones
-     * are not the guarantee's). */
     for (int guard = 0; guaranteed_held(p) > p->limit && guard < 1 << 20; guard++) {
         uint32_t victim = p->pol->victim(p->pst);
         if (victim == NO_SLOT || victim >= p->nslots || !give_up(p, victim))

@@ -1302,6 +1302,150 @@ START_TEST(test_review_reclaim)
 }
 END_TEST
 
+/* The cases a second review of the pager found (extra frames after
+ * munmap, promotion with room in G, exile, long victim searches, lending
+ * with extras and below the limit, a file server with a pager, exposure
+ * counted once a step, no lending for DMA): each runs clean with its
+ * expectations. */
+START_TEST(test_review_pager)
+{
+    static const struct {
+        const char *what, *text;
+    } cases[] = {
+        {"munmap-extra",
+         "name: munmap of extra pages leaves nextra\n"
+         "machine: { frames: 64 }\n"
+         "policy: { kind: fixed }\n"
+         "tasks:\n"
+         "  t: { guaranteed: 2, extra: true, pager: { policy: lru } }\n"
+         "steps:\n"
+         "  - { task: t, do: mmap, at: 0x100000, bytes: 16KiB }\n"
+         "  - { task: t, do: read, at: 0x100000, bytes: 16KiB, expect_pattern: 0 }\n"
+         "  - { task: t, do: munmap, at: 0x100000, bytes: 16KiB }\n"
+         "  - { task: t, do: mmap, at: 0x200000, bytes: 16KiB }\n"
+         "  - { task: t, do: read, at: 0x200000, bytes: 4KiB, expect_pattern: 0 }\n"
+         "  - { task: t, do: write, at: 0x200000, bytes: 4KiB, pattern: 7 }\n"
+         "  - { task: t, do: write, at: 0x201000, bytes: 4KiB, pattern: 7 }\n"},
+        {"promote-empty",
+         "name: promote with guaranteed room but no guaranteed page\n"
+         "machine: { frames: 64 }\n"
+         "policy: { kind: fixed }\n"
+         "tasks:\n"
+         "  t: { guaranteed: 2, extra: true, pager: { policy: lru } }\n"
+         "steps:\n"
+         "  - { task: t, do: mmap, at: 0x100000, bytes: 8KiB }\n"
+         "  - { task: t, do: mmap, at: 0x200000, bytes: 8KiB }\n"
+         "  - { task: t, do: read, at: 0x100000, bytes: 8KiB, expect_pattern: 0 }\n"
+         "  - { task: t, do: read, at: 0x200000, bytes: 8KiB, expect_pattern: 0 }\n"
+         "  - { task: t, do: munmap, at: 0x100000, bytes: 8KiB }\n"
+         "  - { task: t, do: write, at: 0x200000, bytes: 4KiB, pattern: 7 }\n"
+         "  - { task: t, do: read, at: 0x200000, bytes: 4KiB, expect_pattern: 7 }\n"},
+        {"exile4",
+         "name: exile then write to a page in an extra frame\n"
+         "machine: { frames: 32 }\n"
+         "policy: { kind: fixed }\n"
+         "tasks:\n"
+         "  t: { guaranteed: 2, extra: true, on_return: ignore, pager: { policy: lru } }\n"
+         "steps:\n"
+         "  - { task: t, do: mmap, at: 0x100000, bytes: 16KiB }\n"
+         "  - { task: t, do: write, at: 0x100000, bytes: 8KiB, pattern: 0xAB }\n"
+         "  - { task: t, do: read, at: 0x102000, bytes: 8KiB }\n"
+         "  - { task: t, do: pressure, frames: 32 }\n"
+         "  - { task: t, do: advance, time: 5ms }\n"
+         "  - { task: t, do: write, at: 0x103000, bytes: 4KiB, pattern: 0x11 }\n"
+         "  - { task: t, do: read, at: 0x103000, bytes: 4KiB, expect_pattern: 0x11 }\n"
+         "  - { task: t, do: read, at: 0x100000, bytes: 8KiB, expect_pattern: 0 }\n"},
+        {"rounds", "name: a precious page when the oldest 64+ pages are in extra frames\n"
+                   "machine: { frames: 256 }\n"
+                   "policy: { kind: fixed }\n"
+                   "tasks:\n"
+                   "  t: { guaranteed: 2, extra: true, pager: { policy: lru } }\n"
+                   "steps:\n"
+                   "  - { task: t, do: mmap, at: 0x100000, bytes: 400KiB }\n"
+                   "  - { task: t, do: read, at: 0x100000, bytes: 400KiB, expect_pattern: 0 }\n"
+                   "  - { task: t, do: read, at: 0x100000, bytes: 8KiB, expect_pattern: 0 }\n"
+                   "  - { task: t, do: mmap, at: 0x900000, bytes: 4KiB }\n"
+                   "  - { task: t, do: write, at: 0x900000, bytes: 4KiB, pattern: 1 }\n"
+                   "  - { task: t, do: read, at: 0x900000, bytes: 4KiB, expect_pattern: 1 }\n"},
+        {"lend-extra", "name: lend while the pager holds extras\n"
+                       "machine: { frames: 64 }\n"
+                       "policy: { kind: fixed }\n"
+                       "tasks:\n"
+                       "  t: { guaranteed: 4, extra: true, pager: { policy: lru } }\n"
+                       "steps:\n"
+                       "  - { task: t, do: mmap, at: 0x100000, bytes: 32KiB }\n"
+                       "  - { task: t, do: read, at: 0x100000, bytes: 32KiB, expect_pattern: 0 }\n"
+                       "  - { task: t, do: create, as: C }\n"
+                       "  - { task: t, do: allocate, container: C, start: 0, count: 2 }\n"},
+        {"lend-order",
+         "name: lend when the pager holds fewer than its limit\n"
+         "machine: { frames: 64 }\n"
+         "policy: { kind: fixed }\n"
+         "tasks:\n"
+         "  t: { guaranteed: 4, pager: { policy: lru } }\n"
+         "steps:\n"
+         "  - { task: t, do: create, as: C }\n"
+         "  - { task: t, do: allocate, container: C, start: 0, count: 2 }\n"
+         "  - { task: t, do: mmap, at: 0x100000, bytes: 16KiB }\n"
+         "  - { task: t, do: write, at: 0x100000, bytes: 16KiB, pattern: 5 }\n"
+         "  - { task: t, do: allocate, container: C, start: 2, count: 1 }\n"
+         "  - { task: t, do: read, at: 0x100000, bytes: 16KiB, expect_pattern: 5 }\n"},
+        {"fspager",
+         "name: a file server with a pager holding extras is asked for frames\n"
+         "machine: { frames: 24 }\n"
+         "policy: { kind: fixed }\n"
+         "tasks:\n"
+         "  c: { guaranteed: 2, pager: { policy: lru } }\n"
+         "  fs: { guaranteed: 2, extra: true, server: file, store: disk }\n"
+         "  disk: { guaranteed: 1, server: store, backing: { size: 64KiB, fill: pattern } }\n"
+         "steps:\n"
+         "  - { task: c, do: mmap, at: 0x100000, bytes: 4KiB, kind: file, file: fs }\n"
+         "  - { task: c, do: read, at: 0x100000, bytes: 4KiB, expect_data: { store: disk, offset: "
+         "0 } }\n"
+         "  - { task: fs, do: mmap, at: 0x100000, bytes: 64KiB }\n"
+         "  - { task: fs, do: read, at: 0x100000, bytes: 64KiB, expect_pattern: 0 }\n"
+         "  - { task: fs, do: pressure, frames: 24 }\n"
+         "  - { task: fs, do: advance, time: 5ms }\n"},
+        {"expose",
+         "name: exposure\n"
+         "machine: { frames: 64 }\n"
+         "policy: { kind: fixed }\n"
+         "tasks:\n"
+         "  c: { guaranteed: 8, pager: none }\n"
+         "  fs: { guaranteed: 2, extra: true, server: file, store: disk }\n"
+         "  fs2: { guaranteed: 2, extra: true, server: file, store: disk }\n"
+         "  disk: { guaranteed: 1, server: store, backing: { size: 64KiB, fill: pattern } }\n"
+         "steps:\n"
+         "  - { task: c, do: create, as: C }\n"
+         "  - { task: c, do: allocate, container: C, start: 0, count: 4 }\n"
+         "  - { task: c, do: share, container: C, with: fs, as: W }\n"
+         "  - { task: c, do: share, container: C, with: fs, as: W2 }\n"
+         "  - { task: c, do: give, container: C, to: fs2, as: F }\n"
+         "  - { task: fs, do: read_into, container: W, start: 0, count: 4 }\n"
+         "  - { task: c, do: revoke, container: C, ref: W }\n"
+         "  - { task: c, do: advance, time: 1ms }\n"
+         "  - { task: c, do: revoke, container: C, ref: W2 }\n"
+         "  - { task: c, do: advance, time: 1ms }\n"},
+        {"dma", "name: a DMA allocation that cannot succeed makes the pager evict\n"
+                "machine: { frames: 64, dma_frames: 2 }\n"
+                "policy: { kind: fixed }\n"
+                "tasks:\n"
+                "  t: { guaranteed: 8, pager: { policy: lru } }\n"
+                "steps:\n"
+                "  - { task: t, do: mmap, at: 0x100000, bytes: 32KiB }\n"
+                "  - { task: t, do: write, at: 0x100000, bytes: 32KiB, pattern: 5 }\n"
+                "  - { task: t, do: create, as: C }\n"
+                "  - { task: t, do: allocate, container: C, start: 0, count: 4, flags: [dma], "
+                "expect: ENOMEM }\n"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        struct outcome o = run_text(cases[i].text, NULL);
+        ck_assert_msg(o.failures == 0, "%s: %s", cases[i].what, o.text);
+        outcome_free(&o);
+    }
+}
+END_TEST
+
 /* The JSON report of RUN without its host times, as compact text. */
 static char *without_host_time(JsonNode *json)
 {
@@ -1724,6 +1868,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_failed_binding);
     tcase_add_test(tc, test_policy_swap_steps);
     tcase_add_test(tc, test_review_reclaim);
+    tcase_add_test(tc, test_review_pager);
     tcase_add_test(tc, test_determinism);
     tcase_add_test(tc, test_parallel_by_time);
     tcase_add_test(tc, test_parallel_seed);
