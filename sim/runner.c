@@ -566,6 +566,25 @@ struct filectx {
     int client, fs;
 };
 
+/* Ask the file server for one block into frame F0 of container IO, shared
+ * with it for the request only (SPEC §9.1).  Returns the read's error, or
+ * EBUSY when the share cannot be revoked (a server keeping the container
+ * locked): its data cannot be trusted. */
+static pm_error_t fetch_via(struct filectx *x, struct sim_fileserver *fs, container_t io,
+                            frame_t f0, uint64_t offset)
+{
+    struct sim_run *r = x->r;
+    const struct rt_task *ct = &r->tasks[x->client];
+    container_t w;
+    pm_error_t err = pm_container_share(r->pm, ct->id, io, r->tasks[x->fs].id, &w);
+    if (err != PM_OK)
+        return err;
+    struct sim_env e = env_of(r);
+    err = sim_read_into(fs, &e, w, f0, 1, offset, STRAT_LOGICAL_COPY, L4_NILTHREAD, 0);
+    pm_error_t rv = pm_container_revoke(r->pm, ct->id, io, w);
+    return err != PM_OK ? err : rv;
+}
+
 static pm_error_t fetch_page(void *ctx, uint64_t offset, container_t c, frame_t f)
 {
     struct filectx *x = ctx;
@@ -575,13 +594,27 @@ static pm_error_t fetch_page(void *ctx, uint64_t offset, container_t c, frame_t 
     if (fs == NULL)
         return err;
     const struct rt_task *ct = &r->tasks[x->client];
-    container_t w;
-    if ((err = pm_container_share(r->pm, ct->id, c, r->tasks[x->fs].id, &w)) != PM_OK)
+    /* A short-lived I/O container of one frame: the server never holds a
+     * share of the pager's own container.  The block is copied (logically)
+     * into the pager's frame once the share is revoked. */
+    container_t io;
+    if ((err = pm_container_create(r->pm, ct->id, &io)) != PM_OK)
         return err;
-    struct sim_env e = env_of(r);
-    err = sim_read_into(fs, &e, w, f, 1, offset, STRAT_LOGICAL_COPY, L4_NILTHREAD, 0);
-    (void)pm_container_revoke(r->pm, ct->id, c, w);
-    return err;
+    uint32_t one = 1;
+    err = pm_container_allocate(r->pm, ct->id, io, 0, &one, CONT_ALLOC_EXTRA);
+    if (err == PM_OK) {
+        err = fetch_via(x, fs, io, 0, offset);
+        frame_t fe;
+        if (err == PM_OK)
+            err = pm_container_copy(r->pm, ct->id, io, 0, c, f, 1, 0, &fe);
+        if (pm_container_destroy(r->pm, ct->id, io) != PM_OK && err == PM_OK)
+            err = PM_EBUSY;
+        return err;
+    }
+    (void)pm_container_destroy(r->pm, ct->id, io);
+    /* No frame to spare past G (a task at its guarantee, not eligible for
+     * extra): the request goes into the pager's frame itself. */
+    return fetch_via(x, fs, c, f, offset);
 }
 
 /* read_into / write_from by file server T. */
