@@ -642,6 +642,29 @@ static pm_error_t transfer(struct sim_run *r, const struct sim_step *s, int t)
                          (enum sim_strategy)s->strategy, client, s->at);
 }
 
+/* Frames a pager lent to its task's other containers come back as soon as
+ * those containers hold fewer frames than were lent, whatever took them
+ * (destroy, deallocate, swap_out, a soft give-back, an exile). */
+static void lending(struct sim_run *r)
+{
+    for (guint i = 0; i < r->sc->tasks->len; i++) {
+        struct rt_task *rt = &r->tasks[i];
+        struct pm_task_info ti;
+        struct pm_container_info ci = {0};
+        if (rt->pager == NULL || rt->lent == 0 || rt->dead ||
+            pm_task_info(r->pm, rt->id, &ti) != PM_OK)
+            continue;
+        container_t pc = pm_pager_container(rt->pager);
+        if (pc != PM_CONTAINER_NONE)
+            (void)pm_container_info(r->pm, rt->id, pc, &ci);
+        uint64_t others = ti.allocated > ci.frames ? ti.allocated - ci.frames : 0;
+        if (others < rt->lent) {
+            pm_pager_take_back(rt->pager, rt->lent - others);
+            rt->lent = others;
+        }
+    }
+}
+
 /* SPEC §9.1: a client's data is at a server's mercy only while the server
  * holds a share of its container.  After each step, every file server's
  * capabilities to other tasks' containers are counted: the client is
@@ -1266,6 +1289,7 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
 
     settle(r);
     exposure(r);
+    lending(r);
 
     /* The record, and its checks. */
     size_t index = ++r->nsteps;
