@@ -58,6 +58,7 @@ struct pm_pager {
     uint32_t nslots, cap, limit;
     uint64_t lent;
     bool extra_ok;
+    bool follow_g; /* frames not configured: the limit follows G (less what is lent) */
     GArray *empty; /* uint32 slots without a frame (given back by munmap) */
     uint64_t *future, *next;
     size_t nfuture, pos;
@@ -398,8 +399,20 @@ static pm_error_t resolve(pm_pager_t *p, uint64_t addr, bool write)
     return err;
 }
 
+/* A pager that multiplexes "all of G" follows G as the policy server moves
+ * it (a smaller G after its grace period, a larger one at once). */
+static void follow_guarantee(pm_pager_t *p)
+{
+    struct pm_task_info ti;
+    if (!p->follow_g || pm_task_info(p->pm, p->task, &ti) != PM_OK)
+        return;
+    uint64_t g = ti.guaranteed > p->lent ? ti.guaranteed - p->lent : 1;
+    p->limit = (uint32_t)(g < UINT32_MAX ? g : UINT32_MAX);
+}
+
 static pm_error_t resolve_once(pm_pager_t *p, uint64_t addr, bool write)
 {
+    follow_guarantee(p);
     uint64_t vaddr = addr & ~((uint64_t)p->page - 1), vp = addr >> p->shift;
     struct vpage *v = page_get(p, vp);
     if (v == NULL)
@@ -506,6 +519,7 @@ pm_error_t pm_pager_new(const struct pm_pager_config *cfg, pm_pager_t **out)
     p->pol = pol;
     p->limit = (uint32_t)(cfg->frames ? cfg->frames : ti.guaranteed);
     p->extra_ok = cfg->extra;
+    p->follow_g = cfg->frames == 0 && ti.guaranteed != 0;
     p->view = (struct pm_evict_view){.ctx = p, .next_use = view_next_use, .hint = view_hint};
     p->pst = pol->create(p->limit ? p->limit : 64, &p->view);
     p->regions = g_array_new(FALSE, FALSE, sizeof(struct region));

@@ -97,8 +97,9 @@ struct pm_pager_config {
     l4_thread_t pager_thread;
     /** An eviction policy's name; NULL: "lru". */
     const char *policy;
-    /** Data frames to multiplex; 0: the task's G (pm_task_info), or, with
-     *  no guarantee (first come, first served), as many as physmem gives. */
+    /** Data frames to multiplex; 0: the task's G (pm_task_info), followed
+     *  as it changes (read at every fault), or, with no guarantee (first
+     *  come, first served), as many as physmem gives. */
     uint64_t frames;
     /** Use extra frames (past FRAMES, CONT_ALLOC_EXTRA) for clean pages —
      *  zeros that were only read, which can be remade at no cost — instead
