@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pmsim/swapfile.h"
 #include "servers.h"
 
 const char *const sim_strategy_names[STRAT_COUNT] = {
@@ -48,15 +49,8 @@ pm_error_t sim_store_open(struct sim_store *s, const char *path, uint64_t size, 
         s->size = end > 0 ? (uint64_t)end : 0;
         return PM_OK;
     }
-    char *tmpl = g_build_filename(g_get_tmp_dir(), "pmsim-store-XXXXXX", NULL);
-    s->fd = mkstemp(tmpl);
-    if (s->fd >= 0)
-        unlink(tmpl);
-    g_free(tmpl);
-    if (s->fd < 0) {
-        *message = g_strdup_printf("cannot make a backing file: %s", strerror(errno));
+    if ((s->fd = sim_temp_fd("backing file", message)) < 0)
         return PM_EIO;
-    }
     s->size = size;
     bool pat = fill != NULL && strcmp(fill, "pattern") == 0;
     unsigned char *buf = g_malloc0(page);

@@ -107,6 +107,22 @@ static pm_error_t sf_read(void *ctx, uint64_t slot, void *page, size_t len)
     return PM_OK;
 }
 
+int sim_temp_fd(const char *what, char **message)
+{
+    char *name = NULL;
+    GError *err = NULL;
+    int fd = g_file_open_tmp(NULL, &name, &err);
+    if (fd < 0) {
+        if (message != NULL)
+            *message = g_strdup_printf("cannot make a %s: %s", what, err->message);
+        g_error_free(err);
+        return -1;
+    }
+    unlink(name); /* it lives as long as the descriptor */
+    g_free(name);
+    return fd;
+}
+
 pm_error_t sim_swapfile_open(const char *path, uint64_t slots, size_t page_size,
                              sim_swapfile_t **out, char **message)
 {
@@ -118,14 +134,7 @@ pm_error_t sim_swapfile_open(const char *path, uint64_t slots, size_t page_size,
     }
     int fd;
     if (path == NULL) {
-        const char *dir = g_get_tmp_dir();
-        char *tmpl = g_build_filename(dir, "pmsim-swap-XXXXXX", NULL);
-        fd = mkstemp(tmpl);
-        if (fd >= 0)
-            unlink(tmpl);
-        if (fd < 0 && message != NULL)
-            *message = g_strdup_printf("cannot make a swap file in %s: %s", dir, strerror(errno));
-        g_free(tmpl);
+        fd = sim_temp_fd("swap file", message);
     } else {
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (fd < 0 && message != NULL)

@@ -23,6 +23,11 @@ extern "C" {
 
 typedef struct sim_swapfile sim_swapfile_t;
 
+/** A new temporary file, already unlinked (gone when the descriptor is
+ *  closed), read-write: its descriptor, or -1 with *MESSAGE (optional;
+ *  g_free it) saying why a WHAT could not be made. */
+int sim_temp_fd(const char *what, char **message);
+
 /** Open a swap file of SLOTS pages of PAGE_SIZE bytes at PATH (NULL: a
  *  temporary file).  On failure *MESSAGE (optional; free with g_free) says
  *  why.  Returns 0; EINVAL (no slots, a page size that is not a power of
