@@ -1013,17 +1013,9 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
         err = pm_container_create(r->pm, rt->id, &h);
         set_cap(r, t, s->as, err, h);
         break;
-    case OP_DESTROY: {
-        struct pm_container_info ci = {0};
-        (void)pm_container_info(r->pm, rt->id, cap_of(r, t, s->container), &ci);
+    case OP_DESTROY:
         err = pm_container_destroy(r->pm, rt->id, cap_of(r, t, s->container));
-        if (err == PM_OK && rt->pager != NULL && rt->lent > 0 && ci.owner == rt->id) {
-            uint64_t back = ci.frames < rt->lent ? ci.frames : rt->lent;
-            pm_pager_take_back(rt->pager, back);
-            rt->lent -= back;
-        }
         break;
-    }
     case OP_SHARE:
         err = pm_container_share(r->pm, rt->id, cap_of(r, t, s->container), other, &h);
         set_cap(r, s->other, s->as, err, h);
@@ -1074,22 +1066,11 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
         }
         has_count = true;
         break;
-    case OP_DEALLOCATE: {
-        uint64_t a0 = 0;
-        struct pm_task_info ti;
-        if (rt->pager != NULL && rt->lent > 0 && pm_task_info(r->pm, rt->id, &ti) == PM_OK)
-            a0 = ti.allocated;
+    case OP_DEALLOCATE:
         err = pm_container_deallocate(r->pm, rt->id, cap_of(r, t, s->container), (frame_t)s->start,
                                       &count, s->flags);
-        if (a0 > 0 && pm_task_info(r->pm, rt->id, &ti) == PM_OK && ti.allocated < a0) {
-            /* Frames the task's own containers gave back return to its pager. */
-            uint64_t back = a0 - ti.allocated < rt->lent ? a0 - ti.allocated : rt->lent;
-            pm_pager_take_back(rt->pager, back);
-            rt->lent -= back;
-        }
         has_count = true;
         break;
-    }
     case OP_MAP:
         err = pm_container_map(r->pm, rt->id, cap_of(r, t, s->container), (frame_t)s->start, &count,
                                s->flags, s->at);
