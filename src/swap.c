@@ -410,8 +410,8 @@ static pm_error_t swap_back(pm_physmem_t *pm, l4_task_t caller, pm_swap_id_t id,
         return err;
     if (s == NULL)
         return PM_EBADF;
-    if ((err = pm__open(pm, caller, c, PM_OPEN_UNBLOCKED, &cap)) != PM_OK)
-        return err;
+    if (pm__blocked(pm, cap))
+        return PM_EBUSY;
     struct container *ct = cap->c;
     if (pm__slot(ct, f) == 0)
         return PM_ENOENT;
