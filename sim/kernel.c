@@ -90,6 +90,7 @@ void l4_kernel_free(l4_kernel_t *k)
             }
         }
     }
+    l4__nodes_free(k);
     free(k->roots);
     free(k->spaces);
     free(k->threads);
@@ -262,8 +263,10 @@ static pm_error_t do_item(l4_kernel_t *k, struct space *s, struct space *r, enum
     uint64_t pages = 0;
     pm_error_t err = PM_OK;
     for (uint64_t i = 0; err == PM_OK; i++) {
-        /* Skip the holes of a sparse sender quickly. */
-        i = l4__next_mapped(k, s, svp + i, svp + npages) - svp;
+        /* Skip the holes of a sparse sender quickly (a one-page item
+         * needs no search: the lookup says). */
+        if (npages > 1)
+            i = l4__next_mapped(k, s, svp + i, svp + npages) - svp;
         if (i >= npages)
             break;
         struct mapnode *src = l4__lookup(k, s, svp + i, true);
@@ -410,7 +413,8 @@ static pm_error_t unmap_common(l4_kernel_t *k, l4_thread_t caller, l4_fpage_t fp
     k->st.unmaps++;
     if (mask != 0) {
         for (uint64_t i = 0;; i++) {
-            i = l4__next_mapped(k, s, vp + i, vp + npages) - vp;
+            if (npages > 1)
+                i = l4__next_mapped(k, s, vp + i, vp + npages) - vp;
             if (i >= npages)
                 break;
             struct mapnode *n = l4__lookup(k, s, vp + i, false);

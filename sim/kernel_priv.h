@@ -69,6 +69,7 @@ struct l4_kernel {
     l4_thread_t root_thread;
 
     struct mapnode **roots; /* by frame, made on first use */
+    struct mapnode *spare;  /* freed nodes kept for the next map (linked by next) */
 
     struct l4_stats st;
     l4_event_fn hook;
@@ -88,6 +89,7 @@ uint64_t l4__unmap_page(l4_kernel_t *k, struct mapnode *node, unsigned mask, boo
 void l4__space_clear(l4_kernel_t *k, struct space *s);
 void l4__space_free_pt(l4_kernel_t *k, struct space *s);
 bool l4__is_root(const l4_kernel_t *k, const struct mapnode *n);
+void l4__nodes_free(l4_kernel_t *k);
 
 /* kernel.c */
 struct space *l4__space(const l4_kernel_t *k, l4_task_t task);

@@ -22,6 +22,49 @@ bool l4__is_root(const l4_kernel_t *k, const struct mapnode *n)
     return n->parent == NULL && n->task == L4_ROOT_TASK && n->vpage < k->frames;
 }
 
+/* Mapping nodes come and go with every map and unmap: freed ones are kept
+ * on a list for the next map instead of going back to malloc (except under
+ * AddressSanitizer, which should see every use after free). */
+#if defined(__SANITIZE_ADDRESS__)
+#define KEEP_SPARE_NODES 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KEEP_SPARE_NODES 0
+#endif
+#endif
+#ifndef KEEP_SPARE_NODES
+#define KEEP_SPARE_NODES 1
+#endif
+
+static struct mapnode *node_new(l4_kernel_t *k)
+{
+    struct mapnode *n = k->spare;
+    if (!KEEP_SPARE_NODES || n == NULL)
+        return calloc(1, sizeof *n);
+    k->spare = n->next;
+    memset(n, 0, sizeof *n);
+    return n;
+}
+
+static void node_free(l4_kernel_t *k, struct mapnode *n)
+{
+    if (!KEEP_SPARE_NODES) {
+        free(n);
+        return;
+    }
+    n->next = k->spare;
+    k->spare = n;
+}
+
+void l4__nodes_free(l4_kernel_t *k)
+{
+    while (k->spare != NULL) {
+        struct mapnode *n = k->spare;
+        k->spare = n->next;
+        free(n);
+    }
+}
+
 /* The leaf slot for VPAGE in S's page table, or NULL (not there and not
  * CREATE, or out of host memory). */
 static struct mapnode **pt_slot(l4_kernel_t *k, struct space *s, uint64_t vpage, bool create)
@@ -159,7 +202,7 @@ static void subtree_delete(l4_kernel_t *k, struct mapnode *top)
         detach_from_space(k, cur);
         k->st.pages_unmapped++;
         k->st.tlb_flushes++;
-        free(cur);
+        node_free(k, cur);
         cur = up;
     }
 }
@@ -255,7 +298,7 @@ pm_error_t l4__map_page(l4_kernel_t *k, struct mapnode *src, struct space *dst, 
         }
         return PM_OK;
     }
-    struct mapnode *n = calloc(1, sizeof *n);
+    struct mapnode *n = node_new(k);
     if (n == NULL)
         return PM_ENOMEM;
     if (ex != NULL)

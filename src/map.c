@@ -103,32 +103,14 @@ static struct run next_run(const pm_physmem_t *pm, const struct container *c, fr
     return r;
 }
 
-pm_error_t pm_container_map(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t start,
-                            uint32_t *count, unsigned flags, uint64_t vaddr)
+/* Passes 2 and 3 for frames START … START + N − 1 of C (they exist): bind,
+ * break, and build in MSG (tags in TAGS) the items of as many frames as
+ * fit in one message (*FIT). */
+static pm_error_t build_items(pm_physmem_t *pm, struct container *ct, const struct cap *cap,
+                              frame_t start, uint32_t n, unsigned want, bool force, uint64_t vaddr,
+                              l4_msg_t *msg, uint64_t *tags, uint32_t *fit_out)
 {
-    pm__enter(pm);
-    struct task *t = pm__task(pm, caller);
-    struct cap *cap;
-    if (t == NULL)
-        return PM_ESRCH;
-    if (count == NULL || *count == 0 || (uint64_t)start + *count - 1 > UINT32_MAX ||
-        (flags & ~(unsigned)(CONT_MAP_READ | CONT_MAP_WRITE | CONT_MAP_FORCE_WRITE)) != 0 ||
-        !(flags & (CONT_MAP_READ | CONT_MAP_WRITE)) || (vaddr & (pm->page_size - 1)) != 0 ||
-        vaddr >= L4_VADDR_LIMIT || ((uint64_t)*count << pm->shift) > L4_VADDR_LIMIT - vaddr)
-        return PM_EINVAL;
-    pm_error_t err = pm__open(pm, caller, c, PM_OPEN_UNBLOCKED, &cap);
-    if (err != PM_OK)
-        return err;
-    struct container *ct = cap->c;
-    uint32_t n = *count;
-    if (ct->nsoft == 0 && !pm__sparse_all(&ct->frames, start, n))
-        return PM_ENOENT;
-    for (uint32_t i = 0; ct->nsoft > 0 && i < n; i++)
-        if (pm__slot(ct, start + i) == 0)
-            return PM_ENOENT; /* a soft reference is no frame to map */
-    unsigned want = L4_R | L4_X | ((flags & CONT_MAP_WRITE) ? L4_W : 0);
-    bool force = (flags & CONT_MAP_WRITE) && (flags & CONT_MAP_FORCE_WRITE);
-
+    pm_error_t err;
     /* Pass 2: how many frames fit in one message. */
     unsigned limit = l4_map_item_limit(pm->k);
     if (limit > L4_MSG_MAX_ITEMS)
@@ -153,7 +135,7 @@ pm_error_t pm_container_map(pm_physmem_t *pm, l4_task_t caller, container_t c, f
         fit += (uint32_t)(covered >> pm->shift);
     }
 
-    /* Pass 3: break what must be broken, then send. */
+    /* Pass 3: break what must be broken, then build the message. */
     if (force) {
         for (uint32_t i = 0; i < fit; i++) {
             uint32_t g = SLOT_GROUP(pm__slot(ct, start + i));
@@ -161,9 +143,6 @@ pm_error_t pm_container_map(pm_physmem_t *pm, l4_task_t caller, container_t c, f
                 return err; /* out of memory: the breaks before are invisible */
         }
     }
-    l4_msg_t msg;
-    uint64_t tags[L4_MSG_MAX_ITEMS];
-    l4_msg_init(&msg, 0);
     items = 0;
     for (uint32_t i = 0; i < fit;) {
         bool breaks;
@@ -176,11 +155,73 @@ pm_error_t pm_container_map(pm_physmem_t *pm, l4_task_t caller, container_t c, f
         for (size_t x = 0; x < k; x++) {
             uint64_t frame = r.first + (off >> pm->shift);
             tags[items++] = (uint64_t)cap->gen << 32 | (start + frame);
-            l4_msg_put_item(&msg, L4_ITEM_MAP, fp[x], vaddr + (frame << pm->shift));
+            l4_msg_put_item(msg, L4_ITEM_MAP, fp[x], vaddr + (frame << pm->shift));
             off += l4_fpage_size(fp[x]);
         }
         i += r.len;
     }
+    *fit_out = fit;
+    return PM_OK;
+}
+
+/* The same for one frame (a pager's fault), without the runs. */
+static pm_error_t build_one(pm_physmem_t *pm, struct container *ct, const struct cap *cap,
+                            frame_t f, uint32_t v, unsigned want, bool force, uint64_t vaddr,
+                            l4_msg_t *msg, uint64_t *tags)
+{
+    pm_error_t err;
+    uint32_t g = SLOT_GROUP(v);
+    if (pm->groups[g].pfn == NO_PFN && (err = bind_range(pm, ct, f, 0, 1, vaddr)) != PM_OK)
+        return err;
+    if (force && pm->pf[pm->groups[g].pfn].groups > 1) {
+        if (pm__group_pinned(pm, g))
+            return PM_EBUSY; /* a pinned frame cannot move to break its copy */
+        if ((err = pm__cow_break(pm, g)) != PM_OK)
+            return err;
+    }
+    unsigned rights = frame_rights(pm, v, want, false);
+    tags[0] = (uint64_t)cap->gen << 32 | f;
+    l4_msg_put_item(msg, L4_ITEM_MAP,
+                    l4_fpage((uint64_t)pm->groups[g].pfn << pm->shift, pm->shift, rights), vaddr);
+    return PM_OK;
+}
+
+pm_error_t pm_container_map(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t start,
+                            uint32_t *count, unsigned flags, uint64_t vaddr)
+{
+    pm__enter(pm);
+    struct task *t = pm__task(pm, caller);
+    struct cap *cap;
+    if (t == NULL)
+        return PM_ESRCH;
+    if (count == NULL || *count == 0 || (uint64_t)start + *count - 1 > UINT32_MAX ||
+        (flags & ~(unsigned)(CONT_MAP_READ | CONT_MAP_WRITE | CONT_MAP_FORCE_WRITE)) != 0 ||
+        !(flags & (CONT_MAP_READ | CONT_MAP_WRITE)) || (vaddr & (pm->page_size - 1)) != 0 ||
+        vaddr >= L4_VADDR_LIMIT || ((uint64_t)*count << pm->shift) > L4_VADDR_LIMIT - vaddr)
+        return PM_EINVAL;
+    pm_error_t err = pm__open(pm, caller, c, PM_OPEN_UNBLOCKED, &cap);
+    if (err != PM_OK)
+        return err;
+    struct container *ct = cap->c;
+    uint32_t n = *count;
+    uint32_t *one = n == 1 ? pm__sparse_at(&ct->frames, start) : NULL;
+    if (n == 1 && (one == NULL || *one == 0 || (*one & SLOT_SOFT)))
+        return PM_ENOENT; /* a soft reference is no frame to map either */
+    if (n > 1 && ct->nsoft == 0 && !pm__sparse_all(&ct->frames, start, n))
+        return PM_ENOENT;
+    for (uint32_t i = 0; n > 1 && ct->nsoft > 0 && i < n; i++)
+        if (pm__slot(ct, start + i) == 0)
+            return PM_ENOENT; /* a soft reference is no frame to map */
+    unsigned want = L4_R | L4_X | ((flags & CONT_MAP_WRITE) ? L4_W : 0);
+    bool force = (flags & CONT_MAP_WRITE) && (flags & CONT_MAP_FORCE_WRITE);
+    l4_msg_t msg;
+    uint64_t tags[L4_MSG_MAX_ITEMS];
+    uint32_t fit = 1;
+    l4_msg_init(&msg, 0);
+    err = n == 1 ? build_one(pm, ct, cap, start, *one, want, force, vaddr, &msg, tags)
+                 : build_items(pm, ct, cap, start, n, want, force, vaddr, &msg, tags, &fit);
+    if (err != PM_OK)
+        return err;
     unsigned sent = 0;
     err = l4_send_tagged(pm->k, pm->thread, t->thread, &msg, tags, &sent);
     if (err != PM_OK)
@@ -190,7 +231,9 @@ pm_error_t pm_container_map(pm_physmem_t *pm, l4_task_t caller, container_t c, f
         known |= g_array_index(ct->mapcaps, uint32_t, i) == cap->gen;
     if (!known)
         g_array_append_val(ct->mapcaps, cap->gen);
-    for (uint32_t i = 0; i < fit; i++)
+    if (one != NULL)
+        *one |= SLOT_MAPPED;
+    for (uint32_t i = 0; one == NULL && i < fit; i++)
         pm__sparse_set(&ct->frames, start + i, pm__slot(ct, start + i) | SLOT_MAPPED);
     pm->st.map_calls++;
     pm->st.frames_mapped += fit;

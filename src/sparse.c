@@ -69,6 +69,12 @@ uint32_t pm__sparse_get(const struct pm__sparse *s, uint32_t key)
     return l != NULL ? l[key & (FAN - 1)] : 0;
 }
 
+uint32_t *pm__sparse_at(struct pm__sparse *s, uint32_t key)
+{
+    uint32_t *l = leaf(s, key, false);
+    return l != NULL ? &l[key & (FAN - 1)] : NULL;
+}
+
 bool pm__sparse_reserve(struct pm__sparse *s, uint32_t key, uint64_t n)
 {
     for (uint64_t k = key; k < (uint64_t)key + n; k = (k | (FAN - 1)) + 1)

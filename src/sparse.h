@@ -21,6 +21,11 @@ void pm__sparse_fini(struct pm__sparse *s);
 /** The value at KEY, or 0. */
 uint32_t pm__sparse_get(const struct pm__sparse *s, uint32_t key);
 
+/** Where KEY's value is kept, to read (0: no value) and to change in place
+ *  from one non-zero value to another; NULL when no value near it was ever
+ *  set.  Valid until fini. */
+uint32_t *pm__sparse_at(struct pm__sparse *s, uint32_t key);
+
 /** Make sure KEY … KEY + N − 1 can be set without allocating.  False when
  *  out of memory (what was made stays; it is harmless). */
 bool pm__sparse_reserve(struct pm__sparse *s, uint32_t key, uint64_t n);
