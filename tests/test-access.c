@@ -217,6 +217,42 @@ START_TEST(test_rights_needed)
 }
 END_TEST
 
+/* TOUCH, the store that moves no bytes: it needs W and faults as a write,
+ * changes nothing, needs no buffer, and its bytes count as written. */
+START_TEST(test_touch)
+{
+    l4_task_t a;
+    l4_thread_t ta = world_task(&w, &a);
+    map(20, ta, VA_A, L4_R);
+    map(21, ta, VA_A + PG, L4_W);
+    memset(frame(20), 0x5A, PG);
+    memset(frame(21), 0xA5, PG);
+    ck_assert_int_eq(l4_access(w.k, ta, L4_ACCESS_TOUCH, VA_A + PG + 3, NULL, 10, NULL), PM_OK);
+    ck_assert_uint_eq(stats().bytes_written, 10);
+    ck_assert_uint_eq(stats().faults, 0);
+    /* Without W it faults as a write, and fails without a pager. */
+    size_t done = 99;
+    ck_assert_int_eq(l4_access(w.k, ta, L4_ACCESS_TOUCH, VA_A, NULL, 1, &done), PM_EFAULT);
+    ck_assert_uint_eq(done, 0);
+    ck_assert_uint_eq(stats().faults_by_cause[L4_FAULT_WRITE], 1);
+    /* Across a writable and a read-only page: the first counts, then it stops. */
+    map(22, ta, VA_A + 2 * PG, L4_R);
+    ck_assert_int_eq(l4_access(w.k, ta, L4_ACCESS_TOUCH, VA_A + 2 * PG - 4, NULL, 8, &done),
+                     PM_EFAULT);
+    ck_assert_uint_eq(done, 4);
+    for (unsigned i = 0; i < PG; i++) {
+        ck_assert_uint_eq(frame(20)[i], 0x5A);
+        ck_assert_uint_eq(frame(21)[i], 0xA5);
+    }
+    /* Reads and writes still need their buffer; an unknown kind is refused. */
+    ck_assert_int_eq(l4_access(w.k, ta, L4_ACCESS_READ, VA_A, NULL, 1, NULL), PM_EINVAL);
+    ck_assert_int_eq(l4_access(w.k, ta, L4_ACCESS_WRITE, VA_A + PG, NULL, 1, NULL), PM_EINVAL);
+    ck_assert_int_eq(
+        l4_access(w.k, ta, (enum l4_access_kind)(L4_ACCESS_TOUCH + 1), VA_A, NULL, 0, NULL),
+        PM_EINVAL);
+}
+END_TEST
+
 /* ---- page boundaries ---------------------------------------------------- */
 
 static const struct {
@@ -928,6 +964,7 @@ static Suite *make_suite(void)
         {"write_readonly_faults", test_write_readonly_faults},
         {"unmapped_efault", test_unmapped_efault},
         {"rights_needed", test_rights_needed},
+        {"touch", test_touch},
         {"partial_failure", test_partial_failure},
         {"anon_pager_zero_fill", test_anon_pager_zero_fill},
         {"anon_pager_refuses_protection", test_anon_pager_refuses_protection},
