@@ -15,7 +15,8 @@
  *    once, with as many frames as pages (nothing evicted): pm_pager_ref (a
  *    one-byte load: a zero-fill fault, the frame mapped read-only), an
  *    8-byte store with pm_pager_access (one write fault, mapped writable),
- *    and pm_pager_ref with write (a load, then a store: two faults).  The
+ *    and pm_pager_ref with write (a store that changes nothing,
+ *    L4_ACCESS_TOUCH: one write fault).  The
  *    baseline is the host's minor fault: the first store of one byte to
  *    each page of a fresh anonymous mmap of N pages (MADV_NOHUGEPAGE: one
  *    fault a 4 KiB page, as the simulated one; mmap and munmap not timed).
@@ -24,7 +25,8 @@
  *    host's, ratio >= 1.
  *    Then faults that evict (N = 16 × M pages over M = 1024 frames, LRU; a
  *    second sequential pass, timed, misses on every page): clean pages (only
- *    loaded: each fault drops the victim with pm_release_data) and precious
+ *    loaded: each fault reuses the victim's zero frame, its mapping moved
+ *    to the faulting page by a grant in the fault's reply) and precious
  *    ones (the first pass stored to every page, so each fault of the timed
  *    pass, an 8-byte load checked against what was stored, swaps its victim
  *    out and its own page in; the pool has M + 64 frames, so physmem writes
@@ -33,12 +35,12 @@
  *    fault cannot avoid).
  *
  * 2. Hit path: references to pages already resident and mapped writable,
- *    cycling over 64 pages (and over 16: the kernel's translation cache is
- *    16 entries, direct-mapped by page number, so 64 pages miss it every
- *    time and 16 never do): pm_pager_ref (load; store), pm_pager_access of
- *    8 bytes, and plain l4_access of 8 bytes (the kernel alone: the same
- *    path without the pager's bookkeeping).  Baseline: 8-byte loads of host
- *    memory in the same pattern.  Goal: >= 50 M accesses/s.
+ *    cycling over 64 pages and over 16 (the kernel's translation cache has
+ *    64 entries, direct-mapped by page number): pm_pager_ref (load; store),
+ *    pm_pager_access of 8 bytes, and plain l4_access of 8 bytes (the
+ *    kernel alone: the same path without the pager's bookkeeping).
+ *    Baseline: 8-byte loads of host memory in the same pattern.  Goal:
+ *    >= 50 M accesses/s.
  *
  * 3. Trace replay: a Zipf (alpha 1.0, ranks shuffled over the pages) and a
  *    uniform trace of page references over 4096 pages, replayed from cold
@@ -56,8 +58,8 @@
  * not; 1 when data came back wrong or a count is off.
  *
  * Run: ./build-rel/bench/bench-pager [--quick | --scale=F] [--only=faults|hits|trace]
- * (a release build gives the figures that count; --only runs one section,
- * for perf).  The default run takes about 16 s. */
+ * (a release build with -Db_lto=true gives the figures that count; --only
+ * runs one section, for perf).  The default run takes about 16 s. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>

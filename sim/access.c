@@ -48,16 +48,18 @@ static pm_error_t fault(l4_kernel_t *k, l4_thread_t thread, struct space *s, uin
     k->st.faults++;
     k->st.faults_by_cause[cause]++;
     s->st.faults++;
-    struct l4_event ev = {
-        .kind = L4_EV_FAULT,
-        .time = k->now,
-        .task = s->id,
-        .vaddr = vaddr,
-        .rights = need,
-        .pages = 1,
-        .cause = cause,
-    };
-    l4__emit(k, &ev);
+    if (k->hook != NULL) { /* no event to build for nobody */
+        struct l4_event ev = {
+            .kind = L4_EV_FAULT,
+            .time = k->now,
+            .task = s->id,
+            .vaddr = vaddr,
+            .rights = need,
+            .pages = 1,
+            .cause = cause,
+        };
+        l4__emit(k, &ev);
+    }
 
     struct thread *t = l4__thread(k, thread);
     l4_thread_t pager = t->pager;
@@ -105,14 +107,16 @@ static void account(l4_kernel_t *k, struct space *s, l4_task_t task, uint64_t re
         k->st.faults_unresolved++;
         if (s != NULL)
             s->st.faults_unresolved++;
-        struct l4_event ev = {
-            .kind = L4_EV_EFAULT,
-            .time = k->now,
-            .task = task,
-            .vaddr = at,
-            .rights = need,
-        };
-        l4__emit(k, &ev);
+        if (k->hook != NULL) { /* no event to build for nobody */
+            struct l4_event ev = {
+                .kind = L4_EV_EFAULT,
+                .time = k->now,
+                .task = task,
+                .vaddr = at,
+                .rights = need,
+            };
+            l4__emit(k, &ev);
+        }
     }
 }
 

@@ -282,17 +282,19 @@ static pm_error_t do_item(l4_kernel_t *k, struct space *s, struct space *r, enum
         k->st.map_items++;
     else
         k->st.grant_items++;
-    struct l4_event ev = {
-        .kind = kind == L4_ITEM_MAP ? L4_EV_MAP : L4_EV_GRANT,
-        .time = k->now,
-        .task = r->id,
-        .from = s->id,
-        .vaddr = base,
-        .size = l4_fpage_size(fp),
-        .rights = rights,
-        .pages = pages,
-    };
-    l4__emit(k, &ev);
+    if (k->hook != NULL) { /* no event to build for nobody */
+        struct l4_event ev = {
+            .kind = kind == L4_ITEM_MAP ? L4_EV_MAP : L4_EV_GRANT,
+            .time = k->now,
+            .task = r->id,
+            .from = s->id,
+            .vaddr = base,
+            .size = l4_fpage_size(fp),
+            .rights = rights,
+            .pages = pages,
+        };
+        l4__emit(k, &ev);
+    }
     return err;
 }
 
@@ -300,11 +302,17 @@ static pm_error_t do_item(l4_kernel_t *k, struct space *s, struct space *r, enum
 static pm_error_t carry(l4_kernel_t *k, l4_task_t from, l4_task_t to, const l4_msg_t *msg,
                         const uint64_t *tags, unsigned *items_sent)
 {
+    unsigned n = l4_msg_items(msg), sent = 0;
+    if (n == 0) {
+        /* Nothing to carry (a fault, most replies). */
+        if (items_sent != NULL)
+            *items_sent = 0;
+        return PM_OK;
+    }
     struct space *s = l4__space(k, from), *r = l4__space(k, to);
     if (s == NULL || r == NULL)
         return PM_ESRCH;
     pm_error_t err = PM_OK;
-    unsigned n = l4_msg_items(msg), sent = 0;
     if (n > k->map_items)
         n = k->map_items;
     for (; sent < n && err == PM_OK; sent++) {
@@ -424,16 +432,18 @@ static pm_error_t unmap_common(l4_kernel_t *k, l4_thread_t caller, l4_fpage_t fp
                               : l4__unmap_page(k, n, mask, (flags & L4_UNMAP_FLUSH) != 0);
         }
     }
-    struct l4_event ev = {
-        .kind = L4_EV_UNMAP,
-        .time = k->now,
-        .task = t->task,
-        .vaddr = l4_fpage_base(fpage),
-        .size = l4_fpage_size(fpage),
-        .rights = mask,
-        .pages = changed,
-    };
-    l4__emit(k, &ev);
+    if (k->hook != NULL) { /* no event to build for nobody */
+        struct l4_event ev = {
+            .kind = L4_EV_UNMAP,
+            .time = k->now,
+            .task = t->task,
+            .vaddr = l4_fpage_base(fpage),
+            .size = l4_fpage_size(fpage),
+            .rights = mask,
+            .pages = changed,
+        };
+        l4__emit(k, &ev);
+    }
     if (pages_changed != NULL)
         *pages_changed = changed;
     return PM_OK;

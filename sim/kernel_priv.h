@@ -35,6 +35,10 @@ struct space {
     l4_task_t id;
     bool alive;
     void **pt_root; /* radix page table; leaves are struct mapnode * */
+    /* The leaf table found last and the page numbers it covers (>> PT_BITS):
+     * tables live as long as the space, so it never dangles. */
+    void **pt_last;
+    uint64_t pt_last_hi;
     /* A small direct-mapped translation cache for the access hit path,
      * indexed by the page number's low bits (a copy alternates between two
      * pages, so one entry would thrash). */

@@ -70,6 +70,8 @@ void l4__nodes_free(l4_kernel_t *k)
 static struct mapnode **pt_slot(l4_kernel_t *k, struct space *s, uint64_t vpage, bool create)
 {
     void **table;
+    if (s->pt_last != NULL && vpage >> PT_BITS == s->pt_last_hi)
+        return (struct mapnode **)&s->pt_last[vpage & (PT_FANOUT - 1)];
     if (s->pt_root == NULL) {
         if (!create)
             return NULL;
@@ -89,6 +91,8 @@ static struct mapnode **pt_slot(l4_kernel_t *k, struct space *s, uint64_t vpage,
         }
         table = table[idx];
     }
+    s->pt_last = table;
+    s->pt_last_hi = vpage >> PT_BITS;
     return (struct mapnode **)&table[vpage & (PT_FANOUT - 1)];
 }
 
@@ -409,5 +413,6 @@ void l4__space_free_pt(l4_kernel_t *k, struct space *s)
     if (s->pt_root != NULL)
         free_level(s->pt_root, k->pt_levels - 1);
     s->pt_root = NULL;
+    s->pt_last = NULL;
     memset(s->tlb, 0, sizeof s->tlb);
 }

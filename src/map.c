@@ -239,13 +239,15 @@ pm_error_t pm_container_map(pm_physmem_t *pm, l4_task_t caller, container_t c, f
     pm->st.frames_mapped += fit;
     if (fit < n)
         pm->st.short_maps++;
-    struct pm_event ev = {.kind = PM_EV_MAP,
-                          .task = caller,
-                          .container = ct->id,
-                          .frame = start,
-                          .count = fit,
-                          .vaddr = vaddr};
-    pm__emit(pm, &ev);
+    if (pm->hook != NULL) {
+        struct pm_event ev = {.kind = PM_EV_MAP,
+                              .task = caller,
+                              .container = ct->id,
+                              .frame = start,
+                              .count = fit,
+                              .vaddr = vaddr};
+        pm__emit(pm, &ev);
+    }
     *count = fit;
     return PM_OK;
 }

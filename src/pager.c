@@ -63,6 +63,14 @@ struct pm_pager {
     uint64_t *future, *next;
     size_t nfuture, pos;
     uint64_t epoch; /* one per access through the pager */
+    /* A read fault that will zero-fill: a clean victim's mapping may move
+     * to the faulting page by a grant item in the fault's reply, instead of
+     * an unmap here and a map through physmem (the frame holds zeros and
+     * stays where physmem put it). */
+    l4_msg_t *reply; /* the fault's reply while it is being resolved */
+    bool grant_ok;   /* this fault may take a victim's mapping so */
+    bool granting;   /* a victim's mapping at grant_from is to move */
+    uint64_t grant_from;
     struct pm_pager_stats st;
 };
 
@@ -216,12 +224,19 @@ static pm_error_t evict_into(pm_pager_t *p, uint32_t victim, uint32_t *s)
         unslot(p, victim, v);
     } else {
         /* Clean: zeros, only ever mapped read-only, so the frame still
-         * holds zeros.  The pager unmaps its own mapping of the old page
-         * (a flush of its own address space) and reuses the frame as it
-         * is: no release, no fresh frame to clear. */
-        l4_fpage_t fp = l4_fpage(p->slot_page[victim] << p->shift, p->shift, L4_RWX);
-        if ((err = l4_unmap(p->k, p->thread, fp, L4_UNMAP_FLUSH, NULL)) != PM_OK)
-            return err;
+         * holds zeros, and is reused as it is: no release, no fresh frame
+         * to clear.  The old page's mapping moves to the faulting page
+         * with the reply (a read fault that zero-fills), or the pager
+         * unmaps it (a flush of its own address space). */
+        uint64_t old = p->slot_page[victim] << p->shift;
+        if (p->grant_ok) {
+            p->granting = true;
+            p->grant_from = old;
+        } else {
+            l4_fpage_t fp = l4_fpage(old, p->shift, L4_RWX);
+            if ((err = l4_unmap(p->k, p->thread, fp, L4_UNMAP_FLUSH, NULL)) != PM_OK)
+                return err;
+        }
         p->st.drops++;
         unslot(p, victim, v);
     }
@@ -433,7 +448,11 @@ static pm_error_t resolve_once(pm_pager_t *p, uint64_t addr, bool write)
         }
     }
     uint32_t s;
-    if ((err = get_slot(p, &s, !v->in_swap && !write)) != PM_OK)
+    p->grant_ok = p->reply != NULL && !write && !v->in_swap && !last_region(p)->file;
+    p->granting = false;
+    err = get_slot(p, &s, !v->in_swap && !write);
+    p->grant_ok = false;
+    if (err != PM_OK)
         return err;
     if (v->in_swap) {
         err = pm_swap_in(p->pm, p->task, v->swap, p->c, s);
@@ -469,6 +488,13 @@ static pm_error_t resolve_once(pm_pager_t *p, uint64_t addr, bool write)
     p->st.resident++;
     v->brought = p->epoch;
     p->pol->insert(p->pst, s);
+    if (p->granting) {
+        /* The victim's read-only mapping of this frame moves here. */
+        p->granting = false;
+        l4_msg_put_item(p->reply, L4_ITEM_GRANT, l4_fpage(p->grant_from, p->shift, L4_R | L4_X),
+                        vaddr);
+        return PM_OK;
+    }
     if ((err = map_page(p, s, vaddr, write)) != PM_OK)
         return err;
     v->dirty |= write;
@@ -478,14 +504,14 @@ static pm_error_t resolve_once(pm_pager_t *p, uint64_t addr, bool write)
 pm_error_t pm_pager_on_fault(void *ctx, l4_kernel_t *k, l4_thread_t self, l4_thread_t from,
                              const l4_msg_t *msg, l4_msg_t *reply)
 {
-    (void)k;
     (void)self;
-    (void)from;
-    (void)reply;
     pm_pager_t *p = ctx;
     if ((l4_msg_label(msg) & 0xFFF0u) != L4_LABEL_PAGEFAULT)
         return PM_EINVAL;
+    /* A grant in the reply only makes sense to the task's own threads. */
+    p->reply = l4_thread_task(k, from) == p->task ? reply : NULL;
     pm_error_t err = resolve(p, l4_msg_word(msg, 0), (l4_msg_label(msg) & L4_W) != 0);
+    p->reply = NULL;
     if (err == PM_OK)
         p->st.faults++;
     else

@@ -200,6 +200,59 @@ START_TEST(test_clean_pages_dropped)
 }
 END_TEST
 
+/* A read fault that zero-fills takes a clean victim's frame with its
+ * mapping: a grant item in the fault's reply moves the victim's read-only
+ * mapping to the faulting page (no unmap, no map through physmem).  The
+ * old page is gone from the address space, the new one reads zero, and a
+ * later write still goes through physmem for a writable mapping. */
+START_TEST(test_clean_victim_granted)
+{
+    setup(64, "fifo", 2, 8);
+    unsigned char b = 0xFF;
+    for (unsigned i = 0; i < 2; i++)
+        ck_assert_int_eq(pm_pager_access(pg, L4_ACCESS_READ, BASE + i * PG, &b, 1, NULL), PM_OK);
+    struct l4_stats k0;
+    l4_stats(p.w.k, &k0);
+    struct pm_stats m0;
+    pm_stats(p.pm, &m0);
+    /* Pages 2 … 7 evict clean pages: each takes its victim's mapping. */
+    for (unsigned i = 2; i < 8; i++) {
+        b = 0xFF;
+        ck_assert_int_eq(pm_pager_access(pg, L4_ACCESS_READ, BASE + i * PG + 5, &b, 1, NULL),
+                         PM_OK);
+        ck_assert_uint_eq(b, 0);
+    }
+    struct l4_stats k1;
+    l4_stats(p.w.k, &k1);
+    struct pm_stats m1;
+    pm_stats(p.pm, &m1);
+    ck_assert_uint_eq(k1.grant_items - k0.grant_items, 6);
+    ck_assert_uint_eq(k1.faults - k0.faults, 6);
+    ck_assert_uint_eq(m1.map_calls, m0.map_calls);
+    struct pm_pager_stats s = stats();
+    ck_assert_uint_eq(s.evictions, 6);
+    ck_assert_uint_eq(s.drops, 6);
+    ck_assert_uint_eq(s.faults, 8);
+    ck_assert_uint_eq(s.resident, 2);
+    /* Only pages 6 and 7 are mapped now: page 5 faults again (a miss). */
+    struct l4_task_stats ts;
+    ck_assert_int_eq(l4_task_stats(p.w.k, p.task[0], &ts), PM_OK);
+    ck_assert_uint_eq(ts.mapped_pages, 2);
+    ck_assert_int_eq(pm_pager_access(pg, L4_ACCESS_READ, BASE + 5 * PG, &b, 1, NULL), PM_OK);
+    ck_assert_uint_eq(stats().misses, 9);
+    /* A write to a page mapped by a grant: physmem maps it writable. */
+    unsigned char w = 0x77;
+    ck_assert_int_eq(pm_pager_access(pg, L4_ACCESS_WRITE, BASE + 5 * PG + 9, &w, 1, NULL), PM_OK);
+    pm_stats(p.pm, &m1);
+    ck_assert_uint_gt(m1.map_calls, m0.map_calls);
+    b = 0;
+    ck_assert_int_eq(pm_pager_access(pg, L4_ACCESS_READ, BASE + 5 * PG + 9, &b, 1, NULL), PM_OK);
+    ck_assert_uint_eq(b, 0x77);
+    PM_CHECK_INVARIANTS(&p);
+    teardown();
+}
+END_TEST
+
 /* The hint policy evicts DONTNEED pages first and WILLNEED pages last. */
 START_TEST(test_hints)
 {
@@ -375,6 +428,7 @@ static Suite *make_suite(void)
     tcase_add_loop_test(tc, test_policy_contract, 0, (int)n);
     tcase_add_test(tc, test_ranges);
     tcase_add_test(tc, test_clean_pages_dropped);
+    tcase_add_test(tc, test_clean_victim_granted);
     tcase_add_test(tc, test_hints);
     tcase_add_test(tc, test_extra_frames);
     tcase_add_test(tc, test_lend);
