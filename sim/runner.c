@@ -56,7 +56,8 @@ struct rt_task {
     GHashTable *controls;          /* name id + 1 → 1: names bound to the control capability */
     struct upctx up;
     uint64_t upcalls, shrinks, returned; /* upcalls and shrink notices got, frames given back */
-    pm_pager_t *pager; /* its pager, made at its first use (NULL: none yet, or none) */
+    pm_pager_t *pager;         /* its pager, made at its first use (NULL: none yet, or none) */
+    sim_lazy_swap_t *pager_db; /* where its final pager pages the database */
     l4_thread_t pager_thread;
     struct pm_pager_stats last_pager; /* its pager's counters when it died */
     uint64_t lent;                    /* frames its pager lent to its containers */
@@ -390,6 +391,11 @@ static uint64_t give_back(struct sim_run *r, int t, uint64_t count)
     return done;
 }
 
+/* A final pager's backing: room for the records of 2^20 database pages
+ * (at 4 KiB pages, 512 GiB of ranges; a sparse file, made when first
+ * written). */
+#define PAGER_DB_SLOTS (1ull << 20)
+
 /* Task T's pager, made at its first use (so that G is known by then):
  * SCENARIO.md's default pager is LRU over all of G.  NULL for a task with
  * `pager: none` or one that is not alive. */
@@ -399,12 +405,16 @@ static pm_pager_t *pager_of(struct sim_run *r, int t)
     const struct sim_task_def *d = g_ptr_array_index(r->sc->tasks, t);
     if (rt->pager != NULL || d->no_pager || !rt->started || rt->dead)
         return rt->pager;
+    if (rt->pager_db == NULL)
+        rt->pager_db = sim_lazy_swap_new(PAGER_DB_SLOTS, r->sc->page_size);
     struct pm_pager_config cfg = {.pm = r->pm,
                                   .k = r->k,
                                   .thread = rt->thread,
                                   .policy = d->pager_policy,
                                   .frames = d->pager_frames,
-                                  .extra = d->extra};
+                                  .extra = d->extra,
+                                  .final_frames = (uint32_t)d->pager_final_frames,
+                                  .final_backing = sim_lazy_swap_dev(rt->pager_db)};
     if (l4_thread_create(r->k, rt->id, &rt->pager_thread) != PM_OK)
         return NULL;
     cfg.pager_thread = rt->pager_thread;
@@ -424,6 +434,8 @@ static void pager_drop(struct sim_run *r, struct rt_task *rt)
         (void)l4_thread_set_handler(r->k, rt->pager_thread, NULL, NULL);
     pm_pager_free(rt->pager);
     rt->pager = NULL;
+    sim_lazy_swap_free(rt->pager_db);
+    rt->pager_db = NULL;
 }
 
 /* A generated access stream (SCENARIO.md access): COUNT page references
@@ -1600,6 +1612,12 @@ static void build_report(struct sim_run *r)
             member_int(b, "returned", pgs.returned);
             member_int(b, "lent", pgs.lent);
             member_int(b, "own_frames", pgs.own_frames);
+            member_int(b, "final_frames", pgs.final_frames);
+            member_int(b, "db_resident", pgs.db_resident);
+            member_int(b, "db_stored", pgs.db_stored);
+            member_int(b, "db_faults", pgs.db_faults);
+            member_int(b, "db_reads", pgs.db_reads);
+            member_int(b, "db_writes", pgs.db_writes);
             json_builder_end_object(b);
         }
         json_builder_end_object(b);
@@ -1943,6 +1961,13 @@ void sim_run_write_text(const sim_run_t *r, FILE *out)
                         (long long)json_object_get_int_member(pg, "evictions"),
                         (long long)json_object_get_int_member(pg, "swap_outs"),
                         (long long)json_object_get_int_member(pg, "swap_ins"));
+            if (json_object_get_int_member(pg, "db_writes") > 0)
+                fprintf(out,
+                        "  %-12s its database paged by the final pager (%lld frames): %lld "
+                        "pages in, %lld written out\n",
+                        "", (long long)json_object_get_int_member(pg, "final_frames"),
+                        (long long)json_object_get_int_member(pg, "db_faults"),
+                        (long long)json_object_get_int_member(pg, "db_writes"));
         }
         if (json_object_get_int_member(t, "exposed_steps") > 0)
             fprintf(out, "  %-12s a file server held a share of its data after %lld steps\n", "",

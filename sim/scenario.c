@@ -1505,8 +1505,8 @@ static bool parse_pager(struct loader *L, const struct sim_ynode *v, struct sim_
         return true;
     }
     if (v->kind != SIM_Y_MAP)
-        return fail(L, v, "pager: 'none' or { policy, frames }");
-    static const char *const keys[] = {"policy", "frames", NULL};
+        return fail(L, v, "pager: 'none' or { policy, frames, final_frames }");
+    static const char *const keys[] = {"policy", "frames", "final_frames", NULL};
     if (!check_keys(L, v, "pager", keys))
         return false;
     const struct sim_ynode *x;
@@ -1528,6 +1528,14 @@ static bool parse_pager(struct loader *L, const struct sim_ynode *v, struct sim_
             return false;
         if (d->pager_frames == 0)
             return fail(L, x, "pager.frames: a pager needs at least one frame");
+    }
+    if ((x = sim_yaml_get(v, "final_frames")) != NULL) {
+        if (!get_uint(L, x, "pager.final_frames", UINT32_MAX, &d->pager_final_frames))
+            return false;
+        if (d->pager_final_frames < 2)
+            return fail(L, x,
+                        "pager.final_frames: the final pager needs at least 2 frames (the "
+                        "record a fault resolves, and one more)");
     }
     return true;
 }

@@ -128,9 +128,10 @@ struct sim_task_def {
     int behaviour;       /* a file server's (enum sim_behaviour) */
     char *backing_path;  /* a store's backing file, or NULL: generated */
     uint64_t backing_size;
-    char *backing_fill;    /* "pattern" or "zero" */
-    char *pager_policy;    /* pager.policy; NULL: lru */
-    uint64_t pager_frames; /* pager.frames; 0: all of G */
+    char *backing_fill;          /* "pattern" or "zero" */
+    char *pager_policy;          /* pager.policy; NULL: lru */
+    uint64_t pager_frames;       /* pager.frames; 0: all of G */
+    uint64_t pager_final_frames; /* pager.final_frames; 0: PM_PAGER_FINAL_FRAMES */
 };
 
 enum sim_cmp { CMP_EQ, CMP_NE, CMP_LT, CMP_LE, CMP_GT, CMP_GE };

@@ -200,3 +200,56 @@ int sim_swapfile_fd(const sim_swapfile_t *sf)
 {
     return sf->fd;
 }
+
+/* ---- a device whose file comes at the first write ---------------------------- */
+
+struct sim_lazy_swap {
+    struct pm_swap_dev dev;
+    size_t page_size;
+    sim_swapfile_t *sf;
+};
+
+static pm_error_t lazy_write(void *ctx, uint64_t slot, const void *page, size_t len)
+{
+    sim_lazy_swap_t *ls = ctx;
+    if (ls->sf == NULL &&
+        sim_swapfile_open(NULL, ls->dev.slots, ls->page_size, &ls->sf, NULL) != PM_OK)
+        return PM_EIO;
+    return ls->sf->dev.write(ls->sf, slot, page, len);
+}
+
+static pm_error_t lazy_read(void *ctx, uint64_t slot, void *page, size_t len)
+{
+    sim_lazy_swap_t *ls = ctx;
+    return ls->sf != NULL ? ls->sf->dev.read(ls->sf, slot, page, len) : PM_EIO;
+}
+
+sim_lazy_swap_t *sim_lazy_swap_new(uint64_t slots, size_t page_size)
+{
+    sim_lazy_swap_t *ls = g_new0(sim_lazy_swap_t, 1);
+    ls->page_size = page_size;
+    ls->dev =
+        (struct pm_swap_dev){.slots = slots, .ctx = ls, .write = lazy_write, .read = lazy_read};
+    return ls;
+}
+
+const struct pm_swap_dev *sim_lazy_swap_dev(sim_lazy_swap_t *ls)
+{
+    return &ls->dev;
+}
+
+void sim_lazy_swap_stats(const sim_lazy_swap_t *ls, struct sim_swapfile_stats *out)
+{
+    if (ls->sf != NULL)
+        sim_swapfile_stats(ls->sf, out);
+    else
+        *out = (struct sim_swapfile_stats){.slots = ls->dev.slots};
+}
+
+void sim_lazy_swap_free(sim_lazy_swap_t *ls)
+{
+    if (ls == NULL)
+        return;
+    sim_swapfile_close(ls->sf);
+    g_free(ls);
+}

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "final_pager.h"
 #include "pmsim/pager.h"
 
 #define NO_SLOT UINT32_MAX
@@ -29,10 +30,15 @@ struct vpage {
     uint64_t brought;  /* the reference epoch that brought it in */
 };
 
+/* Records per database page: a power of two (a record is 32 bytes). */
+G_STATIC_ASSERT(sizeof(struct vpage) == 32);
+#define REC_SHIFT 5u
+
 struct region {
-    uint64_t start, end; /* bytes, page aligned */
-    struct vpage *pages; /* one per page of the range */
-    bool file;           /* backed by SOURCE from OFFSET, else anonymous zeros */
+    uint64_t start, end;  /* bytes, page aligned */
+    struct pm_dbpage *db; /* the pages of its records (one record per page) */
+    uint64_t ndb;
+    bool file; /* backed by SOURCE from OFFSET, else anonymous zeros */
     struct pm_pager_source source;
     uint64_t offset;
 };
@@ -63,6 +69,11 @@ struct pm_pager {
     uint64_t *future, *next;
     size_t nfuture, pos;
     uint64_t epoch; /* one per access through the pager */
+    /* The database: records in pages the final pager keeps. */
+    struct pm_final_pager fp;
+    unsigned char *blank; /* a page of fresh records */
+    unsigned db_shift;    /* log2 of records per database page */
+    bool db_failed;       /* a database page could not be had */
     /* A read fault that will zero-fill: a clean victim's mapping may move
      * to the faulting page by a grant item in the fault's reply, instead of
      * an unmap here and a map through physmem (the frame holds zeros and
@@ -76,14 +87,26 @@ struct pm_pager {
 
 /* ---- the view policies get ----------------------------------------------------- */
 
-/* The page VP, or NULL outside every range. */
-static struct vpage *page_get(pm_pager_t *p, uint64_t vp)
+/* Record I of range R, from the final pager (NULL if its database page
+ * cannot be had: out of memory, or the device failed). */
+static struct vpage *record(pm_pager_t *p, const struct region *r, uint64_t i)
 {
-    uint64_t addr = vp << p->shift;
+    struct pm_dbpage *d = &r->db[i >> p->db_shift];
+    unsigned char *m = pm_fp_get(&p->fp, d);
+    if (m == NULL) {
+        p->db_failed = true;
+        return NULL;
+    }
+    return (struct vpage *)m + (i & ((1u << p->db_shift) - 1));
+}
+
+/* The range that holds byte ADDR, or NULL. */
+static const struct region *find_region(pm_pager_t *p, uint64_t addr)
+{
     if (p->last < p->regions->len) {
         const struct region *r = &g_array_index(p->regions, struct region, p->last);
         if (addr >= r->start && addr < r->end)
-            return &r->pages[(addr - r->start) >> p->shift];
+            return r;
     }
     guint lo = 0, hi = p->regions->len;
     while (lo < hi) {
@@ -95,16 +118,19 @@ static struct vpage *page_get(pm_pager_t *p, uint64_t vp)
             lo = mid + 1;
         } else {
             p->last = mid;
-            return &r->pages[(addr - r->start) >> p->shift];
+            return r;
         }
     }
     return NULL;
 }
 
-/* The range that holds page VP (after page_get found it). */
-static const struct region *last_region(const pm_pager_t *p)
+/* The page VP, or NULL outside every range (or when its record cannot be
+ * had: db_failed says). */
+static struct vpage *page_get(pm_pager_t *p, uint64_t vp)
 {
-    return &g_array_index(p->regions, struct region, p->last);
+    uint64_t addr = vp << p->shift;
+    const struct region *r = find_region(p, addr);
+    return r != NULL ? record(p, r, (addr - r->start) >> p->shift) : NULL;
 }
 
 static struct vpage *page_of_slot(pm_pager_t *p, uint32_t s)
@@ -200,6 +226,8 @@ static pm_error_t evict_into(pm_pager_t *p, uint32_t victim, uint32_t *s)
 {
     struct vpage *v = page_of_slot(p, victim);
     pm_error_t err;
+    if (v == NULL)
+        return PM_ENOMEM; /* its record cannot be had */
     if (v->dirty) {
         /* Precious: to swap, then a fresh frame in the slot. */
         pm_swap_id_t id;
@@ -382,9 +410,11 @@ static void resync(pm_pager_t *p)
         return;
     for (uint32_t s = 0; s < p->nslots; s++) {
         struct pm_frame_info fi;
-        struct vpage *v = page_of_slot(p, s);
         if (pm_frame_info(p->pm, p->task, p->c, s, &fi) == PM_OK)
             continue;
+        struct vpage *v = page_of_slot(p, s);
+        if (v == NULL && p->slot_page[s] != UINT64_MAX)
+            continue; /* its record cannot be had: left for the next time */
         if (v != NULL) {
             forget_lost(p, v);
             continue;
@@ -408,9 +438,11 @@ static pm_error_t resolve(pm_pager_t *p, uint64_t addr, bool write)
 {
     pm_error_t err = resolve_once(p, addr, write);
     if (err == PM_ENOENT) {
+        p->fp.pin = NULL;
         resync(p);
         err = resolve_once(p, addr, write);
     }
+    p->fp.pin = NULL;
     return err;
 }
 
@@ -429,9 +461,14 @@ static pm_error_t resolve_once(pm_pager_t *p, uint64_t addr, bool write)
 {
     follow_guarantee(p);
     uint64_t vaddr = addr & ~((uint64_t)p->page - 1), vp = addr >> p->shift;
+    p->db_failed = false;
     struct vpage *v = page_get(p, vp);
     if (v == NULL)
-        return PM_EFAULT;
+        return p->db_failed ? PM_ENOMEM : PM_EFAULT;
+    /* Its record stays where it is while the fault is resolved (the
+     * victims' records come and go). */
+    const struct region *r = find_region(p, addr);
+    p->fp.pin = &r->db[((addr - r->start) >> p->shift) >> p->db_shift];
     pm_error_t err;
     if (v->slot != NO_SLOT) {
         /* Resident, mapped read-only: the first write makes it precious. */
@@ -448,7 +485,7 @@ static pm_error_t resolve_once(pm_pager_t *p, uint64_t addr, bool write)
         }
     }
     uint32_t s;
-    p->grant_ok = p->reply != NULL && !write && !v->in_swap && !last_region(p)->file;
+    p->grant_ok = p->reply != NULL && !write && !v->in_swap && !r->file;
     p->granting = false;
     err = get_slot(p, &s, !v->in_swap && !write);
     p->grant_ok = false;
@@ -467,10 +504,9 @@ static pm_error_t resolve_once(pm_pager_t *p, uint64_t addr, bool write)
             v->dirty = true; /* its only copy is this frame now */
             p->st.swap_ins++;
         }
-    } else if ((void)page_get(p, vp), last_region(p)->file) {
+    } else if ((r = find_region(p, addr))->file) {
         /* A page of a file: the file server puts it in the frame (a clean
          * copy: it can be read again). */
-        const struct region *r = last_region(p);
         err = r->source.fetch(r->source.ctx, r->offset + (vaddr - r->start), p->c, s);
         if (err != PM_OK) {
             slot_back(p, s);
@@ -554,22 +590,47 @@ pm_error_t pm_pager_new(const struct pm_pager_config *cfg, pm_pager_t **out)
         pm_pager_free(p);
         return PM_ENOMEM;
     }
+    /* The database: a page of fresh records, and the final pager. */
+    p->db_shift = p->shift - REC_SHIFT;
+    p->blank = g_malloc(p->page);
+    for (size_t i = 0; i < p->page / sizeof(struct vpage); i++)
+        ((struct vpage *)p->blank)[i] =
+            (struct vpage){.slot = NO_SLOT, .next_use = UINT64_MAX, .brought = UINT64_MAX};
+    pm_fp_init(&p->fp, p->page, p->blank, cfg->final_backing,
+               cfg->final_frames ? cfg->final_frames : PM_PAGER_FINAL_FRAMES);
     p->st.frames = p->limit;
     *out = p;
     return PM_OK;
+}
+
+/* The records of range R go: swap identifiers they hold are discarded
+ * (those in a database page that cannot be read back stay with physmem
+ * until the task goes), their pages freed. */
+static void drop_records(pm_pager_t *p, struct region *r)
+{
+    uint64_t n = (r->end - r->start) >> p->shift, per = 1ull << p->db_shift;
+    for (uint64_t b = 0; b < r->ndb; b++) {
+        struct pm_dbpage *d = &r->db[b];
+        if (!pm_fp_holds(d))
+            continue;
+        const struct vpage *recs = (const struct vpage *)pm_fp_get(&p->fp, d);
+        for (uint64_t j = 0; recs != NULL && j < per && b * per + j < n; j++)
+            if (recs[j].in_swap)
+                (void)pm_swap_discard(p->pm, p->task, recs[j].swap);
+        pm_fp_forget(&p->fp, d);
+    }
+    g_free(r->db);
+    r->db = NULL;
 }
 
 void pm_pager_free(pm_pager_t *p)
 {
     if (p == NULL)
         return;
-    for (guint i = 0; p->regions != NULL && i < p->regions->len; i++) {
-        struct region *r = &g_array_index(p->regions, struct region, i);
-        for (uint64_t j = 0; j < (r->end - r->start) >> p->shift; j++)
-            if (r->pages[j].in_swap)
-                (void)pm_swap_discard(p->pm, p->task, r->pages[j].swap);
-        g_free(r->pages);
-    }
+    for (guint i = 0; p->regions != NULL && i < p->regions->len; i++)
+        drop_records(p, &g_array_index(p->regions, struct region, i));
+    pm_fp_fini(&p->fp);
+    g_free(p->blank);
     if (p->c != PM_CONTAINER_NONE)
         (void)pm_container_destroy(p->pm, p->task, p->c);
     if (p->pst != NULL)
@@ -625,17 +686,21 @@ static pm_error_t add_range(pm_pager_t *p, uint64_t vaddr, uint64_t len,
         if (err != PM_OK)
             return err;
     }
-    uint64_t n = len >> p->shift;
-    struct region r = {vaddr, vaddr + len, g_try_new0(struct vpage, n), src != NULL, {0}, offset};
+    /* Records come when first used (the final pager makes their pages):
+     * here only the table of database pages. */
+    uint64_t n = len >> p->shift, ndb = (n + (1ull << p->db_shift) - 1) >> p->db_shift;
+    struct region r = {.start = vaddr,
+                       .end = vaddr + len,
+                       .db = g_try_new0(struct pm_dbpage, ndb),
+                       .ndb = ndb,
+                       .file = src != NULL,
+                       .offset = offset};
     if (src != NULL)
         r.source = *src;
-    if (r.pages == NULL)
+    if (r.db == NULL)
         return PM_ENOMEM;
-    for (uint64_t i = 0; i < n; i++) {
-        r.pages[i].slot = NO_SLOT;
-        r.pages[i].next_use = UINT64_MAX;
-        r.pages[i].brought = UINT64_MAX;
-    }
+    for (uint64_t i = 0; i < ndb; i++)
+        r.db[i].key = UINT64_MAX;
     g_array_insert_val(p->regions, at, r);
     return PM_OK;
 }
@@ -662,19 +727,19 @@ pm_error_t pm_pager_munmap(pm_pager_t *p, uint64_t vaddr, uint64_t len)
     }
     if (end != vaddr + len)
         return PM_EINVAL;
-    for (uint64_t vp = vaddr >> p->shift; vp < end >> p->shift; vp++) {
-        struct vpage *v = page_get(p, vp);
-        if (v->slot != NO_SLOT) {
-            p->pol->remove(p->pst, v->slot);
-            p->slot_page[v->slot] = UINT64_MAX;
-            slot_back(p, v->slot);
-            p->st.resident--;
-        }
-        if (v->in_swap)
-            (void)pm_swap_discard(p->pm, p->task, v->swap);
+    /* Frames: the slots holding pages of the ranges (the slot table says,
+     * without the records). */
+    uint64_t vp0 = vaddr >> p->shift, vp1 = end >> p->shift;
+    for (uint32_t s = 0; s < p->nslots; s++) {
+        if (p->slot_page[s] == UINT64_MAX || p->slot_page[s] < vp0 || p->slot_page[s] >= vp1)
+            continue;
+        p->pol->remove(p->pst, s);
+        p->slot_page[s] = UINT64_MAX;
+        slot_back(p, s);
+        p->st.resident--;
     }
     for (guint i = first; i < last; i++)
-        g_free(g_array_index(p->regions, struct region, i).pages);
+        drop_records(p, &g_array_index(p->regions, struct region, i));
     g_array_remove_range(p->regions, first, last - first);
     p->last = 0;
     return PM_OK;
@@ -685,11 +750,10 @@ bool pm_pager_covers(pm_pager_t *p, uint64_t vaddr, uint64_t len)
     if (len == 0 || !range_ok(p, vaddr & ~((uint64_t)p->page - 1), p->page))
         return false;
     for (uint64_t a = vaddr & ~((uint64_t)p->page - 1); a < vaddr + len;) {
-        if (page_get(p, a >> p->shift) == NULL)
+        const struct region *r = find_region(p, a);
+        if (r == NULL)
             return false;
-        /* Skip to the end of the range that holds A. */
-        const struct region *r = &g_array_index(p->regions, struct region, p->last);
-        a = r->end;
+        a = r->end; /* on past the range that holds A */
     }
     return true;
 }
@@ -886,15 +950,20 @@ void pm_pager_stats(const pm_pager_t *p, struct pm_pager_stats *out)
     out->extra = p->nextra;
     out->lent = p->lent;
     out->frames = p->limit;
-    /* Its own database: a record per page of its ranges, a few words per
-     * slot, the ranges themselves. */
-    uint64_t bytes = (uint64_t)p->cap * (2 * sizeof(uint64_t) + 1) +
+    /* Its own memory: the database pages the final pager holds, and what
+     * stays in memory (wired): the slot table, the ranges and their
+     * tables of database pages. */
+    uint64_t wired = (uint64_t)p->cap * (2 * sizeof(uint64_t) + 2) +
                      (uint64_t)p->regions->len * sizeof(struct region);
-    for (guint i = 0; i < p->regions->len; i++) {
-        const struct region *r = &g_array_index(p->regions, struct region, i);
-        bytes += ((r->end - r->start) >> p->shift) * sizeof(struct vpage);
-    }
-    out->own_frames = (bytes + p->page - 1) / p->page;
+    for (guint i = 0; i < p->regions->len; i++)
+        wired += g_array_index(p->regions, struct region, i).ndb * sizeof(struct pm_dbpage);
+    out->db_resident = p->fp.st.resident;
+    out->db_stored = p->fp.st.stored;
+    out->db_faults = p->fp.st.faults;
+    out->db_reads = p->fp.st.reads;
+    out->db_writes = p->fp.st.writes;
+    out->final_frames = p->fp.dev != NULL ? p->fp.budget : 0;
+    out->own_frames = (wired + p->page - 1) / p->page + p->fp.st.resident;
 }
 
 container_t pm_pager_container(const pm_pager_t *p)

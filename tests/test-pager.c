@@ -15,9 +15,14 @@ static l4_thread_t pager_thread;
 #define BASE 0x10000000ull
 #define PG 4096u
 
+/* The final pager's backing, where a test wants one (setup_final). */
+static sim_swapfile_t *dbfile;
+
 /* A machine of FRAMES frames, one task, a pager multiplexing NFRAMES with
- * POLICY over a range of PAGES pages at BASE. */
-static void setup(uint32_t frames, const char *policy, uint64_t nframes, uint64_t pages)
+ * POLICY over a range of PAGES pages at BASE; a final pager of FINAL
+ * frames paging to dbfile when FINAL is not 0. */
+static void setup_final(uint32_t frames, const char *policy, uint64_t nframes, uint64_t pages,
+                        uint32_t final)
 {
     pmworld_init_swap(&p, frames, 1, 4 * frames, NULL);
     ck_assert_int_eq(l4_thread_create(p.w.k, p.task[0], &pager_thread), PM_OK);
@@ -26,11 +31,21 @@ static void setup(uint32_t frames, const char *policy, uint64_t nframes, uint64_
                                   .thread = p.thread[0],
                                   .pager_thread = pager_thread,
                                   .policy = policy,
-                                  .frames = nframes};
+                                  .frames = nframes,
+                                  .final_frames = final};
+    if (final != 0) {
+        ck_assert_int_eq(sim_swapfile_open(NULL, 4096, PG, &dbfile, NULL), PM_OK);
+        cfg.final_backing = sim_swapfile_dev(dbfile);
+    }
     ck_assert_int_eq(pm_pager_new(&cfg, &pg), PM_OK);
     ck_assert_int_eq(l4_thread_set_handler(p.w.k, pager_thread, pm_pager_on_fault, pg), PM_OK);
     ck_assert_int_eq(l4_thread_set_pager(p.w.k, p.thread[0], pager_thread), PM_OK);
     ck_assert_int_eq(pm_pager_mmap(pg, BASE, pages * PG), PM_OK);
+}
+
+static void setup(uint32_t frames, const char *policy, uint64_t nframes, uint64_t pages)
+{
+    setup_final(frames, policy, nframes, pages, 0);
 }
 
 static void teardown(void)
@@ -39,6 +54,8 @@ static void teardown(void)
     pm_pager_free(pg);
     pg = NULL;
     pmworld_fini(&p);
+    sim_swapfile_close(dbfile);
+    dbfile = NULL;
 }
 
 static struct pm_pager_stats stats(void)
@@ -416,6 +433,135 @@ START_TEST(test_file_range)
 }
 END_TEST
 
+/* ---- the final pager ---------------------------------------------------- */
+
+#define RECS_PER_PAGE (PG / 32u) /* a record is 32 bytes */
+
+/* Page I of the pages the final pager test writes: one in each database
+ * page, not at its start. */
+static uint64_t spread_page(unsigned i)
+{
+    return (uint64_t)i * RECS_PER_PAGE + i % 7;
+}
+
+static pm_error_t put(unsigned i, uint64_t v)
+{
+    return pm_pager_access(pg, L4_ACCESS_WRITE, BASE + spread_page(i) * PG + 8, &v, sizeof v, NULL);
+}
+
+static void expect_value(unsigned i, uint64_t want)
+{
+    uint64_t got = 0;
+    ck_assert_int_eq(
+        pm_pager_access(pg, L4_ACCESS_READ, BASE + spread_page(i) * PG + 8, &got, sizeof got, NULL),
+        PM_OK);
+    ck_assert_uint_eq(got, want);
+}
+
+/* The pager's database is paged by a final pager of two frames: records
+ * of pages in swap (their swap identifiers) go out to the backing and come
+ * back, and every byte written is read back; the pager's own frames are
+ * the records in memory plus its tables, never more than its budget of
+ * records; munmap discards every swap identifier, even those whose
+ * records were out. */
+START_TEST(test_final_pager)
+{
+    const unsigned n = 48;
+    setup_final(64, "lru", 8, (uint64_t)n * RECS_PER_PAGE, 2);
+    struct pm_pager_stats s = stats();
+    ck_assert_uint_eq(s.final_frames, 2);
+    ck_assert_uint_eq(s.db_resident, 0); /* records come when first used */
+    for (unsigned i = 0; i < n; i++)
+        ck_assert_int_eq(put(i, 1000 + i), PM_OK);
+    s = stats();
+    ck_assert_uint_le(s.db_resident, 2);
+    ck_assert_uint_ge(s.db_writes, n - 2);
+    ck_assert_uint_ge(s.swap_outs, n - 8);
+    ck_assert_uint_ge(s.own_frames, s.db_resident + 1);
+    struct pm_task_info ti;
+    ck_assert_int_eq(pm_task_info(p.pm, p.task[0], &ti), PM_OK);
+    ck_assert_uint_le(ti.allocated, 8); /* its own memory is not physmem's */
+    for (int round = 0; round < 2; round++)
+        for (unsigned i = 0; i < n; i++)
+            expect_value(i, 1000 + i);
+    s = stats();
+    ck_assert_uint_ge(s.db_reads, n);
+    ck_assert_uint_le(s.db_resident, 2);
+    PM_CHECK_INVARIANTS(&p);
+
+    /* The backing refuses writes: the final pager keeps what it cannot
+     * write (over its budget) and nothing is lost; it gets back under its
+     * budget at its next fault once the backing takes writes again. */
+    sim_swapfile_inject(dbfile, SIM_SWAP_WRITE_EIO, 0, UINT64_MAX);
+    for (unsigned i = 0; i < n; i++)
+        ck_assert_int_eq(put(i, 2000 + i), PM_OK);
+    ck_assert_uint_gt(stats().db_resident, 2);
+    sim_swapfile_inject(dbfile, SIM_SWAP_OK, 0, 0);
+    const uint64_t other = BASE + (uint64_t)n * RECS_PER_PAGE * PG;
+    ck_assert_int_eq(pm_pager_mmap(pg, other, PG), PM_OK);
+    unsigned char z = 1;
+    ck_assert_int_eq(pm_pager_access(pg, L4_ACCESS_READ, other, &z, 1, NULL), PM_OK);
+    ck_assert_uint_eq(z, 0);
+    ck_assert_uint_le(stats().db_resident, 2);
+    for (unsigned i = 0; i < n; i++)
+        expect_value(i, 2000 + i);
+    ck_assert_uint_le(stats().db_resident, 2);
+
+    /* The backing fails a read: the fault fails (the pager cannot know
+     * where the page is) and changes nothing; it works once the backing
+     * does. */
+    expect_value(0, 2000); /* page 1 is in swap, its records on the backing */
+    sim_swapfile_inject(dbfile, SIM_SWAP_READ_EIO, 0, UINT64_MAX);
+    uint64_t got = 0, refused = stats().refused;
+    ck_assert_int_eq(
+        pm_pager_access(pg, L4_ACCESS_READ, BASE + spread_page(1) * PG + 8, &got, sizeof got, NULL),
+        PM_EFAULT);
+    ck_assert_uint_eq(stats().refused, refused + 1);
+    sim_swapfile_inject(dbfile, SIM_SWAP_OK, 0, 0);
+    expect_value(1, 2001);
+    for (unsigned i = 0; i < n; i++)
+        expect_value(i, 2000 + i);
+
+    /* munmap: every swap identifier goes, the records too. */
+    ck_assert_int_eq(pm_task_info(p.pm, p.task[0], &ti), PM_OK);
+    ck_assert_uint_gt(ti.swap_ids, 0);
+    ck_assert_int_eq(pm_pager_munmap(pg, BASE, (uint64_t)n * RECS_PER_PAGE * PG), PM_OK);
+    ck_assert_int_eq(pm_pager_munmap(pg, other, PG), PM_OK);
+    ck_assert_int_eq(pm_task_info(p.pm, p.task[0], &ti), PM_OK);
+    ck_assert_uint_eq(ti.swap_ids, 0);
+    ck_assert_uint_eq(ti.allocated, 0);
+    s = stats();
+    ck_assert_uint_eq(s.db_resident, 0);
+    ck_assert_uint_eq(s.db_stored, 0);
+    ck_assert_uint_eq(s.resident, 0);
+    PM_CHECK_INVARIANTS(&p);
+    teardown();
+}
+END_TEST
+
+/* Freeing a pager whose records are partly on the backing discards every
+ * swap identifier it held. */
+START_TEST(test_final_pager_free)
+{
+    setup_final(64, "fifo", 4, 32 * RECS_PER_PAGE, 3);
+    for (unsigned i = 0; i < 32; i++)
+        ck_assert_int_eq(put(i, i), PM_OK);
+    ck_assert_uint_gt(stats().db_stored, 0);
+    struct pm_task_info ti;
+    ck_assert_int_eq(pm_task_info(p.pm, p.task[0], &ti), PM_OK);
+    ck_assert_uint_ge(ti.swap_ids, 28);
+    ck_assert_int_eq(l4_thread_set_handler(p.w.k, pager_thread, NULL, NULL), PM_OK);
+    pm_pager_free(pg);
+    pg = NULL;
+    ck_assert_int_eq(pm_task_info(p.pm, p.task[0], &ti), PM_OK);
+    ck_assert_uint_eq(ti.swap_ids, 0);
+    ck_assert_uint_eq(ti.allocated, 0);
+    pmworld_fini(&p);
+    sim_swapfile_close(dbfile);
+    dbfile = NULL;
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("pager");
@@ -433,6 +579,8 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_extra_frames);
     tcase_add_test(tc, test_lend);
     tcase_add_test(tc, test_file_range);
+    tcase_add_test(tc, test_final_pager);
+    tcase_add_test(tc, test_final_pager_free);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -405,6 +405,22 @@ static const struct {
      "  a: { pager: { policy: mru } }\n"
      "steps: []\n",
      4, 25, "unknown eviction policy 'mru' (known: fifo, lru, clock, hint, opt)"},
+    {"final pager of one frame",
+     "name: t\n"
+     "machine: { frames: 64 }\n"
+     "tasks:\n"
+     "  a: { pager: { final_frames: 1 } }\n"
+     "steps: []\n",
+     4, 31,
+     "pager.final_frames: the final pager needs at least 2 frames (the record a fault resolves, "
+     "and one more)"},
+    {"final pager frames not a number",
+     "name: t\n"
+     "machine: { frames: 64 }\n"
+     "tasks:\n"
+     "  a: { pager: { final_frames: many } }\n"
+     "steps: []\n",
+     4, 31, "pager.final_frames: 'many' is not a number"},
     {"duplicate top-level key", HEAD "name: again\n", 9, 1, "'name' appears twice in the scenario"},
     {"duplicate key in a step",
      HEAD "  - { task: a, do: allocate, container: C, count: 1, count: 2 }\n", 9, 54,

@@ -106,7 +106,20 @@ struct pm_pager_config {
      *  of evicting (SPEC §8).  Physmem may demand them back at any moment:
      *  pm_pager_return. */
     bool extra;
+    /** The final pager (SPEC §8): the pager's database — a 32-byte record
+     *  per page of its ranges, in pages of the page size — is paged by a
+     *  small final pager holding at most FINAL_FRAMES of them in memory
+     *  (0: PM_PAGER_FINAL_FRAMES), least recently used out to
+     *  FINAL_BACKING (page slots; NULL: none, and nothing is paged out).
+     *  Its frames are the pager's own memory, counted apart (own_frames),
+     *  never the task's data frames. */
+    uint32_t final_frames;
+    const struct pm_swap_dev *final_backing;
 };
+
+/** The final pager's frames by default: 32 pages of records, the records
+ *  of 16 MiB of ranges at 4 KiB pages. */
+#define PM_PAGER_FINAL_FRAMES 32u
 
 /** Start a pager (its primary container is made at the first mmap).
  *  Returns 0; EINVAL (unknown policy, threads of different tasks, NULL);
@@ -210,8 +223,17 @@ struct pm_pager_stats {
     uint64_t extra;        /**< pages in extra frames now (past FRAMES) */
     uint64_t returned;     /**< frames given back to pm_return_frames */
     uint64_t lent;         /**< frames lent out now (pm_pager_lend) */
-    uint64_t own_frames;   /**< frames its own database would take (counted
-                            *   apart: never out of the data frames) */
+    uint64_t own_frames;   /**< frames its own memory takes now (counted
+                            *   apart: never out of the data frames): the
+                            *   database pages in memory, and the slot
+                            *   table and range tables, always in memory */
+    uint64_t final_frames; /**< the final pager's budget (0: no backing, no
+                            *   paging of the database) */
+    uint64_t db_resident;  /**< database pages in memory now */
+    uint64_t db_stored;    /**< database pages on the backing now */
+    uint64_t db_faults;    /**< database pages brought in (made or read) */
+    uint64_t db_reads;     /**< of those, read from the backing */
+    uint64_t db_writes;    /**< database pages written to the backing */
 };
 
 void pm_pager_stats(const pm_pager_t *p, struct pm_pager_stats *out);

@@ -70,6 +70,19 @@ void sim_swapfile_stats(const sim_swapfile_t *sf, struct sim_swapfile_stats *out
 /** The file descriptor (benchmarks compare against raw pwrite/pread on it). */
 int sim_swapfile_fd(const sim_swapfile_t *sf);
 
+/** A device of SLOTS pages of PAGE_SIZE bytes whose temporary file is
+ *  made at its first write (so a backing most runs never use costs no
+ *  file): a pager's final pager pages its database to one.  A read before
+ *  any write, or a write when the file cannot be made, is EIO. */
+typedef struct sim_lazy_swap sim_lazy_swap_t;
+
+sim_lazy_swap_t *sim_lazy_swap_new(uint64_t slots, size_t page_size);
+const struct pm_swap_dev *sim_lazy_swap_dev(sim_lazy_swap_t *ls);
+/** The file's counters (zeros while there is no file). */
+void sim_lazy_swap_stats(const sim_lazy_swap_t *ls, struct sim_swapfile_stats *out);
+/** Close it (and its file).  NULL is a no-op. */
+void sim_lazy_swap_free(sim_lazy_swap_t *ls);
+
 #ifdef __cplusplus
 }
 #endif
