@@ -58,6 +58,10 @@ struct rt_task {
     uint64_t upcalls, shrinks, returned; /* upcalls and shrink notices got, frames given back */
     pm_pager_t *pager;         /* its pager, made at its first use (NULL: none yet, or none) */
     sim_lazy_swap_t *pager_db; /* where its final pager pages the database */
+    /* direct-map without `at`: frames of its containers whose next map
+     * puts a file server's page there instead (container id << 32 | frame
+     * → struct direct). */
+    GHashTable *direct;
     l4_thread_t pager_thread;
     struct pm_pager_stats last_pager; /* its pager's counters when it died */
     uint64_t lent;                    /* frames its pager lent to its containers */
@@ -550,6 +554,10 @@ static struct sim_fileserver *fileserver_of(struct sim_run *r, int t, pm_error_t
 {
     struct rt_task *rt = &r->tasks[t];
     const struct sim_task_def *d = g_ptr_array_index(r->sc->tasks, t);
+    if (rt->dead) {
+        *err = PM_ESRCH; /* a server that died serves nobody */
+        return NULL;
+    }
     if (rt->fs_up)
         return &rt->fs;
     struct rt_task *st = &r->tasks[d->store];
@@ -629,6 +637,86 @@ static pm_error_t fetch_page(void *ctx, uint64_t offset, container_t c, frame_t 
     return fetch_via(x, fs, c, f, offset);
 }
 
+/* A page a file server will map into its client (direct-map without
+ * `at`): the client's next map of the frame puts it there. */
+struct direct {
+    int server;
+    uint64_t block;
+};
+
+static uint64_t *direct_key(uint32_t cid, frame_t f)
+{
+    uint64_t *k = g_new(uint64_t, 1);
+    *k = (uint64_t)cid << 32 | f;
+    return k;
+}
+
+/* The client's side of a deferred direct-map: frames START … START + COUNT
+ * − 1 of the container the server names W are to show blocks from B0. */
+static void direct_defer(struct sim_run *r, int server, container_t w, frame_t start,
+                         uint32_t count, uint64_t b0)
+{
+    struct pm_container_info ci;
+    if (pm_container_info(r->pm, r->tasks[server].id, w, &ci) != PM_OK ||
+        ci.owner >= r->task_of_l4->len)
+        return;
+    int c = GPOINTER_TO_INT(g_ptr_array_index(r->task_of_l4, ci.owner)) - 1;
+    if (c < 0)
+        return;
+    struct rt_task *ct = &r->tasks[c];
+    if (ct->direct == NULL)
+        ct->direct = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
+    for (uint32_t i = 0; i < count; i++) {
+        struct direct *d = g_new(struct direct, 1);
+        *d = (struct direct){.server = server, .block = b0 + i};
+        g_hash_table_replace(ct->direct, direct_key(ci.id, start + i), d);
+    }
+}
+
+/* A map by task T of frames of H some of which a server is to fill by
+ * direct-map: those pages come from the server (an L4 map item from its
+ * own mapping, read-only), the others from physmem, one at a time.
+ * Returns -1 when no frame of the range is such a page (an ordinary map),
+ * else the error, *COUNT the frames mapped. */
+static int direct_map(struct sim_run *r, int t, container_t h, const struct sim_step *s,
+                      uint32_t *count)
+{
+    struct rt_task *rt = &r->tasks[t];
+    struct pm_container_info ci;
+    if (rt->direct == NULL || g_hash_table_size(rt->direct) == 0 ||
+        pm_container_info(r->pm, rt->id, h, &ci) != PM_OK)
+        return -1;
+    bool any = false;
+    for (uint32_t i = 0; i < *count && !any; i++) {
+        uint64_t k = (uint64_t)ci.id << 32 | (frame_t)(s->start + i);
+        any = g_hash_table_contains(rt->direct, &k);
+    }
+    if (!any)
+        return -1;
+    uint32_t n = *count, done = 0;
+    pm_error_t err = PM_OK;
+    struct sim_env e = env_of(r);
+    for (uint32_t i = 0; i < n && err == PM_OK; i++) {
+        uint64_t k = (uint64_t)ci.id << 32 | (frame_t)(s->start + i);
+        uint64_t va = s->at + (uint64_t)i * r->sc->page_size;
+        const struct direct *d = g_hash_table_lookup(rt->direct, &k);
+        if (d != NULL) {
+            struct sim_fileserver *fs = fileserver_of(r, d->server, &err);
+            if (fs != NULL)
+                err = sim_direct_map(fs, &e, d->block, rt->thread, va);
+            if (err == PM_OK)
+                g_hash_table_remove(rt->direct, &k);
+        } else {
+            uint32_t one = 1;
+            err = pm_container_map(r->pm, rt->id, h, (frame_t)(s->start + i), &one, s->flags, va);
+        }
+        if (err == PM_OK)
+            done++;
+    }
+    *count = done;
+    return (int)err;
+}
+
 /* read_into / write_from by file server T. */
 static pm_error_t transfer(struct sim_run *r, const struct sim_step *s, int t)
 {
@@ -642,6 +730,17 @@ static pm_error_t transfer(struct sim_run *r, const struct sim_step *s, int t)
     if (s->op == OP_WRITE_FROM)
         return sim_write_from(fs, &e, w, (frame_t)s->start, (uint32_t)s->count, s->offset,
                               (enum sim_strategy)s->strategy);
+    if (s->strategy == STRAT_DIRECT_MAP && !s->has_at) {
+        /* No `at`: the blocks come into the server's cache now, and the
+         * client's next map of those frames puts the server's pages there
+         * (the same steps as under the other strategies). */
+        pm_error_t e2 = sim_read_into(fs, &e, w, (frame_t)s->start, (uint32_t)s->count, s->offset,
+                                      STRAT_DIRECT_MAP, L4_NILTHREAD, 0);
+        if (e2 == PM_OK && (fs->behaviour == BEHAVE_HONEST || fs->behaviour == BEHAVE_LOCK))
+            direct_defer(r, t, w, (frame_t)s->start, (uint32_t)s->count,
+                         s->offset / r->sc->page_size);
+        return e2;
+    }
     /* direct-map goes to the client: the owner of the container. */
     l4_thread_t client = L4_NILTHREAD;
     struct pm_container_info ci;
@@ -898,6 +997,8 @@ static void world_down(struct sim_run *r)
                 g_hash_table_destroy(r->tasks[i].swaps);
             if (r->tasks[i].controls)
                 g_hash_table_destroy(r->tasks[i].controls);
+            if (r->tasks[i].direct)
+                g_hash_table_destroy(r->tasks[i].direct);
         }
         g_free(r->tasks);
         r->tasks = NULL;
@@ -1083,13 +1184,18 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
                                       &count, s->flags);
         has_count = true;
         break;
-    case OP_MAP:
-        err = pm_container_map(r->pm, rt->id, cap_of(r, t, s->container), (frame_t)s->start, &count,
-                               s->flags, s->at);
+    case OP_MAP: {
+        container_t mc = cap_of(r, t, s->container);
+        int d = direct_map(r, t, mc, s, &count);
+        if (d >= 0)
+            err = (pm_error_t)d;
+        else
+            err = pm_container_map(r->pm, rt->id, mc, (frame_t)s->start, &count, s->flags, s->at);
         if (err != PM_OK)
             count = 0; /* a failed map mapped nothing (the call leaves the count alone) */
         has_count = true;
         break;
+    }
     case OP_COPY: {
         container_t src = cap_of(r, t, s->src), dst = cap_of(r, t, s->dest);
         if (s->src_frames && s->dest_frames)
@@ -1573,8 +1679,10 @@ static void build_report(struct sim_run *r)
         member_int(b, "resident", ts.mapped_pages);
         member_int(b, "faults", ts.faults);
         struct pm_pager_stats pgs = r->tasks[i].last_pager;
-        if (r->tasks[i].pager != NULL)
+        if (r->tasks[i].pager != NULL) {
+            pm_pager_refresh(r->tasks[i].pager); /* G moved, or an exile, since its last fault */
             pm_pager_stats(r->tasks[i].pager, &pgs);
+        }
         member_int(b, "evictions", pgs.evictions);
         evictions += pgs.evictions;
         member_int(b, "containers", ti.containers);

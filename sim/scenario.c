@@ -1287,10 +1287,6 @@ static struct sim_step *parse_step(struct loader *L, const struct sim_ynode *n, 
         }
         ARG("at", true, get_uint(L, V, "at", (1ull << 48) - 1, &s->at));
         s->has_at = sim_yaml_get(n, "at") != NULL;
-        if (s->op == OP_READ_INTO && s->strategy == STRAT_DIRECT_MAP && !s->has_at) {
-            fail(L, n, "read_into with direct-map needs 'at': where the client gets the pages");
-            goto bad;
-        }
         if (s->has_at && s->at % L->sc->page_size != 0) {
             fail(L, sim_yaml_get(n, "at"), "at is not a multiple of the page size");
             goto bad;

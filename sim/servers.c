@@ -260,6 +260,21 @@ static pm_error_t deliver(struct sim_fileserver *fs, const struct sim_env *e, co
                           frame_t start, const frame_t *src, uint32_t count,
                           enum sim_strategy strat, l4_thread_t client_thread, uint64_t at);
 
+/* direct-map: the server's own mapping of cache frame F, then a map item
+ * from it to the client at VA (read-only). */
+static pm_error_t map_to_client(struct sim_fileserver *fs, const struct sim_env *e, frame_t f,
+                                l4_thread_t client_thread, uint64_t va)
+{
+    uint64_t own = CACHE_VA + (uint64_t)f * e->page;
+    pm_error_t err = map1(e, fs->task, fs->cache, f, CONT_MAP_READ, own);
+    if (err != PM_OK)
+        return err;
+    l4_msg_t m;
+    l4_msg_init(&m, 0);
+    l4_msg_put_item(&m, L4_ITEM_MAP, l4_fpage(own, (unsigned)__builtin_ctzll(e->page), L4_R), va);
+    return l4_send(e->k, fs->thread, client_thread, &m, NULL);
+}
+
 pm_error_t sim_read_into(struct sim_fileserver *fs, const struct sim_env *e, container_t w,
                          frame_t start, uint32_t count, uint64_t offset, enum sim_strategy strat,
                          l4_thread_t client_thread, uint64_t at)
@@ -308,18 +323,19 @@ static pm_error_t deliver(struct sim_fileserver *fs, const struct sim_env *e, co
                                        strat == STRAT_SHARED ? CONT_COPY_SHARED : 0, &fe);
     for (uint32_t i = 0; err == PM_OK && strat == STRAT_PHYSICAL_COPY && i < count; i++)
         err = copy_page(fs, e, fs->cache, src[i], w, start + i);
-    for (uint32_t i = 0; err == PM_OK && strat == STRAT_DIRECT_MAP && i < count; i++) {
-        /* Its own mapping of the cache page, then a map item to the client. */
-        uint64_t va = CACHE_VA + (uint64_t)src[i] * e->page;
-        err = map1(e, fs->task, fs->cache, src[i], CONT_MAP_READ, va);
-        l4_msg_t m;
-        l4_msg_init(&m, 0);
-        unsigned shift = (unsigned)__builtin_ctzll(e->page);
-        l4_msg_put_item(&m, L4_ITEM_MAP, l4_fpage(va, shift, L4_R), at + (uint64_t)i * e->page);
-        if (err == PM_OK)
-            err = l4_send(e->k, fs->thread, client_thread, &m, NULL);
-    }
+    for (uint32_t i = 0;
+         err == PM_OK && strat == STRAT_DIRECT_MAP && client_thread != L4_NILTHREAD && i < count;
+         i++)
+        err = map_to_client(fs, e, src[i], client_thread, at + (uint64_t)i * e->page);
     return err;
+}
+
+pm_error_t sim_direct_map(struct sim_fileserver *fs, const struct sim_env *e, uint64_t b,
+                          l4_thread_t client_thread, uint64_t va)
+{
+    frame_t f;
+    pm_error_t err = block(fs, e, b, true, &f);
+    return err == PM_OK ? map_to_client(fs, e, f, client_thread, va) : err;
 }
 
 pm_error_t sim_write_from(struct sim_fileserver *fs, const struct sim_env *e, container_t w,

@@ -87,11 +87,20 @@ void sim_fileserver_fini(struct sim_fileserver *fs);
 /** SCENARIO.md read_into: COUNT blocks of the backing from byte OFFSET
  *  (page aligned) into frames START … of the client's container, which the
  *  server names W (the weak capability the client shared with it).  For
- *  direct-map, the pages go to CLIENT_THREAD's space at AT instead.
+ *  direct-map, the pages go to CLIENT_THREAD's space at AT instead (no
+ *  CLIENT_THREAD: the blocks only come into the cache, and the caller maps
+ *  each later with sim_direct_map).
  *  *COPIED gets the bytes the server copied.  Returns 0 or an error. */
 pm_error_t sim_read_into(struct sim_fileserver *fs, const struct sim_env *e, container_t w,
                          frame_t start, uint32_t count, uint64_t offset, enum sim_strategy strat,
                          l4_thread_t client_thread, uint64_t at);
+
+/** direct-map, deferred: the server maps block BLOCK of the backing (read
+ *  into its cache if it is not there) into CLIENT_THREAD's space at VA,
+ *  read-only, with an L4 map item from its own mapping.  Returns 0 or an
+ *  error. */
+pm_error_t sim_direct_map(struct sim_fileserver *fs, const struct sim_env *e, uint64_t block,
+                          l4_thread_t client_thread, uint64_t va);
 
 /** SCENARIO.md write_from: the mirror image, frames → backing. */
 pm_error_t sim_write_from(struct sim_fileserver *fs, const struct sim_env *e, container_t w,

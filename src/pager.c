@@ -966,6 +966,12 @@ void pm_pager_stats(const pm_pager_t *p, struct pm_pager_stats *out)
     out->own_frames = (wired + p->page - 1) / p->page + p->fp.st.resident;
 }
 
+void pm_pager_refresh(pm_pager_t *p)
+{
+    follow_guarantee(p);
+    resync(p);
+}
+
 container_t pm_pager_container(const pm_pager_t *p)
 {
     return p->c;

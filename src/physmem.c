@@ -868,7 +868,8 @@ pm_error_t pm_container_info(const pm_physmem_t *pm, l4_task_t caller, container
                                       .weak = cap->weak,
                                       .frames = cap->c->frames.count - cap->c->nsoft,
                                       .soft = cap->c->nsoft,
-                                      .locked = pm__lease_holds(pm, cap->c)};
+                                      .locked = pm__lease_holds(pm, cap->c),
+                                      .id = cap->c->id};
     return PM_OK;
 }
 

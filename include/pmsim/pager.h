@@ -238,6 +238,11 @@ struct pm_pager_stats {
 
 void pm_pager_stats(const pm_pager_t *p, struct pm_pager_stats *out);
 
+/** Catch up with physmem now rather than at the next fault: follow G (a
+ *  pager multiplexing all of G) and notice frames an exile took (their
+ *  pages read zero again).  So the figures of pm_pager_stats are current. */
+void pm_pager_refresh(pm_pager_t *p);
+
 /** The pager's primary container (the task's handle). */
 container_t pm_pager_container(const pm_pager_t *p);
 

@@ -578,6 +578,8 @@ struct pm_container_info {
     uint64_t frames; /**< frames in it (soft references not counted) */
     uint64_t soft;   /**< soft references in it */
     bool locked;     /**< a lease holds */
+    uint32_t id;     /**< the container's number: the same through every
+                      *   capability (what events call it) */
 };
 
 /** Describe C (through CALLER's capability) into *OUT.
