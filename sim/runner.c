@@ -65,6 +65,7 @@ struct rt_task {
     l4_thread_t pager_thread;
     struct pm_pager_stats last_pager; /* its pager's counters when it died */
     uint64_t lent;                    /* frames its pager lent to its containers */
+    GArray *lent_to;                  /* struct loan: where they went */
     uint64_t exposed;       /* steps after which a file server held a share of its containers */
     uint64_t holds;         /* a file server: clients' containers it holds now */
     struct sim_store store; /* server: store */
@@ -753,25 +754,51 @@ static pm_error_t transfer(struct sim_run *r, const struct sim_step *s, int t)
                          (enum sim_strategy)s->strategy, client, s->at);
 }
 
-/* Frames a pager lent to its task's other containers come back as soon as
- * those containers hold fewer frames than were lent, whatever took them
- * (destroy, deallocate, swap_out, a soft give-back, an exile). */
+/* Frames a pager lent to one of its task's containers (SPEC §8). */
+struct loan {
+    container_t c; /* the task's handle */
+    uint64_t n;
+};
+
+static void lend_to(struct rt_task *rt, container_t c, uint64_t n)
+{
+    if (n == 0)
+        return;
+    if (rt->lent_to == NULL)
+        rt->lent_to = g_array_new(FALSE, FALSE, sizeof(struct loan));
+    rt->lent += n;
+    for (guint i = 0; i < rt->lent_to->len; i++)
+        if (g_array_index(rt->lent_to, struct loan, i).c == c) {
+            g_array_index(rt->lent_to, struct loan, i).n += n;
+            return;
+        }
+    struct loan l = {c, n};
+    g_array_append_val(rt->lent_to, l);
+}
+
+/* Frames a pager lent to a container come back as soon as that container
+ * holds fewer frames than it was lent, whatever took them (destroy,
+ * deallocate, swap_out, a soft give-back, an exile, a give). */
 static void lending(struct sim_run *r)
 {
     for (guint i = 0; i < r->sc->tasks->len; i++) {
         struct rt_task *rt = &r->tasks[i];
-        struct pm_task_info ti;
-        struct pm_container_info ci = {0};
-        if (rt->pager == NULL || rt->lent == 0 || rt->dead ||
-            pm_task_info(r->pm, rt->id, &ti) != PM_OK)
+        if (rt->pager == NULL || rt->lent == 0 || rt->dead || rt->lent_to == NULL)
             continue;
-        container_t pc = pm_pager_container(rt->pager);
-        if (pc != PM_CONTAINER_NONE)
-            (void)pm_container_info(r->pm, rt->id, pc, &ci);
-        uint64_t others = ti.allocated > ci.frames ? ti.allocated - ci.frames : 0;
-        if (others < rt->lent) {
-            pm_pager_take_back(rt->pager, rt->lent - others);
-            rt->lent = others;
+        for (guint j = rt->lent_to->len; j-- > 0;) {
+            struct loan *l = &g_array_index(rt->lent_to, struct loan, j);
+            struct pm_container_info ci;
+            uint64_t holds = pm_container_info(r->pm, rt->id, l->c, &ci) == PM_OK && !ci.weak &&
+                                     ci.owner == rt->id
+                                 ? ci.frames
+                                 : 0;
+            if (holds >= l->n)
+                continue;
+            pm_pager_take_back(rt->pager, l->n - holds);
+            rt->lent -= l->n - holds;
+            l->n = holds;
+            if (holds == 0)
+                g_array_remove_index_fast(rt->lent_to, j);
         }
     }
 }
@@ -999,6 +1026,8 @@ static void world_down(struct sim_run *r)
                 g_hash_table_destroy(r->tasks[i].controls);
             if (r->tasks[i].direct)
                 g_hash_table_destroy(r->tasks[i].direct);
+            if (r->tasks[i].lent_to)
+                g_array_free(r->tasks[i].lent_to, TRUE);
         }
         g_free(r->tasks);
         r->tasks = NULL;
@@ -1175,7 +1204,7 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
             if (kept > lent)
                 kept = lent;
             pm_pager_take_back(rt->pager, lent - kept);
-            rt->lent += kept;
+            lend_to(rt, cap_of(r, t, s->container), kept);
         }
         has_count = true;
         break;

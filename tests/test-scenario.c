@@ -1510,6 +1510,24 @@ START_TEST(test_review_pager)
          "  - { task: pol, do: set_guarantee, control: CTL, target: t, frames: 12 }\n"
          "expect:\n"
          "  tasks.t.pager.frames: 12\n"},
+        {"lent frames come back from the container they went to",
+         "name: lent frames come back from their container\n"
+         "machine: { frames: 64 }\n"
+         "policy: { kind: fixed }\n"
+         "tasks:\n"
+         "  io: { guaranteed: 16 }\n"
+         "steps:\n"
+         "  - { task: io, do: create, as: OLD }\n"
+         "  - { task: io, do: allocate, container: OLD, count: 4 }\n"
+         "  - { task: io, do: mmap, at: 0x100000, bytes: 128KiB }\n"
+         "  - { task: io, do: write, at: 0x100000, bytes: 64KiB, pattern: 0x17 }\n"
+         "  - { task: io, do: create, as: IO }\n"
+         "  - { task: io, do: allocate, container: IO, count: 4 }\n"
+         "  - { task: io, do: destroy, container: IO }\n"
+         "  - { task: io, do: read, at: 0x100000, bytes: 64KiB, expect_pattern: 0x17 }\n"
+         "expect:\n"
+         "  tasks.io.pager.lent: 0\n"
+         "  tasks.io.allocated: 16\n"},
         {"direct-map deferred, a silent server maps nothing later",
          "name: silent server under direct-map\n"
          "machine: { frames: 128 }\n"
