@@ -1390,6 +1390,9 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
             g_ptr_array_add(r->files, x);
             struct pm_pager_source src = {.ctx = x, .fetch = fetch_page};
             err = pm_pager_mmap_file(pg, s->at, s->bytes, &src, s->offset);
+        } else if (s->op == OP_MMAP && s->container != NO_NAME) {
+            err = pm_pager_mmap_eager(pg, s->at, s->bytes, cap_of(r, t, s->container),
+                                      (frame_t)s->start);
         } else if (s->op == OP_MMAP) {
             err = pm_pager_mmap(pg, s->at, s->bytes);
         } else if (s->op == OP_MUNMAP)

@@ -633,7 +633,8 @@ static const char *const *op_keys(enum sim_op op)
     static const char *const k_swap_in[] = {"ids", "container", "start", "expect_count", NULL};
     static const char *const k_pressure[] = {"frames", "expect_count", NULL};
     static const char *const k_start[] = {NULL};
-    static const char *const k_mmap[] = {"at", "bytes", "kind", "file", "offset", NULL};
+    static const char *const k_mmap[] = {"at",     "bytes",     "kind",  "file",
+                                         "offset", "container", "start", NULL};
     static const char *const k_munmap[] = {"at", "bytes", NULL};
     static const char *const k_access[] = {"region", "pattern",     "alpha",
                                            "count",  "write_ratio", NULL};
@@ -1174,6 +1175,19 @@ static struct sim_step *parse_step(struct loader *L, const struct sim_ynode *n, 
                     goto bad;
                 }
             }
+            /* An addition: the data is already in a container of the task
+             * (SPEC 8: mapped eagerly). */
+            const struct sim_ynode *ck = sim_yaml_get(n, "container");
+            if (file && ck != NULL) {
+                fail(L, ck, "container belongs to kind: anonymous (data already in a container)");
+                goto bad;
+            }
+            if (ck == NULL && sim_yaml_get(n, "start") != NULL) {
+                fail(L, sim_yaml_get(n, "start"), "start goes with container");
+                goto bad;
+            }
+            ARG("container", true, use_cap(L, n, "container", uses ? t : -1, &s->container));
+            ARG("start", true, get_uint(L, V, "start", UINT32_MAX, &s->start));
         }
         if (!has_pager(L, n, t))
             goto bad;

@@ -432,6 +432,18 @@ static void resync(pm_pager_t *p)
 
 static pm_error_t resolve_once(pm_pager_t *p, uint64_t addr, bool write);
 
+/* Page VP (record V) is in slot S now: the tables and the policy know. */
+static void seat(pm_pager_t *p, struct vpage *v, uint64_t vp, uint32_t s)
+{
+    v->slot = s;
+    p->slot_page[s] = vp;
+    p->slot_next[s] = v->next_use;
+    p->slot_hint[s] = v->hint;
+    p->st.resident++;
+    v->brought = p->epoch;
+    p->pol->insert(p->pst, s);
+}
+
 /* A fault.  Frames an exile took show as ENOENT on the way: the pager
  * catches up with physmem and tries once more. */
 static pm_error_t resolve(pm_pager_t *p, uint64_t addr, bool write)
@@ -517,13 +529,7 @@ static pm_error_t resolve_once(pm_pager_t *p, uint64_t addr, bool write)
     } else {
         p->st.zero_fills++;
     }
-    v->slot = s;
-    p->slot_page[s] = vp;
-    p->slot_next[s] = v->next_use;
-    p->slot_hint[s] = v->hint;
-    p->st.resident++;
-    v->brought = p->epoch;
-    p->pol->insert(p->pst, s);
+    seat(p, v, vp, s);
     if (p->granting) {
         /* The victim's read-only mapping of this frame moves here. */
         p->granting = false;
@@ -703,6 +709,42 @@ static pm_error_t add_range(pm_pager_t *p, uint64_t vaddr, uint64_t len,
         r.db[i].key = UINT64_MAX;
     g_array_insert_val(p->regions, at, r);
     return PM_OK;
+}
+
+pm_error_t pm_pager_mmap_eager(pm_pager_t *p, uint64_t vaddr, uint64_t len, container_t c,
+                               frame_t start)
+{
+    if (c == PM_CONTAINER_NONE || (len >> p->shift) > (uint64_t)UINT32_MAX + 1 - start)
+        return PM_EINVAL;
+    pm_error_t err = add_range(p, vaddr, len, NULL, 0);
+    if (err != PM_OK)
+        return err;
+    /* Each page: a frame of the pager's (evicting if it must), a logical
+     * copy of the caller's frame into it (no byte moves), mapped read-only
+     * at once.  The data is the caller's, not zeros the pager could remake:
+     * the page is precious. */
+    for (uint64_t i = 0; err == PM_OK && i < len >> p->shift; i++) {
+        uint64_t vp = (vaddr >> p->shift) + i;
+        uint32_t s;
+        p->fp.pin = NULL;
+        if ((err = get_slot(p, &s, false)) != PM_OK)
+            break;
+        frame_t fe;
+        err = pm_container_copy(p->pm, p->task, c, start + (frame_t)i, p->c, s, 1, 0, &fe);
+        struct vpage *v = err == PM_OK ? page_get(p, vp) : NULL;
+        if (v == NULL) {
+            slot_back(p, s);
+            if (err == PM_OK)
+                err = PM_ENOMEM; /* its record cannot be had */
+            break;
+        }
+        v->dirty = true;
+        seat(p, v, vp, s);
+        err = map_page(p, s, vp << p->shift, false);
+    }
+    if (err != PM_OK)
+        (void)pm_pager_munmap(p, vaddr, len); /* all or nothing */
+    return err;
 }
 
 pm_error_t pm_pager_munmap(pm_pager_t *p, uint64_t vaddr, uint64_t len)

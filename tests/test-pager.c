@@ -387,21 +387,30 @@ static pm_error_t fetch_from_container(void *ctx, uint64_t offset, container_t c
     return pm_container_copy(p.pm, p.task[0], file_c, (frame_t)(offset / PG), c, f, 1, 0, &fe);
 }
 
+/* A container of N frames of the task, mapped at 0x900000, frame I
+ * holding the 32-bit value BASE_VALUE + I at byte 0. */
+static container_t data_container(uint32_t n, uint32_t base_value)
+{
+    container_t c;
+    ck_assert_int_eq(pm_container_create(p.pm, p.task[0], &c), PM_OK);
+    uint32_t k = n;
+    ck_assert_int_eq(pm_container_allocate(p.pm, p.task[0], c, 0, &k, 0), PM_OK);
+    k = n;
+    ck_assert_int_eq(
+        pm_container_map(p.pm, p.task[0], c, 0, &k, CONT_MAP_READ | CONT_MAP_WRITE, 0x900000),
+        PM_OK);
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t tag = base_value + i;
+        ck_assert_int_eq(pm_rw(&p, 0, L4_ACCESS_WRITE, 0x900000 + i * PG, &tag, sizeof tag), PM_OK);
+    }
+    return c;
+}
+
 START_TEST(test_file_range)
 {
     setup(64, "lru", 2, 1);
     fetches = 0;
-    ck_assert_int_eq(pm_container_create(p.pm, p.task[0], &file_c), PM_OK);
-    uint32_t n = 8;
-    ck_assert_int_eq(pm_container_allocate(p.pm, p.task[0], file_c, 0, &n, 0), PM_OK);
-    n = 8;
-    ck_assert_int_eq(
-        pm_container_map(p.pm, p.task[0], file_c, 0, &n, CONT_MAP_READ | CONT_MAP_WRITE, 0x900000),
-        PM_OK);
-    for (uint32_t i = 0; i < 8; i++) {
-        uint32_t tag = 500 + i;
-        ck_assert_int_eq(pm_rw(&p, 0, L4_ACCESS_WRITE, 0x900000 + i * PG, &tag, sizeof tag), PM_OK);
-    }
+    file_c = data_container(8, 500);
     struct pm_pager_source src = {.ctx = NULL, .fetch = fetch_from_container};
     ck_assert_int_eq(pm_pager_mmap_file(pg, BASE + 8 * PG, 4 * PG, &src, 2 * PG), PM_OK);
     ck_assert_int_eq(pm_pager_mmap_file(pg, BASE + 16 * PG, PG, &src, 1), PM_EINVAL);
@@ -428,6 +437,59 @@ START_TEST(test_file_range)
     ck_assert_uint_eq(got, 4242);
     ck_assert_int_eq(pm_rw(&p, 0, L4_ACCESS_READ, 0x900000 + 2 * PG, &got, sizeof got), PM_OK);
     ck_assert_uint_eq(got, 502); /* the file is unchanged */
+    PM_CHECK_INVARIANTS(&p);
+    teardown();
+}
+END_TEST
+
+/* Eager mapping (SPEC 8): data already in a container is logically copied
+ * into the pager's frames and mapped at once: no fault for the pages it
+ * holds, precious (swapped, not dropped, when evicted), the container left
+ * as it was; a missing frame fails the call and the range is gone again. */
+START_TEST(test_mmap_eager)
+{
+    setup(64, "fifo", 3, 1);
+    container_t c = data_container(5, 700);
+    const uint64_t at = BASE + 16 * PG;
+    /* A hole in the source: nothing stays. */
+    uint32_t one = 1;
+    ck_assert_int_eq(pm_container_deallocate(p.pm, p.task[0], c, 4, &one, 0), PM_OK);
+    ck_assert_int_eq(pm_pager_mmap_eager(pg, at, 5 * PG, c, 0), PM_ENOENT);
+    ck_assert(!pm_pager_covers(pg, at, PG));
+    ck_assert_uint_eq(stats().resident, 0);
+    struct pm_task_info ti;
+    ck_assert_int_eq(pm_task_info(p.pm, p.task[0], &ti), PM_OK);
+    ck_assert_uint_eq(ti.swap_ids, 0);
+    ck_assert_uint_eq(ti.allocated, 4);
+    ck_assert_int_eq(pm_pager_mmap_eager(pg, at, PG, PM_CONTAINER_NONE, 0), PM_EINVAL);
+    /* Four pages through three frames: the first is swapped out already. */
+    struct l4_stats k0;
+    l4_stats(p.w.k, &k0);
+    uint64_t outs = stats().swap_outs;
+    ck_assert_int_eq(pm_pager_mmap_eager(pg, at, 4 * PG, c, 0), PM_OK);
+    struct pm_pager_stats s = stats();
+    ck_assert_uint_eq(s.resident, 3);
+    ck_assert_uint_eq(s.swap_outs, outs + 1);
+    ck_assert_uint_eq(s.faults, 0);
+    uint32_t got;
+    for (uint32_t i = 1; i < 4; i++) {
+        ck_assert_int_eq(pm_pager_access(pg, L4_ACCESS_READ, at + i * PG, &got, sizeof got, NULL),
+                         PM_OK);
+        ck_assert_uint_eq(got, 700 + i);
+    }
+    ck_assert_uint_eq(stats().faults, 0); /* mapped at once */
+    ck_assert_int_eq(pm_pager_access(pg, L4_ACCESS_READ, at, &got, sizeof got, NULL), PM_OK);
+    ck_assert_uint_eq(got, 700);
+    ck_assert_uint_eq(stats().swap_ins, 1);
+    /* Writing the pager's copy leaves the container's frame alone. */
+    uint32_t mine = 1;
+    ck_assert_int_eq(pm_pager_access(pg, L4_ACCESS_WRITE, at + 2 * PG, &mine, sizeof mine, NULL),
+                     PM_OK);
+    ck_assert_int_eq(pm_rw(&p, 0, L4_ACCESS_READ, 0x900000 + 2 * PG, &got, sizeof got), PM_OK);
+    ck_assert_uint_eq(got, 702);
+    struct l4_stats k1;
+    l4_stats(p.w.k, &k1);
+    ck_assert_uint_eq(k1.faults - k0.faults, 2); /* the swapped page, the write */
     PM_CHECK_INVARIANTS(&p);
     teardown();
 }
@@ -579,6 +641,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_extra_frames);
     tcase_add_test(tc, test_lend);
     tcase_add_test(tc, test_file_range);
+    tcase_add_test(tc, test_mmap_eager);
     tcase_add_test(tc, test_final_pager);
     tcase_add_test(tc, test_final_pager_free);
     suite_add_tcase(s, tc);

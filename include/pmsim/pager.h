@@ -159,6 +159,19 @@ struct pm_pager_source {
 pm_error_t pm_pager_mmap_file(pm_pager_t *p, uint64_t vaddr, uint64_t len,
                               const struct pm_pager_source *src, uint64_t offset);
 
+/** Map [VADDR, VADDR + LEN) eagerly to data the caller already has in a
+ *  container (SPEC §8: just read from a server): frames START … of C (the
+ *  task's handle) are logically copied into the pager's own frames (no
+ *  byte moves; copy-on-write) and mapped at once, read-only until written.
+ *  The range is anonymous from then on, its pages precious (swapped when
+ *  evicted: the pager cannot remake them); more pages than frames evict
+ *  the first ones as usual.  C is left as it was.  All or nothing: on an
+ *  error the range is gone again.  Returns as pm_pager_mmap; EINVAL (no
+ *  C, identifiers past 2^32); and the errors of pm_container_copy (ENOENT:
+ *  a frame missing in C; EBADF) or of getting frames (ENOMEM). */
+pm_error_t pm_pager_mmap_eager(pm_pager_t *p, uint64_t vaddr, uint64_t len, container_t c,
+                               frame_t start);
+
 /** Drop the pages of [VADDR, VADDR + LEN), which must be whole ranges made
  *  by pm_pager_mmap: frames go back, swap identifiers are discarded.
  *  Returns 0; EINVAL (unaligned, or not whole ranges); ENOENT (nothing
