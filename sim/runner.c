@@ -606,6 +606,23 @@ static pm_error_t fetch_via(struct filectx *x, struct sim_fileserver *fs, contai
     return err != PM_OK ? err : rv;
 }
 
+/* The block at OFFSET into frame 0 of the client's I/O container IO (the
+ * server shares only that), then a logical copy into frame F of C, and IO
+ * goes. */
+static pm_error_t fetch_through(struct filectx *x, struct sim_fileserver *fs, container_t io,
+                                container_t c, frame_t f, uint64_t offset)
+{
+    struct sim_run *r = x->r;
+    l4_task_t task = r->tasks[x->client].id;
+    pm_error_t err = fetch_via(x, fs, io, 0, offset);
+    frame_t fe;
+    if (err == PM_OK)
+        err = pm_container_copy(r->pm, task, io, 0, c, f, 1, 0, &fe);
+    if (pm_container_destroy(r->pm, task, io) != PM_OK && err == PM_OK)
+        err = PM_EBUSY;
+    return err;
+}
+
 static pm_error_t fetch_page(void *ctx, uint64_t offset, container_t c, frame_t f)
 {
     struct filectx *x = ctx;
@@ -622,19 +639,19 @@ static pm_error_t fetch_page(void *ctx, uint64_t offset, container_t c, frame_t 
     if ((err = pm_container_create(r->pm, ct->id, &io)) != PM_OK)
         return err;
     uint32_t one = 1;
-    err = pm_container_allocate(r->pm, ct->id, io, 0, &one, CONT_ALLOC_EXTRA);
-    if (err == PM_OK) {
-        err = fetch_via(x, fs, io, 0, offset);
-        frame_t fe;
-        if (err == PM_OK)
-            err = pm_container_copy(r->pm, ct->id, io, 0, c, f, 1, 0, &fe);
-        if (pm_container_destroy(r->pm, ct->id, io) != PM_OK && err == PM_OK)
-            err = PM_EBUSY;
-        return err;
-    }
-    (void)pm_container_destroy(r->pm, ct->id, io);
+    if (pm_container_allocate(r->pm, ct->id, io, 0, &one, CONT_ALLOC_EXTRA) == PM_OK)
+        return fetch_through(x, fs, io, c, f, offset);
     /* No frame to spare past G (a task at its guarantee, not eligible for
-     * extra): the request goes into the pager's frame itself. */
+     * extra): the pager gives up one of its pages (SPEC 8: the I/O
+     * container's frame comes out of the task's G), and the request goes
+     * through the I/O container after all. */
+    one = 1;
+    if (ct->pager != NULL && pm_pager_give_one(ct->pager) &&
+        pm_container_allocate(r->pm, ct->id, io, 0, &one, 0) == PM_OK)
+        return fetch_through(x, fs, io, c, f, offset);
+    (void)pm_container_destroy(r->pm, ct->id, io);
+    /* Not even that (the pager holds no other page): the request goes into
+     * the pager's frame itself, its container shared for the moment. */
     return fetch_via(x, fs, c, f, offset);
 }
 

@@ -978,6 +978,12 @@ uint64_t pm_pager_lend(pm_pager_t *p, uint64_t n)
     return lent;
 }
 
+bool pm_pager_give_one(pm_pager_t *p)
+{
+    uint32_t victim = p->nslots > 0 && p->st.resident > 0 ? p->pol->victim(p->pst) : NO_SLOT;
+    return victim != NO_SLOT && victim < p->nslots && give_up(p, victim);
+}
+
 void pm_pager_take_back(pm_pager_t *p, uint64_t n)
 {
     if (n > p->lent)

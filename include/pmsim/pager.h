@@ -217,6 +217,13 @@ uint64_t pm_pager_return(pm_pager_t *p, uint64_t count);
  *  how many it lent (fewer when its limit is smaller). */
 uint64_t pm_pager_lend(pm_pager_t *p, uint64_t n);
 
+/** Give up one frame now, the eviction policy's victim (clean dropped,
+ *  precious swapped), its frame deallocated: room in G for a moment, for
+ *  an I/O container's frame while a fault is being resolved (the pager
+ *  takes a frame again at a later fault).  May be called from a
+ *  pm_pager_source's fetch.  True when a frame was given up. */
+bool pm_pager_give_one(pm_pager_t *p);
+
 /** Take back N frames lent before (the I/O container was destroyed). */
 void pm_pager_take_back(pm_pager_t *p, uint64_t n);
 
