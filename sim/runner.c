@@ -411,7 +411,7 @@ static pm_pager_t *pager_of(struct sim_run *r, int t)
     if (rt->pager != NULL || d->no_pager || !rt->started || rt->dead)
         return rt->pager;
     if (rt->pager_db == NULL)
-        rt->pager_db = sim_lazy_swap_new(PAGER_DB_SLOTS, r->sc->page_size);
+        rt->pager_db = sim_lazy_swap_new(PAGER_DB_SLOTS, pm_pager_record_page(r->sc->page_size));
     struct pm_pager_config cfg = {.pm = r->pm,
                                   .k = r->k,
                                   .thread = rt->thread,
@@ -660,6 +660,10 @@ static pm_error_t fetch_page(void *ctx, uint64_t offset, container_t c, frame_t 
 struct direct {
     int server;
     uint64_t block;
+    /* The client's frame as it was then: a frame changed since (copied
+     * into, written, swapped) has new data of its own, and the entry is
+     * stale. */
+    struct pm_frame_info was;
 };
 
 static uint64_t *direct_key(uint32_t cid, frame_t f)
@@ -687,6 +691,10 @@ static void direct_defer(struct sim_run *r, int server, container_t w, frame_t s
     for (uint32_t i = 0; i < count; i++) {
         struct direct *d = g_new(struct direct, 1);
         *d = (struct direct){.server = server, .block = b0 + i};
+        if (pm_frame_info(r->pm, r->tasks[server].id, w, start + i, &d->was) != PM_OK) {
+            g_free(d);
+            continue;
+        }
         g_hash_table_replace(ct->direct, direct_key(ci.id, start + i), d);
     }
 }
@@ -711,20 +719,37 @@ static int direct_map(struct sim_run *r, int t, container_t h, const struct sim_
     }
     if (!any)
         return -1;
+    /* What physmem's map would refuse, it refuses here too, mapping
+     * nothing: a lease that holds, a frame that is not there. */
     uint32_t n = *count, done = 0;
+    *count = 0;
+    if (ci.locked && !ci.weak)
+        return PM_EBUSY;
+    struct pm_frame_info fi;
+    for (uint32_t i = 0; i < n; i++)
+        if (pm_frame_info(r->pm, rt->id, h, (frame_t)(s->start + i), &fi) != PM_OK)
+            return PM_ENOENT;
     pm_error_t err = PM_OK;
     struct sim_env e = env_of(r);
     for (uint32_t i = 0; i < n && err == PM_OK; i++) {
         uint64_t k = (uint64_t)ci.id << 32 | (frame_t)(s->start + i);
         uint64_t va = s->at + (uint64_t)i * r->sc->page_size;
         const struct direct *d = g_hash_table_lookup(rt->direct, &k);
+        struct sim_fileserver *fs = NULL;
+        pm_error_t ferr;
         if (d != NULL) {
-            struct sim_fileserver *fs = fileserver_of(r, d->server, &err);
-            if (fs != NULL)
-                err = sim_direct_map(fs, &e, d->block, rt->thread, va);
+            /* A stale entry, or a server gone: the client's own frame. */
+            (void)pm_frame_info(r->pm, rt->id, h, (frame_t)(s->start + i), &fi);
+            if (fi.bound == d->was.bound && fi.pfn.n == d->was.pfn.n)
+                fs = fileserver_of(r, d->server, &ferr);
+        }
+        if (fs != NULL) {
+            err = sim_direct_map(fs, &e, d->block, rt->thread, va);
             if (err == PM_OK)
                 g_hash_table_remove(rt->direct, &k);
         } else {
+            if (d != NULL)
+                g_hash_table_remove(rt->direct, &k);
             uint32_t one = 1;
             err = pm_container_map(r->pm, rt->id, h, (frame_t)(s->start + i), &one, s->flags, va);
         }
@@ -1212,10 +1237,11 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
              * destroyed. */
             uint64_t lent =
                 pm_pager_lend(rt->pager, s->count < ps0.resident ? s->count : ps0.resident);
-            count = (uint32_t)s->count;
-            if (lent > 0)
+            if (lent > 0) {
+                count = (uint32_t)s->count;
                 err = pm_container_allocate(r->pm, rt->id, cap_of(r, t, s->container),
                                             (frame_t)s->start, &count, s->flags);
+            }
             /* Only what the container got stays lent. */
             uint64_t kept = err == PM_OK || (s->flags & CONT_ALLOC_PARTIAL) ? count : 0;
             if (kept > lent)

@@ -338,6 +338,20 @@ pm_error_t sim_direct_map(struct sim_fileserver *fs, const struct sim_env *e, ui
     return err == PM_OK ? map_to_client(fs, e, f, client_thread, va) : err;
 }
 
+/* Block B leaves the cache (its frame deallocated), if it is there. */
+static void forget_block(struct sim_fileserver *fs, const struct sim_env *e, uint64_t b)
+{
+    gpointer key = GSIZE_TO_POINTER(b + 1);
+    gpointer v = g_hash_table_lookup(fs->blocks, key);
+    if (v == NULL)
+        return;
+    uint32_t one = 1;
+    (void)pm_container_deallocate(e->pm, fs->task, fs->cache, (frame_t)(GPOINTER_TO_SIZE(v) - 1),
+                                  &one, 0);
+    g_hash_table_remove(fs->blocks, key);
+    g_queue_remove(fs->order, key);
+}
+
 pm_error_t sim_write_from(struct sim_fileserver *fs, const struct sim_env *e, container_t w,
                           frame_t start, uint32_t count, uint64_t offset, enum sim_strategy strat)
 {
@@ -358,23 +372,17 @@ pm_error_t sim_write_from(struct sim_fileserver *fs, const struct sim_env *e, co
                 err = l4_access(e->k, fs->thread, L4_ACCESS_READ, WINDOW_VA, buf, e->page, NULL);
             if (err == PM_OK && pwrite(fs->store->fd, buf, e->page, (off_t)off) != (ssize_t)e->page)
                 err = PM_EIO;
-            if (err == PM_OK && off + e->page > fs->store->size)
+            if (err != PM_OK)
+                break;
+            if (off + e->page > fs->store->size)
                 fs->store->size = off + e->page;
             fs->store->writes++;
             fs->store->bytes_written += e->page;
-            /* A cached copy of the block is stale now. */
-            gpointer key = GSIZE_TO_POINTER(b0 + i + 1);
-            gpointer v = g_hash_table_lookup(fs->blocks, key);
-            if (v != NULL) {
-                uint32_t one = 1;
-                (void)pm_container_deallocate(e->pm, fs->task, fs->cache,
-                                              (frame_t)(GPOINTER_TO_SIZE(v) - 1), &one, 0);
-                g_hash_table_remove(fs->blocks, key);
-                g_queue_remove(fs->order, key);
-            }
+            forget_block(fs, e, b0 + i); /* a cached copy is stale now */
             continue;
         }
         frame_t f;
+        bool cached = g_hash_table_contains(fs->blocks, GSIZE_TO_POINTER(b0 + i + 1));
         if ((err = block(fs, e, b0 + i, false, &f)) != PM_OK)
             break;
         frame_t fe;
@@ -383,6 +391,8 @@ pm_error_t sim_write_from(struct sim_fileserver *fs, const struct sim_env *e, co
                                     strat == STRAT_SHARED ? CONT_COPY_SHARED : 0, &fe);
         else
             err = copy_page(fs, e, w, start + i, fs->cache, f);
+        if (err != PM_OK && !cached)
+            forget_block(fs, e, b0 + i); /* made for this write, never filled */
         if (err == PM_OK)
             err = store_io(fs->store, e, fs->store_ref, f, off, false);
     }

@@ -86,7 +86,8 @@ static bool page_out(struct pm_final_pager *fp, struct pm_dbpage *d)
 }
 
 /* Make room for one more page: the least recently used one that is not
- * pinned goes out (a page the device refuses is passed over). */
+ * pinned goes out.  When the device refuses one (it is failing or full),
+ * the final pager stops there and goes over its budget for now. */
 static void make_room(struct pm_final_pager *fp)
 {
     GPtrArray *a = fp->resident;

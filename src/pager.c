@@ -221,6 +221,18 @@ static void unslot(pm_pager_t *p, uint32_t s, struct vpage *v)
     p->st.evictions++;
 }
 
+/* The pager's own mapping of slot S's frame is still at VADDR (the task
+ * may have mapped something else over it, or physmem taken it away): only
+ * then may a grant move it. */
+static bool still_mapped(const pm_pager_t *p, uint32_t s, uint64_t vaddr)
+{
+    pm_pfn_t pfn;
+    unsigned rights;
+    struct pm_frame_info fi;
+    return l4_lookup(p->k, p->task, vaddr, &pfn, &rights) == PM_OK && (rights & L4_R) != 0 &&
+           pm_frame_info(p->pm, p->task, p->c, s, &fi) == PM_OK && fi.bound && fi.pfn.n == pfn.n;
+}
+
 /* Evict VICTIM's page and keep its slot, with a zero frame, in *S. */
 static pm_error_t evict_into(pm_pager_t *p, uint32_t victim, uint32_t *s)
 {
@@ -257,7 +269,7 @@ static pm_error_t evict_into(pm_pager_t *p, uint32_t victim, uint32_t *s)
          * with the reply (a read fault that zero-fills), or the pager
          * unmaps it (a flush of its own address space). */
         uint64_t old = p->slot_page[victim] << p->shift;
-        if (p->grant_ok) {
+        if (p->grant_ok && still_mapped(p, victim, old)) {
             p->granting = true;
             p->grant_from = old;
         } else {
@@ -597,12 +609,13 @@ pm_error_t pm_pager_new(const struct pm_pager_config *cfg, pm_pager_t **out)
         return PM_ENOMEM;
     }
     /* The database: a page of fresh records, and the final pager. */
-    p->db_shift = p->shift - REC_SHIFT;
-    p->blank = g_malloc(p->page);
-    for (size_t i = 0; i < p->page / sizeof(struct vpage); i++)
+    size_t unit = pm_pager_record_page(p->page);
+    p->db_shift = (unsigned)__builtin_ctzll(unit) - REC_SHIFT;
+    p->blank = g_malloc(unit);
+    for (size_t i = 0; i < unit / sizeof(struct vpage); i++)
         ((struct vpage *)p->blank)[i] =
             (struct vpage){.slot = NO_SLOT, .next_use = UINT64_MAX, .brought = UINT64_MAX};
-    pm_fp_init(&p->fp, p->page, p->blank, cfg->final_backing,
+    pm_fp_init(&p->fp, unit, p->blank, cfg->final_backing,
                cfg->final_frames ? cfg->final_frames : PM_PAGER_FINAL_FRAMES);
     p->st.frames = p->limit;
     *out = p;
@@ -1011,7 +1024,8 @@ void pm_pager_stats(const pm_pager_t *p, struct pm_pager_stats *out)
     out->db_reads = p->fp.st.reads;
     out->db_writes = p->fp.st.writes;
     out->final_frames = p->fp.dev != NULL ? p->fp.budget : 0;
-    out->own_frames = (wired + p->page - 1) / p->page + p->fp.st.resident;
+    uint64_t own = wired + p->fp.st.resident * p->fp.page;
+    out->own_frames = (own + p->page - 1) / p->page;
 }
 
 void pm_pager_refresh(pm_pager_t *p)

@@ -1227,12 +1227,25 @@ START_TEST(test_policy_swap_steps)
 }
 END_TEST
 
+/* A scenario text and what it shows; run_cases runs each and wants no
+ * failure. */
+struct named_text {
+    const char *what, *text;
+};
+
+static void run_cases(const struct named_text *cases, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct outcome o = run_text(cases[i].text, NULL);
+        ck_assert_msg(o.failures == 0, "%s: %s", cases[i].what, o.text);
+        outcome_free(&o);
+    }
+}
+
 /* Cases an outside review found: each runs clean. */
 START_TEST(test_review_reclaim)
 {
-    static const struct {
-        const char *what, *text;
-    } cases[] = {
+    static const struct named_text cases[] = {
         {"unbound extra frames are promises: pressure asks for them",
          "name: pressure with unbound extra frames\n"
          "machine: { frames: 32 }\n"
@@ -1310,11 +1323,7 @@ START_TEST(test_review_reclaim)
                                    "  tasks.b.guaranteed: 5\n"
                                    "  tasks.b.allocated: 5\n"},
     };
-    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
-        struct outcome o = run_text(cases[i].text, NULL);
-        ck_assert_msg(o.failures == 0, "%s: %s", cases[i].what, o.text);
-        outcome_free(&o);
-    }
+    run_cases(cases, G_N_ELEMENTS(cases));
 }
 END_TEST
 
@@ -1323,11 +1332,148 @@ END_TEST
  * with extras and below the limit, a file server with a pager, exposure
  * counted once a step, no lending for DMA): each runs clean with its
  * expectations. */
+/* The machine of the direct-map review cases: a client, a file server
+ * over a 64 KiB store, the client's container C made. */
+#define DM_HEAD                                                                                    \
+    "machine: { frames: 64 }\n"                                                                    \
+    "policy: { kind: fixed }\n"                                                                    \
+    "tasks:\n"                                                                                     \
+    "  c: { guaranteed: 16 }\n"                                                                    \
+    "  fs: { guaranteed: 8, extra: true, server: file, store: store0 }\n"                          \
+    "  store0: { guaranteed: 4, server: store, backing: { size: 64KiB, fill: pattern } }\n"        \
+    "steps:\n"                                                                                     \
+    "  - { task: c, do: create, as: C }\n"
+
+/* The third outside review (issue 7's final pager, grant path, eager and
+ * deferred direct maps, lending): each case failed before its fix. */
+START_TEST(test_review_issue7)
+{
+    static const struct named_text cases[] = {
+        {"alloc lend count", "name: h1\n"
+                             "machine: { frames: 8 }\n"
+                             "tasks:\n"
+                             "  a: {}\n"
+                             "steps:\n"
+                             "  - { task: a, do: mmap, at: 0x100000, bytes: 64KiB }\n"
+                             "  - { task: a, do: write, at: 0x100000, bytes: 32KiB, pattern: 1 }\n"
+                             "  - { task: a, do: create, as: C }\n"
+                             "  - { task: a, do: allocate, container: C, count: 3, expect: ENOMEM, "
+                             "expect_count: 0 }\n"},
+        {"direct defer map deallocated",
+         "name: map of a deallocated frame succeeds through a deferred direct-map\n" DM_HEAD
+         "  - { task: c, do: allocate, container: C, count: 1 }\n"
+         "  - { task: c, do: share, container: C, with: fs, as: W }\n"
+         "  - { task: fs, do: read_into, container: W, start: 0, count: 1, offset: 0, strategy: "
+         "direct-map }\n"
+         "  - { task: c, do: revoke, container: C, ref: W }\n"
+         "  - { task: c, do: deallocate, container: C, count: 1 }\n"
+         "  - { task: c, do: map, container: C, count: 1, at: 0x100000, flags: [read], expect: "
+         "ENOENT }\n"},
+        {"direct defer map esrch after server death",
+         "name: after the file server dies, the client's map of its own frames fails\n" DM_HEAD
+         "  - { task: c, do: allocate, container: C, count: 2 }\n"
+         "  - { task: c, do: share, container: C, with: fs, as: W }\n"
+         "  - { task: fs, do: read_into, container: W, start: 0, count: 2, offset: 0, strategy: "
+         "direct-map }\n"
+         "  - { task: c, do: revoke, container: C, ref: W }\n"
+         "  - { task: fs, do: kill }\n"
+         "  - { task: c, do: map, container: C, count: 2, at: 0x100000, flags: [read] }\n"},
+        {"direct defer map ignores lock",
+         "name: a deferred direct-map gets past a lock (behaviour lock)\n"
+         "machine: { frames: 64 }\n"
+         "policy: { kind: fixed }\n"
+         "tasks:\n"
+         "  c: { guaranteed: 16 }\n"
+         "  fs: { guaranteed: 8, extra: true, server: file, store: store0, behaviour: lock }\n"
+         "  store0: { guaranteed: 4, server: store, backing: { size: 64KiB, fill: pattern } }\n"
+         "steps:\n"
+         "  - { task: c, do: create, as: C }\n"
+         "  - { task: c, do: allocate, container: C, count: 2 }\n"
+         "  - { task: c, do: share, container: C, with: fs, as: W }\n"
+         "  - { task: fs, do: read_into, container: W, start: 0, count: 1, offset: 0, strategy: "
+         "direct-map }\n"
+         "  - { task: c, do: revoke, container: C, ref: W, expect: EBUSY }\n"
+         "  # SPEC 3.9: while the lease holds, map by the owner is EBUSY\n"
+         "  - { task: c, do: map, container: C, start: 1, count: 1, at: 0x200000, flags: [read], "
+         "expect: EBUSY }\n"
+         "  - { task: c, do: map, container: C, start: 0, count: 1, at: 0x100000, flags: [read], "
+         "expect: EBUSY }\n"},
+        {"direct defer stale after reread",
+         "name: a deferred direct-map outlives a later read into the same frame\n" DM_HEAD
+         "  - { task: c, do: allocate, container: C, count: 1 }\n"
+         "  - { task: c, do: share, container: C, with: fs, as: W }\n"
+         "  - { task: fs, do: read_into, container: W, start: 0, count: 1, offset: 0, strategy: "
+         "direct-map }\n"
+         "  - { task: fs, do: read_into, container: W, start: 0, count: 1, offset: 8KiB, strategy: "
+         "logical-copy }\n"
+         "  - { task: c, do: revoke, container: C, ref: W }\n"
+         "  - { task: c, do: map, container: C, count: 1, at: 0x100000, flags: [read] }\n"
+         "  - { task: c, do: read, at: 0x100000, bytes: 4KiB, expect_data: { store: store0, "
+         "offset: 8KiB } }\n"},
+        {"final pager huge page rss",
+         "name: big pages\n"
+         "machine: { frames: 4, page_size: 1GiB }\n"
+         "tasks:\n"
+         "  a: {}\n"
+         "steps:\n"
+         "  - { task: a, do: mmap, at: 0x40000000, bytes: 1GiB }\n"
+         "  - { task: a, do: read, at: 0x40000000, bytes: 1, expect_pattern: 0 }\n"},
+        {"grant moves foreign mapping",
+         "name: grant moves whatever is mapped at the victim's address\n"
+         "machine: { frames: 64 }\n"
+         "policy: { kind: fixed }\n"
+         "tasks:\n"
+         "  a: { guaranteed: 8, pager: { policy: lru, frames: 1 } }\n"
+         "steps:\n"
+         "  - { task: a, do: mmap, at: 0x100000, bytes: 8KiB }\n"
+         "  - { task: a, do: create, as: C }\n"
+         "  - { task: a, do: allocate, container: C, count: 1 }\n"
+         "  - { task: a, do: map, container: C, count: 1, at: 0x800000 }\n"
+         "  - { task: a, do: write, at: 0x800000, bytes: 4KiB, pattern: 0x77 }\n"
+         "  - { task: a, do: read, at: 0x100000, bytes: 4KiB, expect_pattern: 0 }\n"
+         "  # the task maps its own frame over the pager's page 0\n"
+         "  - { task: a, do: map, container: C, count: 1, at: 0x100000, flags: [read] }\n"
+         "  - { task: a, do: read, at: 0x100000, bytes: 4KiB, expect_pattern: 0x77 }\n"
+         "  # page 1 is a fresh anonymous page: it must read zero\n"
+         "  - { task: a, do: read, at: 0x101000, bytes: 4KiB, expect_pattern: 0 }\n"},
+        {"grant of vanished mapping double fault",
+         "name: grant of a vanished mapping\n"
+         "machine: { frames: 64 }\n"
+         "policy: { kind: fixed }\n"
+         "tasks:\n"
+         "  a: { guaranteed: 8, pager: { policy: lru, frames: 1 } }\n"
+         "steps:\n"
+         "  - { task: a, do: mmap, at: 0x100000, bytes: 8KiB }\n"
+         "  - { task: a, do: create, as: C }\n"
+         "  - { task: a, do: allocate, container: C, count: 1 }\n"
+         "  - { task: a, do: read, at: 0x100000, bytes: 4KiB, expect_pattern: 0 }\n"
+         "  - { task: a, do: map, container: C, count: 1, at: 0x100000, flags: [read] }\n"
+         "  - { task: a, do: destroy, container: C }\n"
+         "  - { task: a, do: read, at: 0x101000, bytes: 4KiB, expect_pattern: 0 }\n"
+         "  - { task: a, do: read, at: 0x100000, bytes: 4KiB, expect_pattern: 0 }\n"
+         "expect:\n"
+         "  tasks.a.faults: 3\n"
+         "  tasks.a.pager.misses: 3\n"},
+        {"write from failed leaves zero block",
+         "name: a write_from that fails leaves a zero block in the file server's cache\n" DM_HEAD
+         "  - { task: c, do: share, container: C, with: fs, as: W }\n"
+         "  # frame 0 of C does not exist: the write fails (ENOENT) and the backing is unchanged\n"
+         "  - { task: fs, do: write_from, container: W, start: 0, count: 1, offset: 12KiB, expect: "
+         "ENOENT }\n"
+         "  - { task: c, do: allocate, container: C, count: 1 }\n"
+         "  - { task: fs, do: read_into, container: W, start: 0, count: 1, offset: 12KiB }\n"
+         "  - { task: c, do: revoke, container: C, ref: W }\n"
+         "  - { task: c, do: map, container: C, count: 1, at: 0x100000, flags: [read] }\n"
+         "  - { task: c, do: read, at: 0x100000, bytes: 4KiB, expect_data: { store: store0, "
+         "offset: 12KiB } }\n"},
+    };
+    run_cases(cases, G_N_ELEMENTS(cases));
+}
+END_TEST
+
 START_TEST(test_review_pager)
 {
-    static const struct {
-        const char *what, *text;
-    } cases[] = {
+    static const struct named_text cases[] = {
         {"munmap-extra",
          "name: munmap of extra pages leaves nextra\n"
          "machine: { frames: 64 }\n"
@@ -1453,7 +1599,7 @@ START_TEST(test_review_pager)
                 "  - { task: t, do: create, as: C }\n"
                 "  - { task: t, do: allocate, container: C, start: 0, count: 4, flags: [dma], "
                 "expect: ENOMEM }\n"},
-        {"direct-map deferred, the server dead before the map",
+        {"direct-map deferred, the server dead before the map: the client's own frames",
          "name: the client maps after the server died\n"
          "machine: { frames: 128 }\n"
          "policy: { kind: fixed }\n"
@@ -1471,9 +1617,9 @@ START_TEST(test_review_pager)
          "  - { task: c, do: map, container: C, start: 2, count: 2, at: 0x300000, flags: [read] }\n"
          "  - { task: c, do: read, at: 0x300000, bytes: 8KiB, expect_pattern: 0 }\n"
          "  - { task: fs, do: kill }\n"
-         "  - { task: c, do: map, container: C, start: 0, count: 2, at: 0x100000, flags: [read], "
-         "expect: ESRCH }\n"
-         "  - { task: c, do: read, at: 0x100000, bytes: 1, expect: EFAULT }\n"
+         "  - { task: c, do: map, container: C, start: 0, count: 2, at: 0x100000, flags: [read] "
+         "}\n"
+         "  - { task: c, do: read, at: 0x100000, bytes: 8KiB, expect_pattern: 0 }\n"
          "expect:\n"
          "  tasks.c.allocated: 4\n"
          "  steps.5.mapped: 2\n"},
@@ -1581,11 +1727,7 @@ START_TEST(test_review_pager)
          "  - { task: c, do: map, container: C, start: 0, count: 2, at: 0x100000, flags: [read] }\n"
          "  - { task: c, do: read, at: 0x100000, bytes: 8KiB, expect_pattern: 0 }\n"},
     };
-    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
-        struct outcome o = run_text(cases[i].text, NULL);
-        ck_assert_msg(o.failures == 0, "%s: %s", cases[i].what, o.text);
-        outcome_free(&o);
-    }
+    run_cases(cases, G_N_ELEMENTS(cases));
 }
 END_TEST
 
@@ -2012,6 +2154,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_policy_swap_steps);
     tcase_add_test(tc, test_review_reclaim);
     tcase_add_test(tc, test_review_pager);
+    tcase_add_test(tc, test_review_issue7);
     tcase_add_test(tc, test_determinism);
     tcase_add_test(tc, test_parallel_by_time);
     tcase_add_test(tc, test_parallel_seed);

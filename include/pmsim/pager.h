@@ -107,12 +107,12 @@ struct pm_pager_config {
      *  pm_pager_return. */
     bool extra;
     /** The final pager (SPEC §8): the pager's database — a 32-byte record
-     *  per page of its ranges, in pages of the page size — is paged by a
-     *  small final pager holding at most FINAL_FRAMES of them in memory
-     *  (0: PM_PAGER_FINAL_FRAMES), least recently used out to
-     *  FINAL_BACKING (page slots; NULL: none, and nothing is paged out).
-     *  Its frames are the pager's own memory, counted apart (own_frames),
-     *  never the task's data frames. */
+     *  per page of its ranges, in record pages of pm_pager_record_page()
+     *  bytes — is paged by a small final pager holding at most
+     *  FINAL_FRAMES of them in memory (0: PM_PAGER_FINAL_FRAMES), least
+     *  recently used out to FINAL_BACKING (slots of a record page; NULL:
+     *  none, and nothing is paged out).  Its frames are the pager's own
+     *  memory, counted apart (own_frames), never the task's data frames. */
     uint32_t final_frames;
     const struct pm_swap_dev *final_backing;
 };
@@ -120,6 +120,14 @@ struct pm_pager_config {
 /** The final pager's frames by default: 32 pages of records, the records
  *  of 16 MiB of ranges at 4 KiB pages. */
 #define PM_PAGER_FINAL_FRAMES 32u
+
+/** The size of a page of records for a machine of PAGE_SIZE pages: the
+ *  page size, at most 64 KiB (huge pages would make the final pager's
+ *  frames huge for nothing). */
+static inline size_t pm_pager_record_page(size_t page_size)
+{
+    return page_size < 65536 ? page_size : 65536;
+}
 
 /** Start a pager (its primary container is made at the first mmap).
  *  Returns 0; EINVAL (unknown policy, threads of different tasks, NULL);
