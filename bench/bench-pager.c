@@ -371,7 +371,7 @@ static bool bench_faults(double scale, unsigned reps)
             first_ref = (double)t / (double)n;
         series_add(&st8, fresh_round(&m, n, T_STORE8, &hf), n);
         hf_st8 = (double)hf / (double)n;
-        series_add(&refw, fresh_round(&m, n, T_REF_STORE, &hf), 2 * n);
+        series_add(&refw, fresh_round(&m, n, T_REF_STORE, &hf), n);
     }
     machine_free(&m);
 
@@ -380,7 +380,7 @@ static bool bench_faults(double scale, unsigned reps)
     print_series("    host, first load (zero page)", &host_ld, "fault");
     print_series("    pager, pm_pager_ref load", &ref, "fault");
     print_series("    pager, pm_pager_access store 8 B", &st8, "fault");
-    print_series("    pager, ref store (2 faults/page)", &refw, "fault");
+    print_series("    pager, ref store (TOUCH)", &refw, "fault");
     printf("    %-*s: %9.1f ns/fault (the pool's frames not yet resident)\n", BENCH_LABEL_WIDTH - 4,
            "first repetition, ref load", first_ref);
     printf("    host minor faults per simulated fault (last repetition): load %.2f, store %.2f\n",
