@@ -97,6 +97,7 @@ struct step_rec {
     pm_error_t outcome, expect;
     uint32_t value;
     uint64_t time_ns;
+    uint64_t cost_ns; /* what the step's events cost (machine.cost) */
 };
 
 struct sim_run {
@@ -124,6 +125,11 @@ struct sim_run {
     JsonNode *report;
     uint64_t host_ns, host_cpu_ns;
     bool setup_failed;
+    /* The cost model (SPEC §10): events counted when last charged, and
+     * what they cost so far, in all and by kind. */
+    struct sim_cost_counts charged;
+    uint64_t charged_copy;
+    double cost_ns, cost_by[SIM_COST_KINDS];
 };
 
 G_GNUC_PRINTF(2, 3)
@@ -1537,13 +1543,76 @@ static void check_report(void *ctx, const char *problem)
                 problem);
 }
 
-static void run_checked(struct sim_run *r, const struct sim_step *s)
+/* What the machine has done so far, in the cost model's kinds (the copy
+ * kinds left 0: *COPIED gets the bytes copied, split per step later).  The
+ * built-in policy server's and the servers' work is the machine's too. */
+static void cost_counts(const struct sim_run *r, struct sim_cost_counts *c, uint64_t *copied)
+{
+    struct l4_stats ks;
+    struct pm_stats ps;
+    l4_stats(r->k, &ks);
+    pm_stats(r->pm, &ps);
+    uint64_t server_rpcs = 0, server_copied = 0, disk_reads = 0, disk_writes = 0;
+    for (guint i = 0; i < r->sc->tasks->len; i++) {
+        const struct rt_task *rt = &r->tasks[i];
+        if (rt->fs_up || rt->dead) {
+            server_rpcs += rt->fs.st.requests;
+            server_copied += rt->fs.st.bytes_copied;
+        }
+        if (rt->store_open) {
+            server_rpcs += rt->store.reads + rt->store.writes;
+            disk_reads += rt->store.reads;
+            disk_writes += rt->store.writes;
+        }
+    }
+    memset(c, 0, sizeof *c);
+    c->n[SIM_COST_IPC] = ks.ipcs + 2 * (ps.rpcs + server_rpcs) - ps.map_calls;
+    c->n[SIM_COST_TYPED_ITEM] = ks.typed_items;
+    c->n[SIM_COST_MAP_PAGE] = ks.pages_mapped + ks.pages_granted;
+    c->n[SIM_COST_UNMAP] = ks.unmaps;
+    c->n[SIM_COST_UNMAP_PAGE] = ks.pages_unmapped + ks.pages_downgraded;
+    c->n[SIM_COST_TLB_FLUSH] = ks.tlb_flushes;
+    c->n[SIM_COST_FAULT_MISSING] = ks.faults_by_cause[L4_FAULT_MISSING];
+    c->n[SIM_COST_FAULT_READ] = ks.faults_by_cause[L4_FAULT_READ];
+    c->n[SIM_COST_FAULT_WRITE] = ks.faults_by_cause[L4_FAULT_WRITE];
+    c->n[SIM_COST_FAULT_EXEC] = ks.faults_by_cause[L4_FAULT_EXEC];
+    c->n[SIM_COST_FRAME_BIND] = ps.frames_bound;
+    c->n[SIM_COST_DISK_WRITE] = ps.swap_writes + disk_writes;
+    c->n[SIM_COST_DISK_READ] = ps.swap_reads + disk_reads;
+    *copied = ps.bytes_copied + server_copied;
+}
+
+/* Charge what happened since the last charge to the step just recorded:
+ * its cost (machine.cost) in nanoseconds. */
+static pm_time_t charge(struct sim_run *r)
+{
+    struct sim_cost_counts now, delta;
+    uint64_t copied;
+    cost_counts(r, &now, &copied);
+    for (int k = 0; k < SIM_COST_KINDS; k++)
+        delta.n[k] = now.n[k] - r->charged.n[k];
+    sim_cost_split_copy(&r->sc->cost, copied - r->charged_copy, &delta);
+    r->charged = now;
+    r->charged_copy = copied;
+    double ns = sim_cost_price(&r->sc->cost, &delta, r->cost_by);
+    r->cost_ns += ns;
+    pm_time_t t = (pm_time_t)llround(ns);
+    if (r->recs->len > 0)
+        g_array_index(r->recs, struct step_rec, r->recs->len - 1).cost_ns = t;
+    return t;
+}
+
+/* Run step S, check the invariants if asked, and charge its events.
+ * Returns what they cost: the caller moves the clock (a lane's, in a
+ * parallel block). */
+static pm_time_t run_checked(struct sim_run *r, const struct sim_step *s)
 {
     run_step(r, s);
     if (r->opt->check) {
         struct check_ctx c = {r, r->nsteps, s->line};
         pm_check(r->pm, check_report, &c);
     }
+    return charge(r);
 }
 
 /* A parallel block: the lane with the earliest clock goes next. */
@@ -1595,7 +1664,7 @@ static void run_parallel(struct sim_run *r, const struct sim_step *block)
                 failure(r, "step %zu (%s:%u): advance gave ok, expected %s", index, r->sc->file,
                         s->line, pm_strerror(s->expect));
         } else {
-            run_checked(r, s);
+            clock[pick] += run_checked(r, s); /* the lane is busy meanwhile */
         }
         if (clock[pick] > end)
             end = clock[pick];
@@ -1649,6 +1718,7 @@ static JsonNode *build_steps(const struct sim_run *r)
                                                                      : "frame_error",
                                        x->value);
         json_object_set_int_member(o, "time_ns", json_int(x->time_ns));
+        json_object_set_int_member(o, "cost_ns", json_int(x->cost_ns));
         json_array_add_object_element(a, o);
     }
     JsonNode *n = json_node_new(JSON_NODE_ARRAY);
@@ -1898,6 +1968,14 @@ static void build_report(struct sim_run *r)
     json_builder_set_member_name(b, "time");
     json_builder_begin_object(b);
     member_int(b, "simulated_ns", r->k != NULL ? l4_system_clock(r->k) : 0);
+    member_int(b, "cost_ns", (uint64_t)llround(r->cost_ns));
+    json_builder_set_member_name(b, "cost_table");
+    json_builder_add_string_value(b, r->sc->cost.name);
+    json_builder_set_member_name(b, "cost");
+    json_builder_begin_object(b);
+    for (int k = 0; k < SIM_COST_KINDS; k++)
+        member_int(b, sim_cost_kind_name((enum sim_cost_kind)k), (uint64_t)llround(r->cost_by[k]));
+    json_builder_end_object(b);
     member_int(b, "host_ns", r->host_ns);
     member_int(b, "host_cpu_ns", r->host_cpu_ns);
     json_builder_end_object(b);
@@ -2018,12 +2096,20 @@ sim_run_t *sim_scenario_run(const sim_scenario_t *sc, const struct sim_run_optio
             struct check_ctx c = {r, 0, 1};
             pm_check(r->pm, check_report, &c);
         }
+        cost_counts(r, &r->charged, &r->charged_copy); /* setting up is free */
         for (guint i = 0; i < sc->steps->len; i++) {
             const struct sim_step *s = g_ptr_array_index(sc->steps, i);
-            if (s->op == OP_PARALLEL)
+            if (s->op == OP_PARALLEL) {
                 run_parallel(r, s);
-            else
-                run_checked(r, s);
+                continue;
+            }
+            pm_time_t cost = run_checked(r, s);
+            if (cost > 0) {
+                /* The step took that long: the clock moves on, and what it
+                 * brings (deadlines, replies, grace periods) happens. */
+                l4_clock_advance(r->k, cost);
+                settle(r);
+            }
         }
     } else {
         r->setup_failed = true;
@@ -2191,5 +2277,30 @@ void sim_run_write_text(const sim_run_t *r, FILE *out)
             (long long)json_object_get_int_member(tm, "simulated_ns"),
             (long long)json_object_get_int_member(tm, "host_ns"),
             (long long)json_object_get_int_member(tm, "host_cpu_ns"));
+    if (strcmp(json_object_get_string_member(tm, "cost_table"), "none") != 0) {
+        /* Where the simulated time went, the largest first. */
+        JsonObject *by = json_object_get_object_member(tm, "cost");
+        fprintf(out, "  of which the operations (cost table %s): %lld ns\n",
+                json_object_get_string_member(tm, "cost_table"),
+                (long long)json_object_get_int_member(tm, "cost_ns"));
+        bool shown[SIM_COST_KINDS] = {false};
+        for (int n = 0; n < SIM_COST_KINDS; n++) {
+            int best = -1;
+            for (int k = 0; k < SIM_COST_KINDS; k++) {
+                gint64 v =
+                    json_object_get_int_member(by, sim_cost_kind_name((enum sim_cost_kind)k));
+                if (!shown[k] && v > 0 &&
+                    (best < 0 || v > json_object_get_int_member(
+                                         by, sim_cost_kind_name((enum sim_cost_kind)best))))
+                    best = k;
+            }
+            if (best < 0)
+                break;
+            shown[best] = true;
+            fprintf(out, "    %-14s %lld ns\n", sim_cost_kind_name((enum sim_cost_kind)best),
+                    (long long)json_object_get_int_member(
+                        by, sim_cost_kind_name((enum sim_cost_kind)best)));
+        }
+    }
     fprintf(out, "result: %s\n", r->failures->len == 0 ? "ok" : "FAILED");
 }

@@ -275,28 +275,12 @@ static bool get_bool(struct loader *L, const struct sim_ynode *n, const char *wh
 static bool check_keys(struct loader *L, const struct sim_ynode *n, const char *what,
                        const char *const *allowed)
 {
-    if (n->kind != SIM_Y_MAP)
-        return fail(L, n, "%s must be a mapping, not %s", what, kind_name(n));
-    for (size_t i = 0; i + 1 < n->n; i += 2) {
-        const struct sim_ynode *k = n->items[i];
-        if (k->kind != SIM_Y_SCALAR)
-            return fail(L, k, "a key in %s must be a plain name", what);
-        for (size_t j = 0; j < i; j += 2)
-            if (strcmp(n->items[j]->value, k->value) == 0)
-                return fail(L, k, "'%s' appears twice in %s", k->value, what);
-        bool known = false;
-        for (const char *const *a = allowed; *a != NULL && !known; a++)
-            known = strcmp(*a, k->value) == 0;
-        if (!known) {
-            GString *ok = g_string_new("");
-            for (const char *const *a = allowed; *a != NULL; a++)
-                g_string_append_printf(ok, "%s%s", a == allowed ? "" : ", ", *a);
-            fail(L, k, "unknown key '%s' in %s (known: %s)", k->value, what, ok->str);
-            g_string_free(ok, TRUE);
-            return false;
-        }
-    }
-    return true;
+    char *msg = NULL;
+    const struct sim_ynode *at = sim_yaml_bad_key(n, what, allowed, &msg);
+    if (at != NULL)
+        fail(L, at, "%s", msg);
+    g_free(msg);
+    return at == NULL;
 }
 
 /* ---- names and tasks -------------------------------------------------------- */
@@ -1352,8 +1336,17 @@ static bool parse_machine(struct loader *L, const struct sim_ynode *m)
         return false;
     struct sim_scenario *sc = L->sc;
     const struct sim_ynode *v;
-    if ((v = sim_yaml_get(m, "cost")) != NULL)
-        return fail(L, v, "machine.cost: cost tables (SPEC §10) are not simulated yet");
+    if ((v = sim_yaml_get(m, "cost")) != NULL) {
+        /* A built-in table's name or a file path (relative to the scenario). */
+        if (!want_scalar(L, v, "machine.cost"))
+            return false;
+        GError *e = NULL;
+        if (!sim_cost_table_find(v->value, sc->dir, &sc->cost, &e)) {
+            fail(L, v, "machine.cost: %s", e->message);
+            g_error_free(e);
+            return false;
+        }
+    }
     if ((v = sim_yaml_get(m, "swap")) != NULL && !sim_yaml_is_null(v)) {
         static const char *const swap_keys[] = {"path", "frames", NULL};
         if (!check_keys(L, v, "machine.swap", swap_keys))
@@ -1787,6 +1780,7 @@ static sim_scenario_t *load_tree(const char *name, struct sim_ynode *root, const
     L.sc = sc;
     sc->file = g_strdup(name);
     sc->dir = dir != NULL ? g_strdup(dir) : NULL;
+    g_strlcpy(sc->cost.name, "none", sizeof sc->cost.name);
     sc->tasks = g_ptr_array_new();
     sc->names = g_ptr_array_new_with_free_func(g_free);
     sc->steps = g_ptr_array_new_with_free_func((GDestroyNotify)step_free);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "pmsim/error.h"
+#include "pmsim/costs.h"
 #include "pmsim/scenario.h"
 
 enum sim_op {
@@ -160,8 +161,9 @@ struct sim_scenario {
     uint64_t return_deadline; /* machine.return_deadline (ns); 0: physmem's default */
     char *swap_path;          /* machine.swap.path; NULL: a temporary file */
     uint64_t swap_frames;     /* machine.swap.frames; 0: as many as the machine's frames */
-    GPtrArray *tasks;         /* struct sim_task_def * */
-    GPtrArray *names;         /* char *: capability and share names */
+    struct sim_cost_table cost; /* machine.cost; "none" when absent */
+    GPtrArray *tasks;           /* struct sim_task_def * */
+    GPtrArray *names;           /* char *: capability and share names */
     GPtrArray *steps;         /* struct sim_step * */
     GPtrArray *expects;       /* struct sim_expect * */
 };

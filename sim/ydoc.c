@@ -262,3 +262,38 @@ bool sim_yaml_is_null(const struct sim_ynode *node)
     return v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
            strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
 }
+
+const struct sim_ynode *sim_yaml_bad_key(const struct sim_ynode *n, const char *what,
+                                         const char *const *allowed, char **message)
+{
+    if (n->kind != SIM_Y_MAP) {
+        *message = g_strdup_printf("%s must be a mapping, not %s", what,
+                                   n->kind == SIM_Y_SEQ ? "a list" : "a scalar");
+        return n;
+    }
+    for (size_t i = 0; i + 1 < n->n; i += 2) {
+        const struct sim_ynode *k = n->items[i];
+        if (k->kind != SIM_Y_SCALAR) {
+            *message = g_strdup_printf("a key in %s must be a plain name", what);
+            return k;
+        }
+        for (size_t j = 0; j < i; j += 2)
+            if (strcmp(n->items[j]->value, k->value) == 0) {
+                *message = g_strdup_printf("'%s' appears twice in %s", k->value, what);
+                return k;
+            }
+        bool known = false;
+        for (const char *const *a = allowed; *a != NULL && !known; a++)
+            known = strcmp(*a, k->value) == 0;
+        if (!known) {
+            GString *ok = g_string_new("");
+            for (const char *const *a = allowed; *a != NULL; a++)
+                g_string_append_printf(ok, "%s%s", a == allowed ? "" : ", ", *a);
+            *message =
+                g_strdup_printf("unknown key '%s' in %s (known: %s)", k->value, what, ok->str);
+            g_string_free(ok, TRUE);
+            return k;
+        }
+    }
+    return NULL;
+}

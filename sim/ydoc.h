@@ -54,6 +54,13 @@ void sim_yaml_free(struct sim_ynode *node);
 /** The value of KEY in map NODE, or NULL. */
 struct sim_ynode *sim_yaml_get(const struct sim_ynode *map, const char *key);
 
+/** Check that MAP is a mapping whose keys are plain names among ALLOWED
+ *  (NULL-terminated), each once.  Returns NULL when it is; else the node at
+ *  fault, with *MESSAGE (g_free it) saying what is wrong with it (WHAT
+ *  names the map in the message). */
+const struct sim_ynode *sim_yaml_bad_key(const struct sim_ynode *map, const char *what,
+                                         const char *const *allowed, char **message);
+
 /** True for a plain scalar "~", "null", "Null", "NULL" or empty. */
 bool sim_yaml_is_null(const struct sim_ynode *node);
 

@@ -27,6 +27,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include <glib/gstdio.h>
+
 #include "harness.h"
 #include "pmsim/scenario.h"
 
@@ -500,9 +502,21 @@ static const struct {
      "tasks: {}\n"
      "steps: []\n",
      2, 36, "dma_frames: 65 is more than the 64 frames"},
-    {"cost table",
+    {"unknown cost table",
      "name: t\n"
-     "machine: { frames: 64, cost: l4-x2 }\n"
+     "machine: { frames: 64, cost: l4-x9 }\n"
+     "tasks: {}\n"
+     "steps: []\n",
+     2, 30, "machine.cost: no cost table 'l4-x9'"},
+    {"cost table file missing",
+     "name: t\n"
+     "machine: { frames: 64, cost: nowhere/costs.yaml }\n"
+     "tasks: {}\n"
+     "steps: []\n",
+     2, 30, "machine.cost: no cost table file"},
+    {"cost table not a name",
+     "name: t\n"
+     "machine: { frames: 64, cost: [ipc] }\n"
      "tasks: {}\n"
      "steps: []\n",
      2, 30, "machine.cost"},
@@ -1851,6 +1865,79 @@ START_TEST(test_parallel_by_time)
 }
 END_TEST
 
+/* The cost model (SPEC 10): with machine.cost, every step's events cost
+ * simulated time by the table (a file beside the scenario here), the clock
+ * moves on by it, the report adds it up by kind, and lanes of a parallel
+ * block are busy for what their steps cost. */
+START_TEST(test_cost_model)
+{
+    char *dir = g_dir_make_tmp("pmsim-cost-XXXXXX", NULL);
+    char *table = g_build_filename(dir, "tiny.yaml", NULL);
+    char *scen = g_build_filename(dir, "s.yaml", NULL);
+    ck_assert(g_file_set_contents(table,
+                                  "name: tiny\nipc: 100\ntyped_item: 10\nmap_page: 1\n"
+                                  "frame_bind: 1000\nfault: { missing: 7 }\n",
+                                  -1, NULL));
+    ck_assert(
+        g_file_set_contents(scen,
+                            "name: costs\n"
+                            "machine: { frames: 64, cost: tiny.yaml }\n"
+                            "tasks: { a: { pager: none }, b: { pager: none } }\n"
+                            "steps:\n"
+                            "  - { task: a, do: create, as: C }\n"
+                            "  - { task: a, do: allocate, container: C, count: 2 }\n"
+                            "  - { task: a, do: map, container: C, count: 2, at: 0x100000 }\n"
+                            "  - { task: a, do: write, at: 0x100000, bytes: 8KiB, pattern: 1 }\n"
+                            "  - { do: advance, time: 1ms }\n"
+                            "  - parallel:\n"
+                            "      a:\n"
+                            "        - { do: create, as: D }\n"
+                            "        - { do: create, as: E }\n"
+                            "      b:\n"
+                            "        - { do: advance, time: 150ns }\n"
+                            "        - { do: create, as: F }\n",
+                            -1, NULL));
+    char *msg = NULL;
+    sim_scenario_t *sc = sim_scenario_load(scen, &msg);
+    ck_assert_msg(sc != NULL, "%s", msg);
+    struct outcome o = run_scenario(sc, NULL);
+    ck_assert_msg(o.failures == 0, "%s", o.text);
+    ck_assert_str_eq(jstr(o.json, "time.cost_table"), "tiny");
+    /* create: one RPC, two IPCs.  allocate: the same (frames unbound yet).
+     * map: an RPC whose reply carries the item (one IPC apart from it), one
+     * typed item, two pages, two frames bound.  write: nothing new. */
+    ck_assert_int_eq(jint(o.json, "steps.0.cost_ns"), 200);
+    ck_assert_int_eq(jint(o.json, "steps.1.cost_ns"), 200);
+    ck_assert_int_eq(jint(o.json, "steps.2.cost_ns"), 200 + 10 + 2 + 2000);
+    ck_assert_int_eq(jint(o.json, "steps.3.cost_ns"), 0);
+    ck_assert_int_eq(jint(o.json, "steps.4.time_ns"), 200 + 200 + 2212 + 1000000);
+    /* The lanes start together: a's creates at 0 and 200 ns after the block
+     * starts, b's advance then its create at 150 ns. */
+    gint64 t0 = jint(o.json, "steps.5.time_ns");
+    ck_assert_int_eq(t0, 2612 + 1000000);
+    gint64 sum = 0;
+    for (guint i = 0; i < jlen(o.json, "steps"); i++) {
+        char path[32];
+        snprintf(path, sizeof path, "steps.%u.cost_ns", i);
+        sum += jint(o.json, path);
+    }
+    ck_assert_int_eq(jint(o.json, "time.cost_ns"), sum);
+    ck_assert_int_eq(jint(o.json, "time.cost.ipc") + jint(o.json, "time.cost.typed_item") +
+                         jint(o.json, "time.cost.map_page") + jint(o.json, "time.cost.frame_bind"),
+                     sum);
+    /* The block ends with its latest lane: a's two creates (400 ns). */
+    ck_assert_int_eq(jint(o.json, "time.simulated_ns"), t0 + 400);
+    outcome_free(&o);
+    sim_scenario_free(sc);
+    g_unlink(scen);
+    g_unlink(table);
+    g_rmdir(dir);
+    g_free(scen);
+    g_free(table);
+    g_free(dir);
+}
+END_TEST
+
 /* Ties are broken by the seed: the same seed, the same order; other seeds,
  * other orders; each lane's own steps always in their order. */
 START_TEST(test_parallel_seed)
@@ -2157,6 +2244,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_review_issue7);
     tcase_add_test(tc, test_determinism);
     tcase_add_test(tc, test_parallel_by_time);
+    tcase_add_test(tc, test_cost_model);
     tcase_add_test(tc, test_parallel_seed);
     tcase_add_test(tc, test_check_option);
     tcase_add_test(tc, test_absurd_times);
