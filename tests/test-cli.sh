@@ -74,4 +74,22 @@ fi
 out=$("$pmsim" run --trace "$tmp/ok.yaml" 2>&1); check "run --trace" 0 $?
 echo "$out" | grep -q "^trace .* map " || { echo "FAIL: run --trace: no trace lines: $out"; fail=1; }
 echo "$out" | grep -q "^result: ok$" || { echo "FAIL: run --trace: no report"; fail=1; }
+# pmsim calibrate (docs/costs.md): a table a scenario can use.
+"$pmsim" --help 2>&1 | grep -q "calibrate" || { echo "FAIL: --help lists no calibrate"; fail=1; }
+"$pmsim" calibrate --quick --name mine -o "$tmp/mine.yaml" 2>"$tmp/err"; check "calibrate -o" 0 $?
+grep -q "^name: mine$" "$tmp/mine.yaml" || { echo "FAIL: calibrate: no name: $(cat "$tmp/mine.yaml")"; fail=1; }
+grep -q "^# ipc: " "$tmp/mine.yaml" || { echo "FAIL: calibrate: no account of what was measured"; fail=1; }
+sed 's/^machine: { frames: 16 }$/machine: { frames: 16, cost: mine.yaml }/' "$tmp/ok.yaml" >"$tmp/costed.yaml"
+out=$("$pmsim" run "$tmp/costed.yaml" 2>&1); check "run with the calibrated table" 0 $?
+echo "$out" | grep -q "of which the operations (cost table mine)" ||
+    { echo "FAIL: run with the calibrated table: no cost: $out"; fail=1; }
+out=$("$pmsim" calibrate --quick 2>/dev/null); check "calibrate to stdout" 0 $?
+echo "$out" | grep -q "^name: host$" || { echo "FAIL: calibrate: default name"; fail=1; }
+"$pmsim" calibrate --name "" >/dev/null 2>&1; check "calibrate, an empty name" 2 $?
+"$pmsim" calibrate extra >/dev/null 2>&1; check "calibrate, an argument" 2 $?
+"$pmsim" calibrate --quick -o "$tmp/no/such/dir.yaml" >/dev/null 2>&1; check "calibrate, an unwritable file" 1 $?
+sed 's/^machine: { frames: 16 }$/machine: { frames: 16, cost: nothing.yaml }/' "$tmp/ok.yaml" >"$tmp/nocost.yaml"
+"$pmsim" run "$tmp/nocost.yaml" >/dev/null 2>"$tmp/err"; check "run, a missing cost table" 2 $?
+grep -q "^$tmp/nocost.yaml:2:30: machine.cost: no cost table file" "$tmp/err" ||
+    { echo "FAIL: a missing cost table: $(cat "$tmp/err")"; fail=1; }
 exit $fail

@@ -11,7 +11,8 @@
  *   not a valid scenario;
  * - demo: a walk through the simulated kernel on real memory — faults
  *   answered by a pager, a frame shared by two tasks, a mapping handed on,
- *   a recursive unmap — printing each event and the counters. */
+ *   a recursive unmap — printing each event and the counters;
+ * - calibrate: measure this host and write a cost table (docs/costs.md). */
 #include <glib.h>
 #include <inttypes.h>
 #include <locale.h>
@@ -19,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calibrate.h"
 #include "pmsim-config.h"
 #include "pmsim/anon_pager.h"
 #include "pmsim/l4sim.h"
@@ -229,6 +231,55 @@ static int cmd_run(int argc, char **argv)
     return status;
 }
 
+static int cmd_calibrate(int argc, char **argv)
+{
+    char *output = NULL, *name = NULL;
+    gboolean quick = FALSE;
+    GOptionEntry entries[] = {
+        {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
+         "Write the table to FILE (default: standard output)", "FILE"},
+        {"name", 'n', 0, G_OPTION_ARG_STRING, &name, "The table's name (default: host)", "NAME"},
+        {"quick", 0, 0, G_OPTION_ARG_NONE, &quick, "Fewer, smaller samples (seconds less; noisier)",
+         NULL},
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
+    };
+    GOptionContext *ctx = g_option_context_new("- measure this host and write a cost table");
+    g_option_context_set_description(
+        ctx, "Times IPC between threads, mmap/munmap/mprotect, minor faults, page clearing,\n"
+             "memcpy by size and page-sized file I/O, the best of several runs each, and\n"
+             "writes a cost table (docs/costs.md) that a scenario's machine.cost can name.");
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    GError *error = NULL;
+    bool ok = g_option_context_parse(ctx, &argc, &argv, &error);
+    g_option_context_free(ctx);
+    int status = 0;
+    if (!ok || argc != 1) {
+        fprintf(stderr, "pmsim calibrate: %s (try 'pmsim calibrate --help')\n",
+                ok ? "no arguments expected" : error->message);
+        status = EXIT_USAGE;
+    } else if (name != NULL && (name[0] == '\0' || strlen(name) >= 64)) {
+        fprintf(stderr, "pmsim calibrate: --name: 1 to 63 characters\n");
+        status = EXIT_USAGE;
+    }
+    if (status == 0) {
+        struct sim_cost_table t;
+        char *text = pm_calibrate(name != NULL ? name : "host", quick, &t);
+        if (output == NULL) {
+            fputs(text, stdout);
+        } else if (!g_file_set_contents(output, text, -1, &error)) {
+            fprintf(stderr, "pmsim calibrate: %s\n", error->message);
+            status = 1;
+        } else {
+            fprintf(stderr, "pmsim calibrate: wrote %s\n", output);
+        }
+        g_free(text);
+    }
+    g_clear_error(&error);
+    g_free(output);
+    g_free(name);
+    return status;
+}
+
 static const struct command {
     const char *name;
     const char *summary;
@@ -236,6 +287,7 @@ static const struct command {
 } commands[] = {
     {"run", "run a scenario file and report what happened", cmd_run},
     {"demo", "walk through the simulated kernel: faults, sharing, recursive unmap", cmd_demo},
+    {"calibrate", "measure this host and write a cost table", cmd_calibrate},
 };
 
 static char *commands_text(void)

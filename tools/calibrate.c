@@ -1,0 +1,388 @@
+/* calibrate.c — `pmsim calibrate`: measure this host and write a cost table
+ * (SPEC §10, docs/costs.md).
+ *
+ * Each price is the best of several repetitions (machines are shared and
+ * noisy: the fastest run is the one least disturbed), taken with what the
+ * host itself does for the event the simulator counts:
+ * - ipc: a one-byte message between two threads over a pair of pipes, half
+ *   a round trip (a send and the wake-up of the receiver);
+ * - typed_item: an mmap call of one page of a memfd (the call itself);
+ *   map_page: what each further page adds to an mmap with MAP_POPULATE;
+ * - unmap: a munmap call of one page; unmap_page: what each further page
+ *   adds to a munmap;
+ * - tlb_flush: what each page adds to an mprotect(PROT_READ) of a range
+ *   whose pages are mapped (one PTE rewritten, one TLB entry shot down);
+ * - fault.*: a minor fault on fresh anonymous memory (no huge pages), less
+ *   clearing the page (frame_bind), so that a fault and the frame it binds
+ *   are not counted twice;
+ * - frame_bind: clearing a page (memset) in cache;
+ * - copy: memcpy by size from 4 KiB to 64 MiB: hot is the cheapest byte,
+ *   cold the largest size's; cache is the largest size whose byte costs at
+ *   most halfway between them;
+ * - disk_write, disk_read: pwrite and pread of one page of a temporary
+ *   file (the page cache: what the simulator's swap file does). */
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "calibrate.h"
+#include "pmsim/swapfile.h"
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+struct cal {
+    size_t page;
+    unsigned reps;
+    bool quick;
+    GString *log; /* what was measured, for the table's comment */
+};
+
+/* ---- ipc ---------------------------------------------------------------------- */
+
+struct pingpong {
+    int to[2], back[2];
+    unsigned rounds;
+};
+
+static void *echo(void *arg)
+{
+    struct pingpong *pp = arg;
+    char c;
+    for (unsigned i = 0; i < pp->rounds; i++) {
+        if (read(pp->to[0], &c, 1) != 1 || write(pp->back[1], &c, 1) != 1)
+            break;
+    }
+    return NULL;
+}
+
+static double measure_ipc(struct cal *c)
+{
+    double best = -1;
+    unsigned rounds = c->quick ? 2000 : 20000;
+    for (unsigned r = 0; r < c->reps; r++) {
+        struct pingpong pp = {.rounds = rounds};
+        if (pipe(pp.to) != 0 || pipe(pp.back) != 0)
+            return -1;
+        pthread_t t;
+        if (pthread_create(&t, NULL, echo, &pp) != 0)
+            return -1;
+        char ch = 'x';
+        uint64_t t0 = now_ns();
+        unsigned done = 0;
+        for (; done < rounds; done++)
+            if (write(pp.to[1], &ch, 1) != 1 || read(pp.back[0], &ch, 1) != 1)
+                break;
+        uint64_t t1 = now_ns();
+        pthread_join(t, NULL);
+        close(pp.to[0]);
+        close(pp.to[1]);
+        close(pp.back[0]);
+        close(pp.back[1]);
+        if (done < rounds)
+            return -1;
+        double v = (double)(t1 - t0) / rounds / 2;
+        if (best < 0 || v < best)
+            best = v;
+    }
+    g_string_append_printf(c->log, "ipc: half a pipe round trip between two threads: %.0f ns\n",
+                           best);
+    return best;
+}
+
+/* ---- mappings ----------------------------------------------------------------------- */
+
+/* The best time of mmap (MAP_POPULATE) and munmap of N pages of the memfd
+ * FD, a call each, over REPS rounds of CALLS calls: *MAP and *UNMAP in ns
+ * a call. */
+static void map_unmap(struct cal *c, int fd, size_t n, double *map, double *unmap)
+{
+    unsigned calls = c->quick ? 200 : 2000;
+    if (n > 1)
+        calls /= 8;
+    *map = *unmap = -1;
+    void **at = g_new(void *, calls);
+    for (unsigned r = 0; r < c->reps; r++) {
+        uint64_t t0 = now_ns();
+        unsigned made = 0;
+        for (; made < calls; made++) {
+            at[made] =
+                mmap(NULL, n * c->page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+            if (at[made] == MAP_FAILED)
+                break;
+        }
+        uint64_t t1 = now_ns();
+        for (unsigned i = 0; i < made; i++)
+            munmap(at[i], n * c->page);
+        uint64_t t2 = now_ns();
+        if (made == 0)
+            continue;
+        double m = (double)(t1 - t0) / made, u = (double)(t2 - t1) / made;
+        if (*map < 0 || m < *map)
+            *map = m;
+        if (*unmap < 0 || u < *unmap)
+            *unmap = u;
+    }
+    g_free(at);
+}
+
+static void measure_mappings(struct cal *c, struct sim_cost_table *t)
+{
+    const size_t many = 64;
+    int fd = memfd_create("pmsim-calibrate", MFD_CLOEXEC);
+    if (fd < 0 || ftruncate(fd, (off_t)(many * c->page)) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    double m1, u1, mn, un;
+    map_unmap(c, fd, 1, &m1, &u1);
+    map_unmap(c, fd, many, &mn, &un);
+    if (m1 > 0 && mn > 0) {
+        t->ns[SIM_COST_TYPED_ITEM] = m1;
+        t->ns[SIM_COST_MAP_PAGE] = mn > m1 ? (mn - m1) / (double)(many - 1) : 0;
+        t->ns[SIM_COST_UNMAP] = u1;
+        t->ns[SIM_COST_UNMAP_PAGE] = un > u1 ? (un - u1) / (double)(many - 1) : 0;
+    }
+    g_string_append_printf(c->log,
+                           "typed_item, map_page: mmap(MAP_POPULATE) of 1 page of a memfd %.0f ns, "
+                           "of %zu pages %.0f ns\n"
+                           "unmap, unmap_page: munmap of 1 page %.0f ns, of %zu pages %.0f ns\n",
+                           m1, many, mn, u1, many, un);
+    /* tlb_flush: what a page adds to mprotect(PROT_READ) of mapped pages. */
+    double best = -1;
+    void *p = mmap(NULL, many * c->page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+    if (p != MAP_FAILED) {
+        for (unsigned r = 0; r < c->reps * 20; r++) {
+            uint64_t t0 = now_ns();
+            int e1 = mprotect(p, many * c->page, PROT_READ);
+            uint64_t t1 = now_ns();
+            int e2 = mprotect(p, c->page, PROT_READ | PROT_WRITE);
+            uint64_t t2 = now_ns();
+            (void)mprotect(p, many * c->page, PROT_READ | PROT_WRITE);
+            if (e1 != 0 || e2 != 0)
+                break;
+            double v = ((double)(t1 - t0) - (double)(t2 - t1)) / (double)(many - 1);
+            if (v > 0 && (best < 0 || v < best))
+                best = v;
+        }
+        munmap(p, many * c->page);
+    }
+    if (best > 0)
+        t->ns[SIM_COST_TLB_FLUSH] = best;
+    g_string_append_printf(
+        c->log, "tlb_flush: a page of mprotect(PROT_READ) of %zu pages %.1f ns\n", many, best);
+    close(fd);
+}
+
+/* ---- faults and clearing ---------------------------------------------------------- */
+
+static void measure_faults(struct cal *c, struct sim_cost_table *t)
+{
+    size_t n = c->quick ? 256 : 4096;
+    double fault = -1, clear = -1;
+    unsigned char *hot = aligned_alloc(c->page, c->page);
+    for (unsigned r = 0; r < c->reps; r++) {
+        unsigned char *p =
+            mmap(NULL, n * c->page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            break;
+        (void)madvise(p, n * c->page, MADV_NOHUGEPAGE);
+        uint64_t t0 = now_ns();
+        for (size_t i = 0; i < n; i++)
+            p[i * c->page] = 1;
+        uint64_t t1 = now_ns();
+        munmap(p, n * c->page);
+        double v = (double)(t1 - t0) / (double)n;
+        if (fault < 0 || v < fault)
+            fault = v;
+        if (hot != NULL) {
+            uint64_t a = now_ns();
+            for (unsigned i = 0; i < 256; i++) {
+                memset(hot, (int)i, c->page);
+                __asm__ volatile("" : : "r"(hot) : "memory");
+            }
+            double w = (double)(now_ns() - a) / 256;
+            if (clear < 0 || w < clear)
+                clear = w;
+        }
+    }
+    free(hot);
+    if (clear > 0)
+        t->ns[SIM_COST_FRAME_BIND] = clear;
+    double kernel = fault > clear ? fault - (clear > 0 ? clear : 0) : fault;
+    for (int k = SIM_COST_FAULT_MISSING; k <= SIM_COST_FAULT_EXEC; k++)
+        t->ns[k] = kernel > 0 ? kernel : 0;
+    g_string_append_printf(c->log,
+                           "fault.*: a minor fault on fresh anonymous memory %.0f ns, less "
+                           "frame_bind\nframe_bind: memset of a page in cache %.0f ns\n",
+                           fault, clear);
+}
+
+/* ---- copying -------------------------------------------------------------------------- */
+
+static void measure_copy(struct cal *c, struct sim_cost_table *t)
+{
+    size_t top = c->quick ? (size_t)8 << 20 : (size_t)64 << 20;
+    unsigned char *a = malloc(top), *b = malloc(top);
+    if (a == NULL || b == NULL) {
+        free(a);
+        free(b);
+        return;
+    }
+    memset(a, 1, top);
+    memset(b, 2, top);
+    double per[32];
+    size_t sizes[32], ns = 0;
+    for (size_t sz = 4096; sz <= top && ns < 32; sz *= 4) {
+        /* Enough bytes in all to time well; the same buffers again and
+         * again (hot while they fit). */
+        size_t rounds = (top * (c->quick ? 1 : 4)) / sz;
+        if (rounds < 2)
+            rounds = 2;
+        double best = -1;
+        for (unsigned r = 0; r < c->reps; r++) {
+            uint64_t t0 = now_ns();
+            for (size_t i = 0; i < rounds; i++) {
+                memcpy(b, a, sz);
+                __asm__ volatile("" : : "r"(b) : "memory");
+            }
+            double v = (double)(now_ns() - t0) / (double)(rounds * sz);
+            if (best < 0 || v < best)
+                best = v;
+        }
+        sizes[ns] = sz;
+        per[ns++] = best;
+        g_string_append_printf(c->log, "copy: memcpy of %zu KiB %.4f ns a byte\n", sz >> 10, best);
+    }
+    free(a);
+    free(b);
+    if (ns == 0)
+        return;
+    double hot = per[0];
+    for (size_t i = 1; i < ns; i++)
+        if (per[i] < hot)
+            hot = per[i];
+    double cold = per[ns - 1] > hot ? per[ns - 1] : hot;
+    size_t cache = sizes[0];
+    for (size_t i = 0; i < ns; i++)
+        if (per[i] <= (hot + cold) / 2)
+            cache = sizes[i];
+    t->ns[SIM_COST_COPY_HOT] = hot;
+    t->ns[SIM_COST_COPY_COLD] = cold;
+    t->cache_bytes = cache;
+}
+
+/* ---- disk ------------------------------------------------------------------------------- */
+
+static void measure_disk(struct cal *c, struct sim_cost_table *t)
+{
+    int fd = sim_temp_fd("calibration file", NULL);
+    if (fd < 0)
+        return;
+    size_t n = c->quick ? 256 : 4096;
+    unsigned char *buf = aligned_alloc(c->page, c->page);
+    double w = -1, rd = -1;
+    if (buf != NULL && ftruncate(fd, (off_t)(n * c->page)) == 0) {
+        memset(buf, 7, c->page);
+        for (unsigned r = 0; r < c->reps; r++) {
+            uint64_t t0 = now_ns();
+            size_t i = 0;
+            for (; i < n; i++)
+                if (pwrite(fd, buf, c->page, (off_t)(i * c->page)) != (ssize_t)c->page)
+                    break;
+            uint64_t t1 = now_ns();
+            size_t j = 0;
+            for (; j < i; j++)
+                if (pread(fd, buf, c->page, (off_t)(j * c->page)) != (ssize_t)c->page)
+                    break;
+            uint64_t t2 = now_ns();
+            if (i < n || j < n)
+                break;
+            double vw = (double)(t1 - t0) / (double)n, vr = (double)(t2 - t1) / (double)n;
+            if (w < 0 || vw < w)
+                w = vw;
+            if (rd < 0 || vr < rd)
+                rd = vr;
+        }
+    }
+    free(buf);
+    close(fd);
+    if (w > 0) {
+        t->ns[SIM_COST_DISK_WRITE] = w;
+        t->ns[SIM_COST_DISK_READ] = rd;
+    }
+    g_string_append_printf(c->log,
+                           "disk_write, disk_read: pwrite and pread of a page of a temporary file "
+                           "%.0f and %.0f ns\n",
+                           w, rd);
+}
+
+/* ---- the table ---------------------------------------------------------------------------- */
+
+static char *cpu_model(void)
+{
+    char *text = NULL;
+    if (!g_file_get_contents("/proc/cpuinfo", &text, NULL, NULL))
+        return g_strdup("unknown CPU");
+    char *model = NULL;
+    for (char *line = strtok(text, "\n"); line != NULL && model == NULL; line = strtok(NULL, "\n"))
+        if (g_str_has_prefix(line, "model name")) {
+            char *colon = strchr(line, ':');
+            if (colon != NULL)
+                model = g_strstrip(g_strdup(colon + 1));
+        }
+    g_free(text);
+    return model != NULL ? model : g_strdup("unknown CPU");
+}
+
+char *pm_calibrate(const char *name, bool quick, struct sim_cost_table *out)
+{
+    struct cal c = {.page = (size_t)sysconf(_SC_PAGESIZE), .reps = quick ? 2 : 7, .quick = quick};
+    c.log = g_string_new(NULL);
+    memset(out, 0, sizeof *out);
+    g_strlcpy(out->name, name, sizeof out->name);
+    double ipc = measure_ipc(&c);
+    if (ipc > 0)
+        out->ns[SIM_COST_IPC] = ipc;
+    measure_mappings(&c, out);
+    measure_faults(&c, out);
+    measure_copy(&c, out);
+    measure_disk(&c, out);
+
+    struct utsname u;
+    char *cpu = cpu_model();
+    GDateTime *now = g_date_time_new_now_utc();
+    char *when = g_date_time_format(now, "%Y-%m-%d %H:%M UTC");
+    GString *head = g_string_new(NULL);
+    g_string_append_printf(head, "cost table %s, measured by `pmsim calibrate%s` on %s\n", name,
+                           quick ? " --quick" : "", when);
+    if (uname(&u) == 0)
+        g_string_append_printf(head, "host: %s %s %s %s\n", u.nodename, u.sysname, u.release,
+                               u.machine);
+    g_string_append_printf(head, "cpu: %s; %ld CPUs online; pages of %zu bytes\n", cpu,
+                           sysconf(_SC_NPROCESSORS_ONLN), c.page);
+    g_string_append_printf(head, "each price the best of %u repetitions; what was measured:\n",
+                           c.reps);
+    g_string_append(head, c.log->str);
+    g_free(when);
+    g_date_time_unref(now);
+    g_free(cpu);
+    g_string_free(c.log, TRUE);
+    char *text = sim_cost_table_format(out, head->str);
+    g_string_free(head, TRUE);
+    return text;
+}
