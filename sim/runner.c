@@ -1751,6 +1751,13 @@ static void build_report(struct sim_run *r)
         json_builder_add_string_value(b, sc->description);
     }
     member_int(b, "seed", sc->seed);
+    json_builder_set_member_name(b, "params");
+    json_builder_begin_object(b);
+    for (guint i = 0; sc->params != NULL && i + 1 < sc->params->len; i += 2) {
+        json_builder_set_member_name(b, g_ptr_array_index(sc->params, i));
+        json_builder_add_string_value(b, g_ptr_array_index(sc->params, i + 1));
+    }
+    json_builder_end_object(b);
     json_builder_set_member_name(b, "policy");
     json_builder_add_string_value(b, sc->policy != NULL ? sc->policy : "first-come-first-served");
     if (r->policy != NULL) {
@@ -2175,6 +2182,11 @@ void sim_run_write_text(const sim_run_t *r, FILE *out)
             (unsigned long long)sc->seed, json_object_get_string_member(o, "policy"));
     if (sc->description != NULL)
         fprintf(out, "  %s\n", sc->description);
+    for (guint i = 0; sc->params != NULL && i + 1 < sc->params->len; i += 2)
+        fprintf(out, "%s%s=%s%s", i == 0 ? "params: " : ", ",
+                (const char *)g_ptr_array_index(sc->params, i),
+                (const char *)g_ptr_array_index(sc->params, i + 1),
+                i + 2 >= sc->params->len ? "\n" : "");
     if (r->failures->len > 0) {
         fprintf(out, "\n*** %u FAILURE%s ***\n", r->failures->len,
                 r->failures->len == 1 ? "" : "S");

@@ -1732,6 +1732,8 @@ static void scenario_free(struct sim_scenario *sc)
         return;
     g_free(sc->file);
     g_free(sc->dir);
+    if (sc->params != NULL)
+        g_ptr_array_free(sc->params, TRUE);
     g_free(sc->policy);
     g_free(sc->victim);
     g_free(sc->swap_path);
@@ -1772,8 +1774,117 @@ size_t sim_scenario_steps(const sim_scenario_t *sc)
     return sc->steps->len;
 }
 
+/* ---- parameters (an addition: sweeps) ------------------------------------------ */
+
+static bool param_name_ok(const char *s)
+{
+    if (!g_ascii_isalpha(*s) && *s != '_')
+        return false;
+    for (; *s != '\0'; s++)
+        if (!g_ascii_isalnum(*s) && *s != '_')
+            return false;
+    return true;
+}
+
+/* The value of parameter NAME (LEN bytes), or NULL. */
+static const char *param_value(const GPtrArray *params, const char *name, size_t len)
+{
+    for (guint i = 0; i + 1 < params->len; i += 2) {
+        const char *p = g_ptr_array_index(params, i);
+        if (strlen(p) == len && strncmp(p, name, len) == 0)
+            return g_ptr_array_index(params, i + 1);
+    }
+    return NULL;
+}
+
+/* Replace ${NAME} in every scalar value under N (not in keys, not in the
+ * params map itself) by the parameter's value. */
+static bool substitute(struct loader *L, struct sim_ynode *n, const struct sim_ynode *skip)
+{
+    if (n == skip)
+        return true;
+    if (n->kind == SIM_Y_SCALAR) {
+        if (strstr(n->value, "${") == NULL)
+            return true;
+        GString *out = g_string_new(NULL);
+        for (const char *p = n->value; *p != '\0';) {
+            const char *at = strstr(p, "${");
+            if (at == NULL) {
+                g_string_append(out, p);
+                break;
+            }
+            g_string_append_len(out, p, at - p);
+            const char *end = strchr(at + 2, '}');
+            const char *v =
+                end != NULL ? param_value(L->sc->params, at + 2, (size_t)(end - at - 2)) : NULL;
+            if (v == NULL) {
+                int len = end != NULL ? (int)(end - at + 1) : (int)strlen(at);
+                fail(L, n, "%.*s: no such parameter (the scenario's params declare them)", len, at);
+                g_string_free(out, TRUE);
+                return false;
+            }
+            g_string_append(out, v);
+            p = end + 1;
+        }
+        /* A value that is one reference and nothing else reads as the
+         * parameter's value written plain (quotes were only there for the
+         * YAML: "${n}" in a flow mapping), so a number stays a number. */
+        const char *close = strchr(n->value, '}');
+        if (g_str_has_prefix(n->value, "${") && close != NULL && close[1] == '\0')
+            n->plain = true;
+        g_free(n->value);
+        n->value = g_string_free(out, FALSE);
+        return true;
+    }
+    for (size_t i = n->kind == SIM_Y_MAP ? 1 : 0; i < n->n; i += n->kind == SIM_Y_MAP ? 2 : 1)
+        if (!substitute(L, n->items[i], skip))
+            return false;
+    return true;
+}
+
+/* params: { NAME: default, … }, then ASSIGN ("NAME=value", NULL-terminated)
+ * over the defaults, then ${NAME} replaced everywhere. */
+static bool load_params(struct loader *L, struct sim_ynode *root, const char *const *assign)
+{
+    struct sim_scenario *sc = L->sc;
+    sc->params = g_ptr_array_new_with_free_func(g_free);
+    const struct sim_ynode *v = sim_yaml_get(root, "params");
+    if (v != NULL && !sim_yaml_is_null(v)) {
+        if (v->kind != SIM_Y_MAP)
+            return fail(L, v, "params must map parameter names to their default values");
+        for (size_t i = 0; i + 1 < v->n; i += 2) {
+            const struct sim_ynode *k = v->items[i], *x = v->items[i + 1];
+            if (k->kind != SIM_Y_SCALAR || !param_name_ok(k->value))
+                return fail(L, k,
+                            "a parameter's name is letters, digits and _ (not first a digit)");
+            if (param_value(sc->params, k->value, strlen(k->value)) != NULL)
+                return fail(L, k, "parameter '%s' appears twice", k->value);
+            if (!want_scalar(L, x, k->value))
+                return false;
+            g_ptr_array_add(sc->params, g_strdup(k->value));
+            g_ptr_array_add(sc->params, g_strdup(x->value));
+        }
+    }
+    for (const char *const *a = assign; a != NULL && *a != NULL; a++) {
+        const char *eq = strchr(*a, '=');
+        size_t len = eq != NULL ? (size_t)(eq - *a) : strlen(*a);
+        guint i = 0;
+        while (i < sc->params->len && (strlen(g_ptr_array_index(sc->params, i)) != len ||
+                                       strncmp(g_ptr_array_index(sc->params, i), *a, len) != 0))
+            i += 2;
+        const struct sim_ynode *at = v != NULL ? v : root;
+        if (eq == NULL)
+            return fail(L, at, "parameter '%s': write NAME=VALUE", *a);
+        if (i >= sc->params->len)
+            return fail(L, at, "parameter '%.*s' is not in the scenario's params", (int)len, *a);
+        g_free(g_ptr_array_index(sc->params, i + 1));
+        sc->params->pdata[i + 1] = g_strdup(eq + 1);
+    }
+    return substitute(L, root, v);
+}
+
 static sim_scenario_t *load_tree(const char *name, struct sim_ynode *root, const char *dir,
-                                 char **message)
+                                 const char *const *assign, char **message)
 {
     struct loader L = {.file = name};
     struct sim_scenario *sc = g_new0(struct sim_scenario, 1);
@@ -1793,9 +1904,11 @@ static sim_scenario_t *load_tree(const char *name, struct sim_ynode *root, const
     L.swaps = g_ptr_array_new_with_free_func((GDestroyNotify)g_hash_table_destroy);
 
     static const char *const top[] = {"name",  "description", "seed",   "machine", "policy",
-                                      "tasks", "steps",       "expect", NULL};
+                                      "tasks", "steps",       "expect", "params",  NULL};
     const struct sim_ynode *v;
     if (!check_keys(&L, root, "the scenario", top))
+        goto out;
+    if (!load_params(&L, root, assign))
         goto out;
     if ((v = sim_yaml_get(root, "name")) == NULL) {
         fail(&L, root, "a scenario needs 'name'");
@@ -1886,7 +1999,7 @@ out:
 }
 
 static sim_scenario_t *load_text(const char *name, const char *text, size_t len, const char *dir,
-                                 char **message)
+                                 const char *const *assign, char **message)
 {
     GError *err = NULL;
     struct sim_ynode *root = sim_yaml_load_string(name, text, len, &err);
@@ -1906,7 +2019,7 @@ static sim_scenario_t *load_text(const char *name, const char *text, size_t len,
             g_free(m);
         }
     } else {
-        sc = load_tree(name, root, dir, message);
+        sc = load_tree(name, root, dir, assign, message);
     }
     sim_yaml_free(root);
     return sc;
@@ -1915,10 +2028,16 @@ static sim_scenario_t *load_text(const char *name, const char *text, size_t len,
 sim_scenario_t *sim_scenario_load_string(const char *name, const char *text, size_t len,
                                          char **message)
 {
-    return load_text(name, text, len, NULL, message);
+    return load_text(name, text, len, NULL, NULL, message);
 }
 
 sim_scenario_t *sim_scenario_load(const char *path, char **message)
+{
+    return sim_scenario_load_params(path, NULL, message);
+}
+
+sim_scenario_t *sim_scenario_load_params(const char *path, const char *const *assign,
+                                         char **message)
 {
     size_t len = 0;
     GError *io = NULL;
@@ -1930,7 +2049,7 @@ sim_scenario_t *sim_scenario_load(const char *path, char **message)
         return NULL;
     }
     char *dir = g_path_get_dirname(path);
-    sim_scenario_t *sc = load_text(path, text, len, dir, message);
+    sim_scenario_t *sc = load_text(path, text, len, dir, assign, message);
     g_free(dir);
     g_free(text);
     return sc;

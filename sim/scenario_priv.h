@@ -158,14 +158,15 @@ struct sim_scenario {
     char *policy;   /* a policy kind (pm_policy_kind_find); NULL: first come, first served */
     uint64_t grace; /* policy.grace (ns); 0: the server's default */
     char *victim;   /* machine.victim; NULL: physmem's default */
-    uint64_t return_deadline; /* machine.return_deadline (ns); 0: physmem's default */
-    char *swap_path;          /* machine.swap.path; NULL: a temporary file */
-    uint64_t swap_frames;     /* machine.swap.frames; 0: as many as the machine's frames */
+    uint64_t return_deadline;   /* machine.return_deadline (ns); 0: physmem's default */
+    char *swap_path;            /* machine.swap.path; NULL: a temporary file */
+    uint64_t swap_frames;       /* machine.swap.frames; 0: as many as the machine's frames */
     struct sim_cost_table cost; /* machine.cost; "none" when absent */
+    GPtrArray *params;          /* char *: name, value, name, value… (as run) */
     GPtrArray *tasks;           /* struct sim_task_def * */
     GPtrArray *names;           /* char *: capability and share names */
-    GPtrArray *steps;         /* struct sim_step * */
-    GPtrArray *expects;       /* struct sim_expect * */
+    GPtrArray *steps;           /* struct sim_step * */
+    GPtrArray *expects;         /* struct sim_expect * */
 };
 
 #endif

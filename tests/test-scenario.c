@@ -1938,6 +1938,85 @@ START_TEST(test_cost_model)
 }
 END_TEST
 
+/* Run the file PATH with parameters SET; it must hold. */
+static struct outcome run_file_params(const char *path, const char *const *set)
+{
+    char *msg = NULL;
+    sim_scenario_t *sc = sim_scenario_load_params(path, set, &msg);
+    ck_assert_msg(sc != NULL, "%s", msg);
+    struct outcome o = run_scenario(sc, NULL);
+    ck_assert_msg(o.failures == 0, "%s", o.text);
+    sim_scenario_free(sc);
+    return o;
+}
+
+/* Parameters (an addition, for sweeps): params declares them with their
+ * defaults, ${NAME} stands for one in any value, assignments override the
+ * defaults; the report says what they were.  Unknown ones are errors. */
+START_TEST(test_params)
+{
+    char *dir = g_dir_make_tmp("pmsim-params-XXXXXX", NULL);
+    char *path = g_build_filename(dir, "p.yaml", NULL);
+    ck_assert(g_file_set_contents(
+        path,
+        "name: copies of ${n}\n"
+        "params: { n: 2, fill: 7 }\n"
+        "machine: { frames: 64 }\n"
+        "tasks: { a: { pager: none } }\n"
+        "steps:\n"
+        "  - { task: a, do: create, as: C }\n"
+        "  - { task: a, do: allocate, container: C, count: \"${n}\" }\n"
+        "  - { task: a, do: map, container: C, count: \"${n}\", at: 0x100000 }\n"
+        "  - { task: a, do: write, at: 0x100000, bytes: 4KiB, pattern: \"${fill}\" }\n"
+        "  - { task: a, do: read, at: 0x100000, bytes: 4KiB, expect_pattern: \"${fill}\" }\n"
+        "expect:\n"
+        "  tasks.a.allocated: \"${n}\"\n",
+        -1, NULL));
+    struct outcome o = run_file_params(path, NULL);
+    ck_assert_str_eq(jstr(o.json, "scenario"), "copies of 2");
+    ck_assert_str_eq(jstr(o.json, "params.n"), "2");
+    ck_assert_int_eq(jint(o.json, "tasks.a.allocated"), 2);
+    outcome_free(&o);
+    const char *const set[] = {"n=5", "fill=0x33", NULL};
+    o = run_file_params(path, set);
+    ck_assert_str_eq(jstr(o.json, "params.n"), "5");
+    ck_assert_str_eq(jstr(o.json, "params.fill"), "0x33");
+    ck_assert_int_eq(jint(o.json, "tasks.a.allocated"), 5);
+    outcome_free(&o);
+    char *msg;
+    /* Errors: an undeclared name, no '=', a value the step refuses. */
+    static const struct {
+        const char *set, *says;
+    } wrong[] = {
+        {"m=1", "p.yaml:2:9: parameter 'm' is not in the scenario's params"},
+        {"n", "p.yaml:2:9: parameter 'n': write NAME=VALUE"},
+        {"n=-1", "p.yaml:7:"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(wrong); i++) {
+        const char *const one[] = {wrong[i].set, NULL};
+        msg = NULL;
+        ck_assert_ptr_null(sim_scenario_load_params(path, one, &msg));
+        ck_assert_msg(msg != NULL && strstr(msg, wrong[i].says) != NULL, "%s: %s", wrong[i].set,
+                      msg);
+        free(msg);
+    }
+    ck_assert(g_file_set_contents(path,
+                                  "name: t\nparams: { n: 1 }\nmachine: { frames: 8 }\n"
+                                  "tasks: {}\nsteps:\n  - { do: advance, time: \"${m}\" }\n",
+                                  -1, NULL));
+    msg = NULL;
+    ck_assert_ptr_null(sim_scenario_load_params(path, NULL, &msg));
+    ck_assert_msg(strstr(msg, "p.yaml:6:") != NULL &&
+                      strstr(msg, "${m}: no such parameter") != NULL,
+                  "%s", msg);
+    free(msg);
+    g_unlink(path);
+    g_rmdir(dir);
+    g_free(path);
+    g_free(dir);
+}
+END_TEST
+
 /* Ties are broken by the seed: the same seed, the same order; other seeds,
  * other orders; each lane's own steps always in their order. */
 START_TEST(test_parallel_seed)
@@ -2245,6 +2324,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_determinism);
     tcase_add_test(tc, test_parallel_by_time);
     tcase_add_test(tc, test_cost_model);
+    tcase_add_test(tc, test_params);
     tcase_add_test(tc, test_parallel_seed);
     tcase_add_test(tc, test_check_option);
     tcase_add_test(tc, test_absurd_times);

@@ -185,8 +185,11 @@ static int cmd_demo(int argc, char **argv)
 static int cmd_run(int argc, char **argv)
 {
     gboolean json = FALSE, trace = FALSE, check = FALSE;
+    char **params = NULL;
     GOptionEntry entries[] = {
         {"json", 'j', 0, G_OPTION_ARG_NONE, &json, "Write the report as JSON", NULL},
+        {"param", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &params,
+         "Set a parameter the scenario declares (params:), overriding its default", "NAME=VALUE"},
         {"trace", 't', 0, G_OPTION_ARG_NONE, &trace,
          "Print one line per event as it happens (to stderr with --json)", NULL},
         {"check", 'c', 0, G_OPTION_ARG_NONE, &check,
@@ -204,15 +207,18 @@ static int cmd_run(int argc, char **argv)
     if (!ok) {
         fprintf(stderr, "pmsim run: %s\n", error->message);
         g_error_free(error);
+        g_strfreev(params);
         return EXIT_USAGE;
     }
     if (argc != 2) {
         fprintf(stderr, "pmsim run: %s (try 'pmsim run --help')\n",
                 argc < 2 ? "which scenario file?" : "one scenario file at a time");
+        g_strfreev(params);
         return EXIT_USAGE;
     }
     char *message = NULL;
-    sim_scenario_t *sc = sim_scenario_load(argv[1], &message);
+    sim_scenario_t *sc = sim_scenario_load_params(argv[1], (const char *const *)params, &message);
+    g_strfreev(params);
     if (sc == NULL) {
         fprintf(stderr, "%s\n", message);
         free(message);

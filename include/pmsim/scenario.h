@@ -24,6 +24,13 @@ typedef struct sim_run sim_run_t;
  *  with *MESSAGE (caller frees with free()) set to "PATH:line:col: what". */
 sim_scenario_t *sim_scenario_load(const char *path, char **message);
 
+/** The same with parameters (an addition, for sweeps): a scenario may
+ *  declare `params: { NAME: default, … }` and write ${NAME} in any value;
+ *  ASSIGN ("NAME=VALUE" strings, NULL-terminated; NULL: none) overrides the
+ *  defaults.  A NAME the scenario does not declare is an error. */
+sim_scenario_t *sim_scenario_load_params(const char *path, const char *const *assign,
+                                         char **message);
+
 /** The same from LEN bytes of TEXT, called NAME in messages; relative paths
  *  in the scenario are relative to the current directory. */
 sim_scenario_t *sim_scenario_load_string(const char *name, const char *text, size_t len,
