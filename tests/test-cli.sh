@@ -92,4 +92,43 @@ sed 's/^machine: { frames: 16 }$/machine: { frames: 16, cost: nothing.yaml }/' "
 "$pmsim" run "$tmp/nocost.yaml" >/dev/null 2>"$tmp/err"; check "run, a missing cost table" 2 $?
 grep -q "^$tmp/nocost.yaml:2:30: machine.cost: no cost table file" "$tmp/err" ||
     { echo "FAIL: a missing cost table: $(cat "$tmp/err")"; fail=1; }
+# pmsim sweep: a parameterised scenario over a grid, in parallel; a jobs
+# file run by hand, merged back.
+cat >"$tmp/p.yaml" <<EOF
+name: sweep
+params: { n: 2, fill: 7 }
+machine: { frames: 32 }
+tasks: { a: {} }
+steps:
+  - { task: a, do: create, as: C }
+  - { task: a, do: allocate, container: C, count: "\${n}" }
+  - { task: a, do: map, container: C, count: "\${n}", at: 0x100000 }
+  - { task: a, do: write, at: 0x100000, bytes: 4KiB, pattern: "\${fill}" }
+  - { task: a, do: read, at: 0x100000, bytes: 4KiB, expect_pattern: 7 }
+expect:
+  tasks.a.allocated: "\${n}"
+EOF
+"$pmsim" run --param n=3 "$tmp/p.yaml" >/dev/null 2>&1; check "run --param" 0 $?
+"$pmsim" run --param m=3 "$tmp/p.yaml" >/dev/null 2>&1; check "run --param, undeclared" 2 $?
+"$pmsim" sweep -p n=1..4:+1 -p fill=7,8 --jobs 2 --csv "$tmp/s.csv" --json "$tmp/s.json" "$tmp/p.yaml" 2>/dev/null
+check "sweep, a point fails" 1 $?
+[ "$(wc -l <"$tmp/s.csv")" -eq 9 ] || { echo "FAIL: sweep: 8 points and a header: $(cat "$tmp/s.csv")"; fail=1; }
+head -1 "$tmp/s.csv" | grep -q "^point,status,n,fill,simulated_ns,cost_ns,host_ns,host_cpu_ns,rpcs," ||
+    { echo "FAIL: sweep: header: $(head -1 "$tmp/s.csv")"; fail=1; }
+[ "$(grep -c ',ok,' "$tmp/s.csv")" -eq 4 ] && [ "$(grep -c ',failed,' "$tmp/s.csv")" -eq 4 ] ||
+    { echo "FAIL: sweep: statuses: $(cat "$tmp/s.csv")"; fail=1; }
+grep -q "^8,failed,4,8," "$tmp/s.csv" || { echo "FAIL: sweep: grid order: $(cat "$tmp/s.csv")"; fail=1; }
+if command -v python3 >/dev/null 2>&1; then
+    python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(0 if len(d["points"]) == 8 and d["points"][2]["params"]["n"] == "2" and d["points"][2]["counters"]["rpcs"] > 0 else 1)' "$tmp/s.json" ||
+        { echo "FAIL: sweep --json"; fail=1; }
+fi
+"$pmsim" sweep -p n=1,2 -p fill=7 --jobs-file "$tmp/jobs" --out-dir "$tmp/out" "$tmp/p.yaml" 2>/dev/null
+check "sweep --jobs-file" 0 $?
+[ "$(wc -l <"$tmp/jobs")" -eq 2 ] || { echo "FAIL: jobs file: $(cat "$tmp/jobs")"; fail=1; }
+sh "$tmp/jobs" >/dev/null 2>&1
+out=$("$pmsim" sweep --merge "$tmp"/out/*.json 2>&1); check "sweep --merge" 0 $?
+echo "$out" | grep -q "^2,ok,2,7," || { echo "FAIL: merge: $out"; fail=1; }
+"$pmsim" sweep -p n=4..1:x2 "$tmp/p.yaml" >/dev/null 2>&1; check "sweep, a range that goes down" 2 $?
+"$pmsim" sweep -p q=1 "$tmp/p.yaml" >/dev/null 2>&1; check "sweep, an undeclared parameter" 2 $?
+"$pmsim" sweep --merge "$tmp/p.yaml" >/dev/null 2>&1; check "sweep --merge, not a report" 1 $?
 exit $fail

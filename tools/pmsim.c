@@ -12,7 +12,8 @@
  * - demo: a walk through the simulated kernel on real memory — faults
  *   answered by a pager, a frame shared by two tasks, a mapping handed on,
  *   a recursive unmap — printing each event and the counters;
- * - calibrate: measure this host and write a cost table (docs/costs.md). */
+ * - calibrate: measure this host and write a cost table (docs/costs.md);
+ * - sweep: a scenario over a grid of its parameters, in parallel (sweep.c). */
 #include <glib.h>
 #include <inttypes.h>
 #include <locale.h>
@@ -21,6 +22,7 @@
 #include <string.h>
 
 #include "calibrate.h"
+#include "sweep.h"
 #include "pmsim-config.h"
 #include "pmsim/anon_pager.h"
 #include "pmsim/l4sim.h"
@@ -294,6 +296,7 @@ static const struct command {
     {"run", "run a scenario file and report what happened", cmd_run},
     {"demo", "walk through the simulated kernel: faults, sharing, recursive unmap", cmd_demo},
     {"calibrate", "measure this host and write a cost table", cmd_calibrate},
+    {"sweep", "run a scenario over a grid of its parameters (CSV, JSON)", pm_sweep_main},
 };
 
 static char *commands_text(void)
