@@ -1612,7 +1612,21 @@ static pm_time_t run_checked(struct sim_run *r, const struct sim_step *s)
         struct check_ctx c = {r, r->nsteps, s->line};
         pm_check(r->pm, check_report, &c);
     }
-    return charge(r);
+    pm_time_t cost = charge(r);
+    if (r->opt->timeline != NULL) {
+        /* Each task's frames as the step left them, at its end. */
+        for (guint i = 0; i < r->sc->tasks->len; i++) {
+            struct pm_task_info ti = r->tasks[i].last_info;
+            if (r->tasks[i].started && !r->tasks[i].dead &&
+                pm_task_info(r->pm, r->tasks[i].id, &ti) != PM_OK)
+                continue;
+            fprintf(r->opt->timeline, "%llu,%zu,%s,%llu,%llu,%llu\n",
+                    (unsigned long long)(l4_system_clock(r->k) + cost), r->nsteps,
+                    task_name(r, (int)i), (unsigned long long)ti.guaranteed,
+                    (unsigned long long)ti.allocated, (unsigned long long)ti.extra);
+        }
+    }
+    return cost;
 }
 
 /* A parallel block: the lane with the earliest clock goes next. */
@@ -2104,6 +2118,8 @@ sim_run_t *sim_scenario_run(const sim_scenario_t *sc, const struct sim_run_optio
             pm_check(r->pm, check_report, &c);
         }
         cost_counts(r, &r->charged, &r->charged_copy); /* setting up is free */
+        if (r->opt->timeline != NULL)
+            fputs("time_ns,step,task,guaranteed,allocated,extra\n", r->opt->timeline);
         for (guint i = 0; i < sc->steps->len; i++) {
             const struct sim_step *s = g_ptr_array_index(sc->steps, i);
             if (s->op == OP_PARALLEL) {

@@ -131,4 +131,25 @@ echo "$out" | grep -q "^2,ok,2,7," || { echo "FAIL: merge: $out"; fail=1; }
 "$pmsim" sweep -p n=4..1:x2 "$tmp/p.yaml" >/dev/null 2>&1; check "sweep, a range that goes down" 2 $?
 "$pmsim" sweep -p q=1 "$tmp/p.yaml" >/dev/null 2>&1; check "sweep, an undeclared parameter" 2 $?
 "$pmsim" sweep --merge "$tmp/p.yaml" >/dev/null 2>&1; check "sweep --merge, not a report" 1 $?
+# pmsim plot (gnuplot): a sweep's CSV, a timeline; the script alone.
+"$pmsim" sweep -p n=1..8:x2 -p fill=7 --csv "$tmp/g.csv" "$tmp/p.yaml" >/dev/null 2>&1
+check "sweep for a plot" 0 $?
+"$pmsim" plot "$tmp/g.csv" -x n -y rpcs --by fill --script "$tmp/g.gp" -o "$tmp/g.svg" 2>/dev/null
+check "plot --script" 0 $?
+grep -q "^set logscale x 2" "$tmp/g.gp" || { echo "FAIL: plot: no log scale for 1..8:x2: $(cat "$tmp/g.gp")"; fail=1; }
+grep -q "^set ylabel 'rpcs (count)'" "$tmp/g.gp" || { echo "FAIL: plot: y label: $(cat "$tmp/g.gp")"; fail=1; }
+[ "$(grep -c '^e$' "$tmp/g.gp")" -eq 1 ] || { echo "FAIL: plot: one line for one fill"; fail=1; }
+if command -v gnuplot >/dev/null 2>&1; then
+    "$pmsim" plot "$tmp/g.csv" -x n -y host_ns -o "$tmp/g.svg" 2>/dev/null; check "plot, SVG" 0 $?
+    grep -q "<svg" "$tmp/g.svg" || { echo "FAIL: plot: not an SVG"; fail=1; }
+    "$pmsim" run --timeline "$tmp/t.csv" "$tmp/ok.yaml" >/dev/null 2>&1; check "run --timeline" 0 $?
+    head -1 "$tmp/t.csv" | grep -q "^time_ns,step,task,guaranteed,allocated,extra$" ||
+        { echo "FAIL: timeline header: $(head -1 "$tmp/t.csv")"; fail=1; }
+    "$pmsim" plot --timeline "$tmp/t.csv" -o "$tmp/t.png" 2>/dev/null; check "plot --timeline, PNG" 0 $?
+    [ "$(head -c 4 "$tmp/t.png" | tail -c 3)" = "PNG" ] || { echo "FAIL: plot: not a PNG"; fail=1; }
+fi
+"$pmsim" plot "$tmp/g.csv" -x nothing >/dev/null 2>&1; check "plot, an unknown column" 2 $?
+"$pmsim" plot "$tmp/g.csv" -x n -o "$tmp/g.pdf" >/dev/null 2>&1; check "plot, a PDF" 2 $?
+"$pmsim" plot "$tmp/g.csv" >/dev/null 2>&1; check "plot without -x" 2 $?
+"$pmsim" plot --timeline "$tmp/g.csv" >/dev/null 2>&1; check "plot --timeline of a sweep" 2 $?
 exit $fail

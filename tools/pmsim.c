@@ -13,7 +13,9 @@
  *   answered by a pager, a frame shared by two tasks, a mapping handed on,
  *   a recursive unmap — printing each event and the counters;
  * - calibrate: measure this host and write a cost table (docs/costs.md);
- * - sweep: a scenario over a grid of its parameters, in parallel (sweep.c). */
+ * - sweep: a scenario over a grid of its parameters, in parallel (sweep.c);
+ * - plot: sweep results and timelines with gnuplot (plot.c). */
+#include <errno.h>
 #include <glib.h>
 #include <inttypes.h>
 #include <locale.h>
@@ -22,6 +24,7 @@
 #include <string.h>
 
 #include "calibrate.h"
+#include "plot.h"
 #include "sweep.h"
 #include "pmsim-config.h"
 #include "pmsim/anon_pager.h"
@@ -187,11 +190,14 @@ static int cmd_demo(int argc, char **argv)
 static int cmd_run(int argc, char **argv)
 {
     gboolean json = FALSE, trace = FALSE, check = FALSE;
-    char **params = NULL;
+    char **params = NULL, *timeline = NULL;
     GOptionEntry entries[] = {
         {"json", 'j', 0, G_OPTION_ARG_NONE, &json, "Write the report as JSON", NULL},
         {"param", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &params,
          "Set a parameter the scenario declares (params:), overriding its default", "NAME=VALUE"},
+        {"timeline", 0, 0, G_OPTION_ARG_FILENAME, &timeline,
+         "Write each task's G, A and E after every step to FILE (CSV; pmsim plot --timeline)",
+         "FILE"},
         {"trace", 't', 0, G_OPTION_ARG_NONE, &trace,
          "Print one line per event as it happens (to stderr with --json)", NULL},
         {"check", 'c', 0, G_OPTION_ARG_NONE, &check,
@@ -210,12 +216,14 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "pmsim run: %s\n", error->message);
         g_error_free(error);
         g_strfreev(params);
+        g_free(timeline);
         return EXIT_USAGE;
     }
     if (argc != 2) {
         fprintf(stderr, "pmsim run: %s (try 'pmsim run --help')\n",
                 argc < 2 ? "which scenario file?" : "one scenario file at a time");
         g_strfreev(params);
+        g_free(timeline);
         return EXIT_USAGE;
     }
     char *message = NULL;
@@ -224,11 +232,21 @@ static int cmd_run(int argc, char **argv)
     if (sc == NULL) {
         fprintf(stderr, "%s\n", message);
         free(message);
+        g_free(timeline);
         return EXIT_USAGE;
     }
     /* With --json the trace goes to stderr, so stdout stays one JSON document. */
     struct sim_run_options opt = {.check = check, .trace = trace ? (json ? stderr : stdout) : NULL};
+    if (timeline != NULL && (opt.timeline = fopen(timeline, "w")) == NULL) {
+        fprintf(stderr, "pmsim run: %s: %s\n", timeline, g_strerror(errno));
+        sim_scenario_free(sc);
+        g_free(timeline);
+        return 1;
+    }
+    g_free(timeline);
     sim_run_t *run = sim_scenario_run(sc, &opt);
+    if (opt.timeline != NULL)
+        fclose(opt.timeline);
     if (json)
         sim_run_write_json(run, stdout);
     else
@@ -297,6 +315,7 @@ static const struct command {
     {"demo", "walk through the simulated kernel: faults, sharing, recursive unmap", cmd_demo},
     {"calibrate", "measure this host and write a cost table", cmd_calibrate},
     {"sweep", "run a scenario over a grid of its parameters (CSV, JSON)", pm_sweep_main},
+    {"plot", "plot sweep results or a timeline (SVG, PNG) with gnuplot", pm_plot_main},
 };
 
 static char *commands_text(void)

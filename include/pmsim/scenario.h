@@ -45,6 +45,10 @@ size_t sim_scenario_steps(const sim_scenario_t *sc);
 struct sim_run_options {
     bool check;  /**< run the invariant checker after every step */
     FILE *trace; /**< one line per event here, or NULL */
+    /** After every step, a CSV row per task here (or NULL): the header
+     *  `time_ns,step,task,guaranteed,allocated,extra`, then the task's G,
+     *  A and E as the step left them (`pmsim plot --timeline`). */
+    FILE *timeline;
 };
 
 /** Run SC.  Returns the run (never NULL unless out of memory); its report
