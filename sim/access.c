@@ -18,6 +18,14 @@ static const unsigned need_rights[] = {
     [L4_ACCESS_TOUCH] = L4_W,
 };
 
+/* Where the bytes of N's page are: its real host mapping (the host-MMU
+ * back end: loads and stores go through the host's MMU), or the physical
+ * frame in the pool. */
+static unsigned char *page_mem(const l4_kernel_t *k, const struct mapnode *n)
+{
+    return n->host != NULL ? n->host : k->phys + ((size_t)n->pfn << k->shift);
+}
+
 static struct mapnode *translate(l4_kernel_t *k, struct space *s, uint64_t vpage)
 {
     unsigned e = (unsigned)vpage & (TLB_ENTRIES - 1);
@@ -151,7 +159,7 @@ pm_error_t l4_access(l4_kernel_t *k, l4_thread_t thread, enum l4_access_kind kin
             pos += chunk; /* the bytes stay as they are */
             continue;
         }
-        unsigned char *mem = k->phys + ((size_t)n->pfn << k->shift) + off;
+        unsigned char *mem = page_mem(k, n) + off;
         unsigned char *dst = kind == L4_ACCESS_WRITE ? mem : p + pos;
         const unsigned char *src = kind == L4_ACCESS_WRITE ? p + pos : mem;
         if (chunk == 1)
@@ -219,7 +227,7 @@ pm_error_t l4_copy(l4_kernel_t *k, l4_thread_t thread, uint64_t dst, uint64_t sr
          * are): one memmove for the lot, each page still translated and
          * checked, never faulted (a missing page ends the piece). */
         uint32_t pf = from->pfn, pt = to->pfn;
-        while (pos + chunk < len && so == dof) {
+        while (pos + chunk < len && so == dof && !k->host_mmu) {
             size_t more = len - pos - chunk < k->page_size ? len - pos - chunk : k->page_size;
             uint64_t vs = (src + pos + chunk) >> k->shift, vd = (dst + pos + chunk) >> k->shift;
             struct mapnode *ns = translate(k, s, vs), *nd = translate(k, s, vd);
@@ -230,8 +238,7 @@ pm_error_t l4_copy(l4_kernel_t *k, l4_thread_t thread, uint64_t dst, uint64_t sr
             pt++;
             chunk += more;
         }
-        memmove(k->phys + ((size_t)to->pfn << k->shift) + dof,
-                k->phys + ((size_t)from->pfn << k->shift) + so, chunk);
+        memmove(page_mem(k, to) + dof, page_mem(k, from) + so, chunk);
         pos += chunk;
     }
     account(k, s, task, pos, pos, err, at, need);

@@ -41,7 +41,8 @@ static bool valid_page_size(size_t ps)
 pm_error_t l4_kernel_new(const struct l4_kernel_config *cfg, l4_kernel_t **out)
 {
     if (cfg == NULL || out == NULL || cfg->phys_base == NULL || cfg->frames == 0 ||
-        !valid_page_size(cfg->page_size) || cfg->map_items > L4_MSG_MAX_ITEMS)
+        !valid_page_size(cfg->page_size) || cfg->map_items > L4_MSG_MAX_ITEMS ||
+        (cfg->host_mmu && cfg->host_memfd < 0))
         return PM_EINVAL;
     unsigned shift = (unsigned)__builtin_ctzll(cfg->page_size);
     if (shift > 30 || ((uint64_t)cfg->frames << shift) > L4_VADDR_LIMIT)
@@ -50,6 +51,8 @@ pm_error_t l4_kernel_new(const struct l4_kernel_config *cfg, l4_kernel_t **out)
     if (k == NULL)
         return PM_ENOMEM;
     k->phys = cfg->phys_base;
+    k->host_mmu = cfg->host_mmu;
+    k->host_memfd = cfg->host_memfd;
     k->page_size = cfg->page_size;
     k->shift = shift;
     k->frames = cfg->frames;

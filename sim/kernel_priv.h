@@ -14,6 +14,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <glib.h>
+
 #include "pmsim/l4sim.h"
 
 #define PT_BITS 9u
@@ -29,6 +31,7 @@ struct mapnode {
     l4_task_t task;
     uint32_t pfn;
     uint8_t rights;
+    unsigned char *host; /* host-MMU back end: where the page is mapped for real */
 };
 
 struct space {
@@ -47,6 +50,10 @@ struct space {
         struct mapnode *node;
     } tlb[TLB_ENTRIES];
     struct l4_task_stats st;
+    /* Host-MMU back end: the host range reserved for the task (made at its
+     * first page), and which of its pages are taken. */
+    unsigned char *host_base;
+    GHashTable *host_used; /* host page index → 1 */
 };
 
 struct thread {
@@ -74,6 +81,9 @@ struct l4_kernel {
 
     struct mapnode **roots; /* by frame, made on first use */
     struct mapnode *spare;  /* freed nodes kept for the next map (linked by next) */
+    bool host_mmu;          /* the host-MMU back end (l4_kernel_config) */
+    int host_memfd;
+    uint64_t host_mapped, host_unplaced;
 
     struct l4_stats st;
     l4_event_fn hook;
@@ -94,6 +104,10 @@ void l4__space_clear(l4_kernel_t *k, struct space *s);
 void l4__space_free_pt(l4_kernel_t *k, struct space *s);
 bool l4__is_root(const l4_kernel_t *k, const struct mapnode *n);
 void l4__nodes_free(l4_kernel_t *k);
+void l4__host_set(l4_kernel_t *k, struct space *s, struct mapnode *n);
+void l4__host_protect(l4_kernel_t *k, struct mapnode *n);
+void l4__host_clear(l4_kernel_t *k, struct space *s, struct mapnode *n);
+void l4__host_release(l4_kernel_t *k, struct space *s);
 
 /* kernel.c */
 struct space *l4__space(const l4_kernel_t *k, l4_task_t task);

@@ -183,6 +183,7 @@ static void detach_from_space(l4_kernel_t *k, struct mapnode *n)
     unsigned e = (unsigned)n->vpage & (TLB_ENTRIES - 1);
     if (s->tlb[e].node == n)
         s->tlb[e].node = NULL;
+    l4__host_clear(k, s, n);
     s->st.mapped_pages--;
 }
 
@@ -235,6 +236,7 @@ static uint64_t reduce_descendants(l4_kernel_t *k, struct mapnode *top, unsigned
             continue;
         }
         cur->rights &= (uint8_t)~mask;
+        l4__host_protect(k, cur);
         if (cur->rights == 0) {
             struct mapnode *nxt = next_skip(cur, top);
             uint64_t before = k->st.pages_unmapped;
@@ -297,6 +299,7 @@ pm_error_t l4__map_page(l4_kernel_t *k, struct mapnode *src, struct space *dst, 
         ex->tag = tag;
         if ((ex->rights | rights) != ex->rights) {
             ex->rights |= (uint8_t)rights;
+            l4__host_protect(k, ex);
             k->st.pages_mapped++;
             *changed = true;
         }
@@ -314,6 +317,7 @@ pm_error_t l4__map_page(l4_kernel_t *k, struct mapnode *src, struct space *dst, 
     n->tag = tag;
     link_child(src, n);
     *slot = n;
+    l4__host_set(k, dst, n);
     dst->st.mapped_pages++;
     k->st.pages_mapped++;
     *changed = true;
@@ -345,6 +349,7 @@ pm_error_t l4__grant_page(l4_kernel_t *k, struct mapnode *src, struct space *dst
         src->rights = (uint8_t)rights;
         reduce_descendants(k, src, removed);
     }
+    l4__host_set(k, dst, src);
     k->st.pages_granted++;
     *changed = true;
     return PM_OK;
@@ -355,6 +360,7 @@ uint64_t l4__unmap_page(l4_kernel_t *k, struct mapnode *node, unsigned mask, boo
     uint64_t changed = reduce_descendants(k, node, mask);
     if (flush && !l4__is_root(k, node) && (node->rights & mask) != 0) {
         node->rights &= (uint8_t)~mask;
+        l4__host_protect(k, node);
         changed++;
         if (node->rights == 0) {
             subtree_delete(k, node);
@@ -414,5 +420,6 @@ void l4__space_free_pt(l4_kernel_t *k, struct space *s)
         free_level(s->pt_root, k->pt_levels - 1);
     s->pt_root = NULL;
     s->pt_last = NULL;
+    l4__host_release(k, s);
     memset(s->tlb, 0, sizeof s->tlb);
 }

@@ -130,6 +130,7 @@ struct sim_run {
     struct sim_cost_counts charged;
     uint64_t charged_copy;
     double cost_ns, cost_by[SIM_COST_KINDS];
+    bool host_mmu; /* the host-MMU back end */
 };
 
 G_GNUC_PRINTF(2, 3)
@@ -948,10 +949,17 @@ static bool world_up(struct sim_run *r)
                sizeof(struct pm_policy_record) <
            records)
         reserve *= 2;
+    enum sim_backend be = r->opt->backend;
+    if (be == SIM_BACKEND_DEFAULT) {
+        const char *env = g_getenv("PMSIM_BACKEND");
+        be = env != NULL && strcmp(env, "host-mmu") == 0 ? SIM_BACKEND_HOST_MMU : SIM_BACKEND_SIM;
+    }
+    r->host_mmu = be == SIM_BACKEND_HOST_MMU;
     struct pm_pool_config pc = {.page_size = sc->page_size,
                                 .frames = sc->frames + reserve,
                                 .dma_frames = sc->dma_frames,
-                                .retain_frames = PM_POOL_DEFAULT_RETAIN};
+                                .retain_frames = PM_POOL_DEFAULT_RETAIN,
+                                .backing = r->host_mmu ? PM_POOL_MEMFD : PM_POOL_ANON};
     pm_error_t err = pm_pool_new(&pc, &r->pool);
     if (err != PM_OK) {
         failure(r, "the machine cannot be made: pool of %u frames: %s", sc->frames + reserve,
@@ -961,7 +969,9 @@ static bool world_up(struct sim_run *r)
     struct l4_kernel_config kc = {.phys_base = pm_pool_base(r->pool),
                                   .page_size = sc->page_size,
                                   .frames = sc->frames + reserve,
-                                  .map_items = sc->map_items};
+                                  .map_items = sc->map_items,
+                                  .host_mmu = r->host_mmu,
+                                  .host_memfd = pm_pool_memfd(r->pool)};
     char *why = NULL;
     uint64_t slots = sc->swap_frames ? sc->swap_frames : sc->frames;
     if ((err = sim_swapfile_open(sc->swap_path, slots, sc->page_size, &r->swapf, &why)) != PM_OK) {
@@ -1798,6 +1808,16 @@ static void build_report(struct sim_run *r)
     member_int(b, "page_size", sc->page_size);
     member_int(b, "dma_frames", sc->dma_frames);
     member_int(b, "map_items", sc->map_items);
+    json_builder_set_member_name(b, "backend");
+    json_builder_add_string_value(b, r->host_mmu ? "host-mmu" : "sim");
+    if (r->host_mmu && r->k != NULL) {
+        /* Pages mapped for real at the end, and those that found their
+         * host page taken (they went through physical memory). */
+        uint64_t mapped, unplaced;
+        l4_host_mmu_stats(r->k, &mapped, &unplaced);
+        member_int(b, "host_pages_mapped", mapped);
+        member_int(b, "host_pages_unplaced", unplaced);
+    }
     json_builder_end_object(b);
     /* Filled in by full_report when read (the member keeps its place). */
     json_builder_set_member_name(b, "steps");

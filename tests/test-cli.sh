@@ -152,4 +152,10 @@ fi
 "$pmsim" plot "$tmp/g.csv" -x n -o "$tmp/g.pdf" >/dev/null 2>&1; check "plot, a PDF" 2 $?
 "$pmsim" plot "$tmp/g.csv" >/dev/null 2>&1; check "plot without -x" 2 $?
 "$pmsim" plot --timeline "$tmp/g.csv" >/dev/null 2>&1; check "plot --timeline of a sweep" 2 $?
+# The host-MMU back end: the same scenario, real mappings.
+out=$("$pmsim" run --json --backend host-mmu "$tmp/ok.yaml" 2>&1); check "run --backend host-mmu" 0 $?
+echo "$out" | grep -q '"backend" : "host-mmu"' || { echo "FAIL: host-mmu: backend not reported"; fail=1; }
+PMSIM_BACKEND=host-mmu "$pmsim" run --json "$tmp/ok.yaml" 2>&1 | grep -q '"backend" : "host-mmu"' ||
+    { echo "FAIL: PMSIM_BACKEND=host-mmu not taken"; fail=1; }
+"$pmsim" run --backend warp "$tmp/ok.yaml" >/dev/null 2>&1; check "run, an unknown back end" 2 $?
 exit $fail

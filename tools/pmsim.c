@@ -190,11 +190,15 @@ static int cmd_demo(int argc, char **argv)
 static int cmd_run(int argc, char **argv)
 {
     gboolean json = FALSE, trace = FALSE, check = FALSE;
-    char **params = NULL, *timeline = NULL;
+    char **params = NULL, *timeline = NULL, *backend = NULL;
     GOptionEntry entries[] = {
         {"json", 'j', 0, G_OPTION_ARG_NONE, &json, "Write the report as JSON", NULL},
         {"param", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &params,
          "Set a parameter the scenario declares (params:), overriding its default", "NAME=VALUE"},
+        {"backend", 'b', 0, G_OPTION_ARG_STRING, &backend,
+         "The kernel's back end: sim (simulated MMU) or host-mmu (real host mappings); "
+         "default $PMSIM_BACKEND, else sim",
+         "NAME"},
         {"timeline", 0, 0, G_OPTION_ARG_FILENAME, &timeline,
          "Write each task's G, A and E after every step to FILE (CSV; pmsim plot --timeline)",
          "FILE"},
@@ -212,48 +216,54 @@ static int cmd_run(int argc, char **argv)
     GError *error = NULL;
     bool ok = g_option_context_parse(ctx, &argc, &argv, &error);
     g_option_context_free(ctx);
+    int status = EXIT_USAGE;
+    sim_scenario_t *sc = NULL;
+    struct sim_run_options opt = {.check = check};
     if (!ok) {
         fprintf(stderr, "pmsim run: %s\n", error->message);
         g_error_free(error);
-        g_strfreev(params);
-        g_free(timeline);
-        return EXIT_USAGE;
+        goto out;
     }
     if (argc != 2) {
         fprintf(stderr, "pmsim run: %s (try 'pmsim run --help')\n",
                 argc < 2 ? "which scenario file?" : "one scenario file at a time");
-        g_strfreev(params);
-        g_free(timeline);
-        return EXIT_USAGE;
+        goto out;
     }
+    if (backend != NULL && strcmp(backend, "sim") != 0 && strcmp(backend, "host-mmu") != 0) {
+        fprintf(stderr, "pmsim run: --backend: sim or host-mmu, not '%s'\n", backend);
+        goto out;
+    }
+    opt.backend = backend == NULL                    ? SIM_BACKEND_DEFAULT
+                  : strcmp(backend, "host-mmu") == 0 ? SIM_BACKEND_HOST_MMU
+                                                     : SIM_BACKEND_SIM;
     char *message = NULL;
-    sim_scenario_t *sc = sim_scenario_load_params(argv[1], (const char *const *)params, &message);
-    g_strfreev(params);
+    sc = sim_scenario_load_params(argv[1], (const char *const *)params, &message);
     if (sc == NULL) {
         fprintf(stderr, "%s\n", message);
         free(message);
-        g_free(timeline);
-        return EXIT_USAGE;
+        goto out;
     }
-    /* With --json the trace goes to stderr, so stdout stays one JSON document. */
-    struct sim_run_options opt = {.check = check, .trace = trace ? (json ? stderr : stdout) : NULL};
     if (timeline != NULL && (opt.timeline = fopen(timeline, "w")) == NULL) {
         fprintf(stderr, "pmsim run: %s: %s\n", timeline, g_strerror(errno));
-        sim_scenario_free(sc);
-        g_free(timeline);
-        return 1;
+        status = 1;
+        goto out;
     }
-    g_free(timeline);
+    /* With --json the trace goes to stderr, so stdout stays one JSON document. */
+    opt.trace = trace ? (json ? stderr : stdout) : NULL;
     sim_run_t *run = sim_scenario_run(sc, &opt);
-    if (opt.timeline != NULL)
-        fclose(opt.timeline);
     if (json)
         sim_run_write_json(run, stdout);
     else
         sim_run_write_text(run, stdout);
-    int status = sim_run_failures(run) == 0 ? 0 : 1;
+    status = sim_run_failures(run) == 0 ? 0 : 1;
     sim_run_free(run);
+out:
+    if (opt.timeline != NULL)
+        fclose(opt.timeline);
     sim_scenario_free(sc);
+    g_strfreev(params);
+    g_free(timeline);
+    g_free(backend);
     return status;
 }
 

@@ -36,7 +36,18 @@ struct l4_kernel_config {
     uint32_t frames;
     /** Typed items per send, 1 … L4_MSG_MAX_ITEMS; 0 means the default (31). */
     unsigned map_items;
+    /** The host-MMU back end: mappings are real.  Each task's pages are
+     *  also mapped (mmap MAP_FIXED|MAP_SHARED of HOST_MEMFD, the pool's
+     *  memfd, at the frame's offset) into a host range reserved for the
+     *  task, with its rights (mprotect), unmapped with them; accesses load
+     *  and store through those host mappings. */
+    bool host_mmu;
+    int host_memfd;
 };
+
+/** Pages the host-MMU back end has mapped for real now, and pages it could
+ *  not place (their accesses go through the physical memory instead). */
+void l4_host_mmu_stats(const l4_kernel_t *k, uint64_t *mapped, uint64_t *unplaced);
 
 /** Why a page fault was raised. */
 enum l4_fault_cause {

@@ -49,6 +49,11 @@ struct sim_run_options {
      *  `time_ns,step,task,guaranteed,allocated,extra`, then the task's G,
      *  A and E as the step left them (`pmsim plot --timeline`). */
     FILE *timeline;
+    /** The kernel's back end: the simulated MMU (SIM_BACKEND_SIM), or real
+     *  host mappings of a memfd pool (SIM_BACKEND_HOST_MMU: l4sim.h);
+     *  SIM_BACKEND_DEFAULT takes $PMSIM_BACKEND ("sim" or "host-mmu"),
+     *  else the simulated one. */
+    enum sim_backend { SIM_BACKEND_DEFAULT, SIM_BACKEND_SIM, SIM_BACKEND_HOST_MMU } backend;
 };
 
 /** Run SC.  Returns the run (never NULL unless out of memory); its report
