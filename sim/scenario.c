@@ -845,6 +845,7 @@ static struct sim_step *parse_step(struct loader *L, const struct sim_ynode *n, 
     allowed[na++] = "task";
     allowed[na++] = "do";
     allowed[na++] = "expect";
+    allowed[na++] = "measure";
     for (; *own != NULL; own++)
         allowed[na++] = *own;
     allowed[na] = NULL;
@@ -870,6 +871,9 @@ static struct sim_step *parse_step(struct loader *L, const struct sim_ynode *n, 
         fail(L, n, "a step needs 'task' (the task that acts)");
         goto bad;
     }
+    const struct sim_ynode *mn = sim_yaml_get(n, "measure");
+    if (mn != NULL && !get_bool(L, mn, "measure", &s->measure))
+        goto bad;
     const struct sim_ynode *en = sim_yaml_get(n, "expect");
     s->expect = PM_OK;
     if (en != NULL) {
@@ -1797,6 +1801,25 @@ static const char *param_value(const GPtrArray *params, const char *name, size_t
     return NULL;
 }
 
+/* V as an integer: digits, or a size with B, KiB, MiB, GiB (in bytes). */
+static bool param_integer(const char *v, guint64 *out)
+{
+    char *end;
+    if (!g_ascii_isdigit(*v))
+        return false;
+    guint64 x = g_ascii_strtoull(v, &end, 10);
+    static const struct {
+        const char *u;
+        unsigned shift;
+    } units[] = {{"", 0}, {"B", 0}, {"KiB", 10}, {"MiB", 20}, {"GiB", 30}};
+    for (size_t i = 0; i < G_N_ELEMENTS(units); i++)
+        if (strcmp(end, units[i].u) == 0 && x <= (G_MAXUINT64 >> units[i].shift)) {
+            *out = x << units[i].shift;
+            return true;
+        }
+    return false;
+}
+
 /* Replace ${NAME} in every scalar value under N (not in keys, not in the
  * params map itself) by the parameter's value. */
 static bool substitute(struct loader *L, struct sim_ynode *n, const struct sim_ynode *skip)
@@ -1815,15 +1838,31 @@ static bool substitute(struct loader *L, struct sim_ynode *n, const struct sim_y
             }
             g_string_append_len(out, p, at - p);
             const char *end = strchr(at + 2, '}');
+            /* ${NAME}, or ${NAME*K} / ${NAME/K}: an integer parameter (a
+             * size counts in bytes) times or over an integer K. */
+            const char *op = end != NULL ? strpbrk(at + 2, "*/}") : NULL;
             const char *v =
-                end != NULL ? param_value(L->sc->params, at + 2, (size_t)(end - at - 2)) : NULL;
+                op != NULL ? param_value(L->sc->params, at + 2, (size_t)(op - at - 2)) : NULL;
+            int len = end != NULL ? (int)(end - at + 1) : (int)strlen(at);
             if (v == NULL) {
-                int len = end != NULL ? (int)(end - at + 1) : (int)strlen(at);
                 fail(L, n, "%.*s: no such parameter (the scenario's params declare them)", len, at);
                 g_string_free(out, TRUE);
                 return false;
             }
-            g_string_append(out, v);
+            if (op != end) {
+                char *tail;
+                guint64 k = g_ascii_strtoull(op + 1, &tail, 10), x;
+                if (tail != end || k == 0 || !param_integer(v, &x) ||
+                    (*op == '*' && x > G_MAXUINT64 / k)) {
+                    fail(L, n, "%.*s: NAME*K or NAME/K needs an integer parameter and K > 0", len,
+                         at);
+                    g_string_free(out, TRUE);
+                    return false;
+                }
+                g_string_append_printf(out, "%" G_GUINT64_FORMAT, *op == '*' ? x * k : x / k);
+            } else {
+                g_string_append(out, v);
+            }
             p = end + 1;
         }
         /* A value that is one reference and nothing else reads as the

@@ -77,6 +77,7 @@ struct sim_step {
     uint64_t offset;
     int strategy; /* enum sim_strategy */
     bool has_at;
+    bool measure; /* measure: true (an addition): counted in time.measured_* */
     /* read: expect_data: { store, offset } */
     int data_store; /* a task with server: store, or -1 */
     uint64_t data_offset;

@@ -113,7 +113,7 @@ EOF
 "$pmsim" sweep -p n=1..4:+1 -p fill=7,8 --jobs 2 --csv "$tmp/s.csv" --json "$tmp/s.json" "$tmp/p.yaml" 2>/dev/null
 check "sweep, a point fails" 1 $?
 [ "$(wc -l <"$tmp/s.csv")" -eq 9 ] || { echo "FAIL: sweep: 8 points and a header: $(cat "$tmp/s.csv")"; fail=1; }
-head -1 "$tmp/s.csv" | grep -q "^point,status,n,fill,simulated_ns,cost_ns,host_ns,host_cpu_ns,rpcs," ||
+head -1 "$tmp/s.csv" | grep -q "^point,status,n,fill,simulated_ns,cost_ns,measured_cost_ns,measured_host_ns,host_ns,host_cpu_ns,rpcs," ||
     { echo "FAIL: sweep: header: $(head -1 "$tmp/s.csv")"; fail=1; }
 [ "$(grep -c ',ok,' "$tmp/s.csv")" -eq 4 ] && [ "$(grep -c ',failed,' "$tmp/s.csv")" -eq 4 ] ||
     { echo "FAIL: sweep: statuses: $(cat "$tmp/s.csv")"; fail=1; }

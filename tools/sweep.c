@@ -238,7 +238,8 @@ static void csv_field(FILE *f, const char *s, bool last)
     fputc(last ? '\n' : ',', f);
 }
 
-static const char *const time_keys[] = {"simulated_ns", "cost_ns", "host_ns", "host_cpu_ns"};
+static const char *const time_keys[] = {"simulated_ns",     "cost_ns", "measured_cost_ns",
+                                        "measured_host_ns", "host_ns", "host_cpu_ns"};
 
 static void write_csv(const struct results *r, FILE *f)
 {
