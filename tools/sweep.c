@@ -358,7 +358,8 @@ static int write_results(const struct results *r, const char *scenario, const ch
 
 /* The child: point ASSIGN of FILE, its report to OUT.  Exit status as
  * `pmsim run`. */
-static int run_point(const char *file, char **assign, const char *out, bool check)
+static int run_point(const char *file, char **assign, const char *out, bool check,
+                     enum sim_backend backend)
 {
     char *message = NULL;
     sim_scenario_t *sc = sim_scenario_load_params(file, (const char *const *)assign, &message);
@@ -371,7 +372,7 @@ static int run_point(const char *file, char **assign, const char *out, bool chec
         free(message);
         return EXIT_USAGE;
     }
-    struct sim_run_options opt = {.check = check};
+    struct sim_run_options opt = {.check = check, .backend = backend};
     sim_run_t *run = sim_scenario_run(sc, &opt);
     FILE *f = fopen(out, "w");
     int status = f == NULL ? 1 : sim_run_failures(run) == 0 ? 0 : 1;
@@ -398,7 +399,7 @@ static void progress(guint64 done, guint64 all)
 }
 
 static int run_grid(const char *file, const struct grid *g, unsigned jobs, bool check,
-                    const char *csv_path, const char *json_path)
+                    enum sim_backend backend, const char *csv_path, const char *json_path)
 {
     char *dir = g_dir_make_tmp("pmsim-sweep-XXXXXX", NULL);
     if (dir == NULL) {
@@ -418,7 +419,7 @@ static int run_grid(const char *file, const struct grid *g, unsigned jobs, bool 
             char **assign = assignments(g, next);
             pid_t pid = fork();
             if (pid == 0)
-                _exit(run_point(file, assign, out, check));
+                _exit(run_point(file, assign, out, check, backend));
             g_strfreev(assign);
             g_free(out);
             if (pid < 0) {
@@ -516,7 +517,7 @@ static int run_grid(const char *file, const struct grid *g, unsigned jobs, bool 
 
 /* One command line a point, for a batch system. */
 static int write_jobs(const char *file, const struct grid *g, const char *jobs_path,
-                      const char *out_dir, bool check)
+                      const char *out_dir, bool check, const char *backend)
 {
     char *self = g_file_read_link("/proc/self/exe", NULL);
     char *abs_file = g_canonicalize_filename(file, NULL);
@@ -531,6 +532,8 @@ static int write_jobs(const char *file, const struct grid *g, const char *jobs_p
         char **a = assignments(g, p);
         GString *line = g_string_new(qself);
         g_string_append(line, check ? " run --json --check" : " run --json");
+        if (backend != NULL)
+            g_string_append_printf(line, " --backend %s", backend);
         for (char **x = a; *x != NULL; x++) {
             char *q = g_shell_quote(*x);
             g_string_append_printf(line, " --param %s", q);
@@ -565,7 +568,7 @@ static int write_jobs(const char *file, const struct grid *g, const char *jobs_p
 int pm_sweep_main(int argc, char **argv)
 {
     char **params = NULL, *csv_path = NULL, *json_path = NULL, *jobs_path = NULL;
-    char *out_dir = NULL;
+    char *out_dir = NULL, *backend = NULL;
     gboolean merge = FALSE, check = FALSE;
     gint jobs = 0;
     GOptionEntry entries[] = {
@@ -577,6 +580,8 @@ int pm_sweep_main(int argc, char **argv)
         {"json", 0, 0, G_OPTION_ARG_FILENAME, &json_path, "Write the JSON here ('-': stdout)",
          "FILE"},
         {"check", 'c', 0, G_OPTION_ARG_NONE, &check, "Check the invariants after every step", NULL},
+        {"backend", 'b', 0, G_OPTION_ARG_STRING, &backend,
+         "The kernel's back end: sim or host-mmu (as pmsim run)", "NAME"},
         {"jobs-file", 0, 0, G_OPTION_ARG_FILENAME, &jobs_path,
          "Run nothing: write one command a point to FILE (for GNU parallel or a job array)",
          "FILE"},
@@ -629,6 +634,9 @@ int pm_sweep_main(int argc, char **argv)
         fprintf(stderr, "pmsim sweep: %s (try 'pmsim sweep --help')\n",
                 argc < 2 ? "which scenario file?" : "one scenario file at a time");
         status = EXIT_USAGE;
+    } else if (backend != NULL && strcmp(backend, "sim") != 0 && strcmp(backend, "host-mmu") != 0) {
+        fprintf(stderr, "pmsim sweep: --backend: sim or host-mmu, not '%s'\n", backend);
+        status = EXIT_USAGE;
     } else if (jobs < 0 || jobs > 1024) {
         fprintf(stderr, "pmsim sweep: --jobs: 1 to 1024\n");
         status = EXIT_USAGE;
@@ -672,13 +680,15 @@ int pm_sweep_main(int argc, char **argv)
                 g_strfreev(a);
             }
         }
+        enum sim_backend be = backend == NULL                    ? SIM_BACKEND_DEFAULT
+                              : strcmp(backend, "host-mmu") == 0 ? SIM_BACKEND_HOST_MMU
+                                                                 : SIM_BACKEND_SIM;
+        unsigned n = jobs > 0 ? (unsigned)jobs : (unsigned)g_get_num_processors();
         if (status == 0 && jobs_path != NULL)
-            status =
-                write_jobs(argv[1], &g, jobs_path, out_dir != NULL ? out_dir : "sweep-out", check);
+            status = write_jobs(argv[1], &g, jobs_path, out_dir != NULL ? out_dir : "sweep-out",
+                                check, backend);
         else if (status == 0)
-            status =
-                run_grid(argv[1], &g, jobs > 0 ? (unsigned)jobs : (unsigned)g_get_num_processors(),
-                         check, csv_path, json_path);
+            status = run_grid(argv[1], &g, n, check, be, csv_path, json_path);
     }
     g_clear_error(&error);
     g_strfreev(params);
@@ -686,6 +696,7 @@ int pm_sweep_main(int argc, char **argv)
     g_free(json_path);
     g_free(jobs_path);
     g_free(out_dir);
+    g_free(backend);
     g_ptr_array_free(g.names, TRUE);
     g_ptr_array_free(g.values, TRUE);
     return status;
