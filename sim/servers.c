@@ -224,6 +224,49 @@ static pm_error_t copy_page(struct sim_fileserver *fs, const struct sim_env *e, 
     return err;
 }
 
+/* Map frames FIRST … FIRST + N − 1 of C at VA into the server's space,
+ * message after message until all are (a map maps what one message
+ * carries). */
+static pm_error_t map_run(const struct sim_env *e, l4_task_t task, container_t c, frame_t first,
+                          uint32_t n, unsigned flags, uint64_t va)
+{
+    for (uint32_t done = 0; done < n;) {
+        uint32_t k = n - done;
+        pm_error_t err = pm_container_map(e->pm, task, c, first + done, &k, flags,
+                                          va + (uint64_t)done * e->page);
+        if (err != PM_OK)
+            return err;
+        done += k;
+    }
+    return PM_OK;
+}
+
+/* physical-copy of a read: the server maps the client's frames START …
+ * START + N − 1 writable at its window, and its cache frames SRC (a run of
+ * neighbours at a time) at their places in its cache range, as few map
+ * calls as the frames allow, then copies page after page. */
+static pm_error_t copy_pages(struct sim_fileserver *fs, const struct sim_env *e, const frame_t *src,
+                             container_t w, frame_t start, uint32_t n)
+{
+    pm_error_t err =
+        map_run(e, fs->task, w, start, n, CONT_MAP_WRITE | CONT_MAP_FORCE_WRITE, WINDOW_VA);
+    for (uint32_t i = 0; err == PM_OK && i < n;) {
+        uint32_t run = 1;
+        while (i + run < n && src[i + run] == src[i] + run)
+            run++;
+        err = map_run(e, fs->task, fs->cache, src[i], run, CONT_MAP_READ,
+                      CACHE_VA + (uint64_t)src[i] * e->page);
+        i += run;
+    }
+    for (uint32_t i = 0; err == PM_OK && i < n; i++) {
+        err = l4_copy(e->k, fs->thread, WINDOW_VA + (uint64_t)i * e->page,
+                      CACHE_VA + (uint64_t)src[i] * e->page, e->page, NULL);
+        if (err == PM_OK)
+            fs->st.bytes_copied += e->page;
+    }
+    return err;
+}
+
 /* A malicious server's doing, instead of (or beside) the request. */
 static pm_error_t misbehave(struct sim_fileserver *fs, const struct sim_env *e, container_t w,
                             frame_t start, uint32_t count, bool *done)
@@ -275,6 +318,37 @@ static pm_error_t map_to_client(struct sim_fileserver *fs, const struct sim_env 
     return l4_send(e->k, fs->thread, client_thread, &m, NULL);
 }
 
+/* direct-map of a read: the server maps its cache frames SRC (a run of
+ * neighbours at a time) at their places in its cache range, then sends the
+ * client one map item a page, as many to a message as the kernel carries,
+ * pages at AT onwards. */
+static pm_error_t map_pages_to_client(struct sim_fileserver *fs, const struct sim_env *e,
+                                      const frame_t *src, uint32_t n, l4_thread_t client_thread,
+                                      uint64_t at)
+{
+    pm_error_t err = PM_OK;
+    for (uint32_t i = 0; err == PM_OK && i < n;) {
+        uint32_t run = 1;
+        while (i + run < n && src[i + run] == src[i] + run)
+            run++;
+        err = map_run(e, fs->task, fs->cache, src[i], run, CONT_MAP_READ,
+                      CACHE_VA + (uint64_t)src[i] * e->page);
+        i += run;
+    }
+    unsigned per = l4_map_item_limit(e->k), shift = (unsigned)__builtin_ctzll(e->page);
+    for (uint32_t i = 0; err == PM_OK && i < n;) {
+        l4_msg_t m;
+        l4_msg_init(&m, 0);
+        unsigned items = 0;
+        for (; items < per && i < n; items++, i++)
+            l4_msg_put_item(&m, L4_ITEM_MAP,
+                            l4_fpage(CACHE_VA + (uint64_t)src[i] * e->page, shift, L4_R),
+                            at + (uint64_t)i * e->page);
+        err = l4_send(e->k, fs->thread, client_thread, &m, NULL);
+    }
+    return err;
+}
+
 pm_error_t sim_read_into(struct sim_fileserver *fs, const struct sim_env *e, container_t w,
                          frame_t start, uint32_t count, uint64_t offset, enum sim_strategy strat,
                          l4_thread_t client_thread, uint64_t at)
@@ -321,12 +395,10 @@ static pm_error_t deliver(struct sim_fileserver *fs, const struct sim_env *e, co
     if (strat == STRAT_LOGICAL_COPY || strat == STRAT_SHARED)
         err = pm_container_copy_gather(e->pm, fs->task, fs->cache, src, w, start, count,
                                        strat == STRAT_SHARED ? CONT_COPY_SHARED : 0, &fe);
-    for (uint32_t i = 0; err == PM_OK && strat == STRAT_PHYSICAL_COPY && i < count; i++)
-        err = copy_page(fs, e, fs->cache, src[i], w, start + i);
-    for (uint32_t i = 0;
-         err == PM_OK && strat == STRAT_DIRECT_MAP && client_thread != L4_NILTHREAD && i < count;
-         i++)
-        err = map_to_client(fs, e, src[i], client_thread, at + (uint64_t)i * e->page);
+    if (strat == STRAT_PHYSICAL_COPY)
+        err = copy_pages(fs, e, src, w, start, count);
+    if (strat == STRAT_DIRECT_MAP && client_thread != L4_NILTHREAD)
+        err = map_pages_to_client(fs, e, src, count, client_thread, at);
     return err;
 }
 
