@@ -241,6 +241,23 @@ static pm_error_t map_run(const struct sim_env *e, l4_task_t task, container_t c
     return PM_OK;
 }
 
+/* The server's cache frames SRC mapped at their places in its cache range
+ * (CACHE_VA + frame × page), a run of neighbours a call. */
+static pm_error_t map_cache(struct sim_fileserver *fs, const struct sim_env *e, const frame_t *src,
+                            uint32_t n)
+{
+    pm_error_t err = PM_OK;
+    for (uint32_t i = 0; err == PM_OK && i < n;) {
+        uint32_t run = 1;
+        while (i + run < n && src[i + run] == src[i] + run)
+            run++;
+        err = map_run(e, fs->task, fs->cache, src[i], run, CONT_MAP_READ,
+                      CACHE_VA + (uint64_t)src[i] * e->page);
+        i += run;
+    }
+    return err;
+}
+
 /* physical-copy of a read: the server maps the client's frames START …
  * START + N − 1 writable at its window, and its cache frames SRC (a run of
  * neighbours at a time) at their places in its cache range, as few map
@@ -250,14 +267,8 @@ static pm_error_t copy_pages(struct sim_fileserver *fs, const struct sim_env *e,
 {
     pm_error_t err =
         map_run(e, fs->task, w, start, n, CONT_MAP_WRITE | CONT_MAP_FORCE_WRITE, WINDOW_VA);
-    for (uint32_t i = 0; err == PM_OK && i < n;) {
-        uint32_t run = 1;
-        while (i + run < n && src[i + run] == src[i] + run)
-            run++;
-        err = map_run(e, fs->task, fs->cache, src[i], run, CONT_MAP_READ,
-                      CACHE_VA + (uint64_t)src[i] * e->page);
-        i += run;
-    }
+    if (err == PM_OK)
+        err = map_cache(fs, e, src, n);
     for (uint32_t i = 0; err == PM_OK && i < n; i++) {
         err = l4_copy(e->k, fs->thread, WINDOW_VA + (uint64_t)i * e->page,
                       CACHE_VA + (uint64_t)src[i] * e->page, e->page, NULL);
@@ -326,15 +337,7 @@ static pm_error_t map_pages_to_client(struct sim_fileserver *fs, const struct si
                                       const frame_t *src, uint32_t n, l4_thread_t client_thread,
                                       uint64_t at)
 {
-    pm_error_t err = PM_OK;
-    for (uint32_t i = 0; err == PM_OK && i < n;) {
-        uint32_t run = 1;
-        while (i + run < n && src[i + run] == src[i] + run)
-            run++;
-        err = map_run(e, fs->task, fs->cache, src[i], run, CONT_MAP_READ,
-                      CACHE_VA + (uint64_t)src[i] * e->page);
-        i += run;
-    }
+    pm_error_t err = map_cache(fs, e, src, n);
     unsigned per = l4_map_item_limit(e->k), shift = (unsigned)__builtin_ctzll(e->page);
     for (uint32_t i = 0; err == PM_OK && i < n;) {
         l4_msg_t m;
