@@ -739,33 +739,51 @@ static int direct_map(struct sim_run *r, int t, container_t h, const struct sim_
     for (uint32_t i = 0; i < n; i++)
         if (pm_frame_info(r->pm, rt->id, h, (frame_t)(s->start + i), &fi) != PM_OK)
             return PM_ENOENT;
+    /* Each frame: a live server's page (its index), or the client's own
+     * frame (-1: a stale entry, a server gone, no entry). */
+    int *from = g_new(int, n);
+    uint64_t *blocks = g_new(uint64_t, n);
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t k = (uint64_t)ci.id << 32 | (frame_t)(s->start + i);
+        const struct direct *d = g_hash_table_lookup(rt->direct, &k);
+        pm_error_t ferr;
+        from[i] = -1;
+        (void)pm_frame_info(r->pm, rt->id, h, (frame_t)(s->start + i), &fi);
+        if (d != NULL && fi.bound == d->was.bound && fi.pfn.n == d->was.pfn.n &&
+            fileserver_of(r, d->server, &ferr) != NULL) {
+            from[i] = d->server;
+            blocks[i] = d->block;
+        }
+        g_hash_table_remove(rt->direct, &k); /* used now, or stale */
+    }
+    /* Runs of frames from the same place, a call each. */
     pm_error_t err = PM_OK;
     struct sim_env e = env_of(r);
-    for (uint32_t i = 0; i < n && err == PM_OK; i++) {
-        uint64_t k = (uint64_t)ci.id << 32 | (frame_t)(s->start + i);
+    for (uint32_t i = 0; i < n && err == PM_OK;) {
+        uint32_t run = 1;
+        while (i + run < n && from[i + run] == from[i])
+            run++;
         uint64_t va = s->at + (uint64_t)i * r->sc->page_size;
-        const struct direct *d = g_hash_table_lookup(rt->direct, &k);
-        struct sim_fileserver *fs = NULL;
-        pm_error_t ferr;
-        if (d != NULL) {
-            /* A stale entry, or a server gone: the client's own frame. */
-            (void)pm_frame_info(r->pm, rt->id, h, (frame_t)(s->start + i), &fi);
-            if (fi.bound == d->was.bound && fi.pfn.n == d->was.pfn.n)
-                fs = fileserver_of(r, d->server, &ferr);
-        }
-        if (fs != NULL) {
-            err = sim_direct_map(fs, &e, d->block, rt->thread, va);
+        if (from[i] >= 0) {
+            pm_error_t ferr;
+            err = sim_direct_map(fileserver_of(r, from[i], &ferr), &e, blocks + i, run, rt->thread,
+                                 va);
             if (err == PM_OK)
-                g_hash_table_remove(rt->direct, &k);
+                done += run;
         } else {
-            if (d != NULL)
-                g_hash_table_remove(rt->direct, &k);
-            uint32_t one = 1;
-            err = pm_container_map(r->pm, rt->id, h, (frame_t)(s->start + i), &one, s->flags, va);
+            /* As physmem maps: what one message carries (a short map ends
+             * the step there, as it would have). */
+            uint32_t k = run;
+            err = pm_container_map(r->pm, rt->id, h, (frame_t)(s->start + i), &k, s->flags, va);
+            if (err == PM_OK)
+                done += k;
+            if (err == PM_OK && k < run)
+                break;
         }
-        if (err == PM_OK)
-            done++;
+        i += run;
     }
+    g_free(from);
+    g_free(blocks);
     *count = done;
     return (int)err;
 }
@@ -2135,7 +2153,6 @@ static void check_expectations(struct sim_run *r)
         }
     }
 }
-
 
 sim_run_t *sim_scenario_run(const sim_scenario_t *sc, const struct sim_run_options *opt)
 {

@@ -314,21 +314,6 @@ static pm_error_t deliver(struct sim_fileserver *fs, const struct sim_env *e, co
                           frame_t start, const frame_t *src, uint32_t count,
                           enum sim_strategy strat, l4_thread_t client_thread, uint64_t at);
 
-/* direct-map: the server's own mapping of cache frame F, then a map item
- * from it to the client at VA (read-only). */
-static pm_error_t map_to_client(struct sim_fileserver *fs, const struct sim_env *e, frame_t f,
-                                l4_thread_t client_thread, uint64_t va)
-{
-    uint64_t own = CACHE_VA + (uint64_t)f * e->page;
-    pm_error_t err = map1(e, fs->task, fs->cache, f, CONT_MAP_READ, own);
-    if (err != PM_OK)
-        return err;
-    l4_msg_t m;
-    l4_msg_init(&m, 0);
-    l4_msg_put_item(&m, L4_ITEM_MAP, l4_fpage(own, (unsigned)__builtin_ctzll(e->page), L4_R), va);
-    return l4_send(e->k, fs->thread, client_thread, &m, NULL);
-}
-
 /* direct-map of a read: the server maps its cache frames SRC (a run of
  * neighbours at a time) at their places in its cache range, then sends the
  * client one map item a page, as many to a message as the kernel carries,
@@ -405,12 +390,23 @@ static pm_error_t deliver(struct sim_fileserver *fs, const struct sim_env *e, co
     return err;
 }
 
-pm_error_t sim_direct_map(struct sim_fileserver *fs, const struct sim_env *e, uint64_t b,
-                          l4_thread_t client_thread, uint64_t va)
+pm_error_t sim_direct_map(struct sim_fileserver *fs, const struct sim_env *e,
+                          const uint64_t *blocks, uint32_t n, l4_thread_t client_thread,
+                          uint64_t va)
 {
-    frame_t f;
-    pm_error_t err = block(fs, e, b, true, &f);
-    return err == PM_OK ? map_to_client(fs, e, f, client_thread, va) : err;
+    frame_t *f = g_new(frame_t, n ? n : 1);
+    pm_error_t err = PM_OK;
+    /* The blocks pinned in the cache while they are gathered. */
+    g_hash_table_remove_all(fs->pinned);
+    for (uint32_t i = 0; err == PM_OK && i < n; i++) {
+        err = block(fs, e, blocks[i], true, &f[i]);
+        g_hash_table_add(fs->pinned, GSIZE_TO_POINTER(blocks[i] + 1));
+    }
+    g_hash_table_remove_all(fs->pinned);
+    if (err == PM_OK)
+        err = map_pages_to_client(fs, e, f, n, client_thread, va);
+    g_free(f);
+    return err;
 }
 
 /* Block B leaves the cache (its frame deallocated), if it is there. */

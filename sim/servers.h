@@ -95,12 +95,14 @@ pm_error_t sim_read_into(struct sim_fileserver *fs, const struct sim_env *e, con
                          frame_t start, uint32_t count, uint64_t offset, enum sim_strategy strat,
                          l4_thread_t client_thread, uint64_t at);
 
-/** direct-map, deferred: the server maps block BLOCK of the backing (read
- *  into its cache if it is not there) into CLIENT_THREAD's space at VA,
- *  read-only, with an L4 map item from its own mapping.  Returns 0 or an
- *  error. */
-pm_error_t sim_direct_map(struct sim_fileserver *fs, const struct sim_env *e, uint64_t block,
-                          l4_thread_t client_thread, uint64_t va);
+/** direct-map, deferred: the server maps blocks BLOCKS[0 … N − 1] of the
+ *  backing (read into its cache if they are not there) into CLIENT_THREAD's
+ *  space from VA on, a page each, read-only, with L4 map items from its
+ *  own mappings (as many to a message as the kernel carries).  Returns 0
+ *  or an error. */
+pm_error_t sim_direct_map(struct sim_fileserver *fs, const struct sim_env *e,
+                          const uint64_t *blocks, uint32_t n, l4_thread_t client_thread,
+                          uint64_t va);
 
 /** SCENARIO.md write_from: the mirror image, frames → backing. */
 pm_error_t sim_write_from(struct sim_fileserver *fs, const struct sim_env *e, container_t w,
