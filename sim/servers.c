@@ -324,15 +324,33 @@ static pm_error_t map_pages_to_client(struct sim_fileserver *fs, const struct si
 {
     pm_error_t err = map_cache(fs, e, src, n);
     unsigned per = l4_map_item_limit(e->k), shift = (unsigned)__builtin_ctzll(e->page);
+    if (per > L4_MSG_MAX_ITEMS)
+        per = L4_MSG_MAX_ITEMS;
+    l4_msg_t m;
+    l4_msg_init(&m, 0);
+    unsigned items = 0;
     for (uint32_t i = 0; err == PM_OK && i < n;) {
-        l4_msg_t m;
-        l4_msg_init(&m, 0);
-        unsigned items = 0;
-        for (; items < per && i < n; items++, i++)
-            l4_msg_put_item(&m, L4_ITEM_MAP,
-                            l4_fpage(CACHE_VA + (uint64_t)src[i] * e->page, shift, L4_R),
-                            at + (uint64_t)i * e->page);
-        err = l4_send(e->k, fs->thread, client_thread, &m, NULL);
+        /* A run of neighbouring cache frames is a run of the server's
+         * pages: as few fpages as its alignment on both sides allows. */
+        uint32_t run = 1;
+        while (i + run < n && src[i + run] == src[i] + run)
+            run++;
+        l4_fpage_t fp[L4_MSG_MAX_ITEMS];
+        uint64_t covered = 0, from = CACHE_VA + (uint64_t)src[i] * e->page,
+                 to = at + (uint64_t)i * e->page;
+        size_t k = l4_fpage_cover(from, to, (uint64_t)run * e->page, shift, L4_R, fp, per - items,
+                                  &covered);
+        for (size_t x = 0, off = 0; x < k; off += l4_fpage_size(fp[x]), x++)
+            l4_msg_put_item(&m, L4_ITEM_MAP, fp[x], to + off);
+        if (covered == 0)
+            return PM_EINVAL; /* cannot be: pages on both sides */
+        items += (unsigned)k;
+        i += (uint32_t)(covered >> shift);
+        if (items == per || i == n) {
+            err = l4_send(e->k, fs->thread, client_thread, &m, NULL);
+            l4_msg_init(&m, 0);
+            items = 0;
+        }
     }
     return err;
 }
