@@ -82,7 +82,7 @@ static bool price(struct tload *L, const struct sim_ynode *n, const char *key, d
     char *end;
     errno = 0;
     double v = g_ascii_strtod(n->value, &end);
-    if (end == n->value || errno != 0)
+    if (end == n->value || errno != 0 || strpbrk(n->value, "xXpP") != NULL)
         return bad(L, n, "%s: '%s' is not a price (nanoseconds, or a duration such as 1.5us)", key,
                    n->value);
     static const char *const units[] = {"", "ns", "us", "ms", "s", NULL};
@@ -199,6 +199,14 @@ static bool load_tree(struct tload *L, const struct sim_ynode *root, struct sim_
 
 bool sim_cost_table_load(const char *path, struct sim_cost_table *out, GError **error)
 {
+    char *text = NULL;
+    if (g_file_get_contents(path, &text, NULL, NULL) && g_strstrip(text)[0] == '\0') {
+        g_set_error(error, SIM_SCENARIO_ERROR, SIM_SCENARIO_ERROR_INVALID,
+                    "%s:1:1: the file is empty: a cost table needs at least 'name'", path);
+        g_free(text);
+        return false;
+    }
+    g_free(text);
     struct sim_ynode *root = sim_yaml_load_file(path, error);
     if (root == NULL)
         return false;
@@ -288,7 +296,14 @@ char *sim_cost_table_format(const struct sim_cost_table *t, const char *comment)
     }
     char buf[G_ASCII_DTOSTR_BUF_SIZE];
 #define NS(k) g_ascii_formatd(buf, sizeof buf, "%.6g", t->ns[k])
-    g_string_append_printf(s, "name: %s\n", t->name);
+    /* The name single-quoted (any text reads back as itself). */
+    g_string_append(s, "name: '");
+    for (const char *c = t->name; *c != '\0'; c++) {
+        if (*c == '\'')
+            g_string_append_c(s, '\'');
+        g_string_append_c(s, *c);
+    }
+    g_string_append(s, "'\n");
     static const enum sim_cost_kind plain[] = {
         SIM_COST_IPC,        SIM_COST_TYPED_ITEM, SIM_COST_MAP_PAGE,
         SIM_COST_UNMAP,      SIM_COST_UNMAP_PAGE, SIM_COST_TLB_FLUSH,

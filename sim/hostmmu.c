@@ -22,6 +22,22 @@
  * until mapped (the host has 128 TiB of it: some 2,000 tasks). */
 #define HOST_RANGE (UINT64_C(1) << 36)
 
+/* Pages mapped for real at most: half the host's limit on mappings (rights
+ * changes split mappings too), read once. */
+static uint64_t host_budget(void)
+{
+    static uint64_t budget;
+    if (budget == 0) {
+        char *text = NULL;
+        uint64_t limit = 65530;
+        if (g_file_get_contents("/proc/sys/vm/max_map_count", &text, NULL, NULL))
+            limit = g_ascii_strtoull(text, NULL, 10);
+        g_free(text);
+        budget = limit > 2048 ? limit / 2 : 1024;
+    }
+    return budget;
+}
+
 static int prot_of(unsigned rights)
 {
     return (rights & L4_W)            ? PROT_READ | PROT_WRITE
@@ -33,6 +49,13 @@ void l4__host_set(l4_kernel_t *k, struct space *s, struct mapnode *n)
 {
     if (!k->host_mmu || n->host != NULL || s->id == L4_ROOT_TASK)
         return;
+    if (k->host_mapped >= host_budget()) {
+        /* Each real page is a mapping of the host's own, and the host has a
+         * limit on those (vm.max_map_count): past half of it, pages go
+         * through physical memory instead. */
+        k->host_unplaced++;
+        return;
+    }
     if (s->host_base == NULL) {
         void *b =
             mmap(NULL, HOST_RANGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -66,10 +89,31 @@ void l4__host_set(l4_kernel_t *k, struct space *s, struct mapnode *n)
     k->host_mapped++;
 }
 
+/* Take N's real mapping away.  True when the reservation is back in its
+ * place; false when the host would not (its limit on mappings reached): the
+ * page is then unmapped outright, and its host page stays taken for good,
+ * so that nothing is mapped there again. */
+static bool unplace(l4_kernel_t *k, struct mapnode *n)
+{
+    void *m = mmap(n->host, k->page_size, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+    if (m != MAP_FAILED)
+        return true;
+    (void)munmap(n->host, k->page_size);
+    return false;
+}
+
 void l4__host_protect(l4_kernel_t *k, struct mapnode *n)
 {
-    if (n->host != NULL)
-        (void)mprotect(n->host, k->page_size, prot_of(n->rights));
+    if (n->host == NULL || mprotect(n->host, k->page_size, prot_of(n->rights)) == 0)
+        return;
+    /* The host would not change the rights: no real mapping with other
+     * rights than the simulated one; the page goes through physical memory
+     * from now on. */
+    (void)unplace(k, n);
+    n->host = NULL;
+    k->host_mapped--;
+    k->host_unplaced++;
 }
 
 void l4__host_clear(l4_kernel_t *k, struct space *s, struct mapnode *n)
@@ -77,10 +121,10 @@ void l4__host_clear(l4_kernel_t *k, struct space *s, struct mapnode *n)
     if (n->host == NULL)
         return;
     /* The reservation back in its place: no memory, no access. */
-    (void)mmap(n->host, k->page_size, PROT_NONE,
-               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
-    uint64_t slot = (uint64_t)(n->host - s->host_base) >> k->shift;
-    g_hash_table_remove(s->host_used, GSIZE_TO_POINTER(slot + 1));
+    if (unplace(k, n)) {
+        uint64_t slot = (uint64_t)(n->host - s->host_base) >> k->shift;
+        g_hash_table_remove(s->host_used, GSIZE_TO_POINTER(slot + 1));
+    }
     n->host = NULL;
     k->host_mapped--;
 }

@@ -973,6 +973,11 @@ static bool world_up(struct sim_run *r)
     enum sim_backend be = r->opt->backend;
     if (be == SIM_BACKEND_DEFAULT) {
         const char *env = g_getenv("PMSIM_BACKEND");
+        if (env != NULL && *env != '\0' && strcmp(env, "sim") != 0 &&
+            strcmp(env, "host-mmu") != 0) {
+            failure(r, "PMSIM_BACKEND: '%s' is neither sim nor host-mmu", env);
+            return false;
+        }
         be = env != NULL && strcmp(env, "host-mmu") == 0 ? SIM_BACKEND_HOST_MMU : SIM_BACKEND_SIM;
     }
     r->host_mmu = be == SIM_BACKEND_HOST_MMU;
@@ -1632,9 +1637,11 @@ static pm_time_t charge(struct sim_run *r)
     sim_cost_split_copy(&r->sc->cost, copied - r->charged_copy, &delta);
     r->charged = now;
     r->charged_copy = copied;
-    double ns = sim_cost_price(&r->sc->cost, &delta, r->cost_by);
-    r->cost_ns += ns;
-    pm_time_t t = (pm_time_t)llround(ns);
+    /* Charged in whole nanoseconds, by the rounded running total: the steps'
+     * costs add up to time.cost_ns exactly. */
+    double before = r->cost_ns;
+    r->cost_ns += sim_cost_price(&r->sc->cost, &delta, r->cost_by);
+    pm_time_t t = (pm_time_t)(llround(r->cost_ns) - llround(before));
     if (r->recs->len > 0)
         g_array_index(r->recs, struct step_rec, r->recs->len - 1).cost_ns = t;
     return t;
@@ -1710,7 +1717,9 @@ static void run_parallel(struct sim_run *r, const struct sim_step *block)
             settle(r); /* what the clock brought (deadlines, replies, grace) first */
         }
         if (s->op == OP_ADVANCE) {
-            /* The lane waits; the others go on meanwhile. */
+            /* The lane waits (from its own time on); the others go on
+             * meanwhile. */
+            pm_time_t started = clock[pick];
             clock[pick] += s->duration;
             size_t index = ++r->nsteps;
             struct step_rec rec = {.line = s->line,
@@ -1719,7 +1728,7 @@ static void run_parallel(struct sim_run *r, const struct sim_step *block)
                                    .ok = s->expect == PM_OK,
                                    .outcome = PM_OK,
                                    .expect = s->expect,
-                                   .time_ns = now};
+                                   .time_ns = started};
             g_array_append_val(r->recs, rec);
             if (s->expect != PM_OK)
                 failure(r, "step %zu (%s:%u): advance gave ok, expected %s", index, r->sc->file,

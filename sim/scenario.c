@@ -10,6 +10,7 @@
  * Operations that belong to later parts of the model (policy servers,
  * swap, pagers, servers) are refused by name with the section they need,
  * so a user knows the file is ahead of the simulator rather than wrong. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1807,7 +1808,10 @@ static bool param_integer(const char *v, guint64 *out)
     char *end;
     if (!g_ascii_isdigit(*v))
         return false;
+    errno = 0;
     guint64 x = g_ascii_strtoull(v, &end, 10);
+    if (errno != 0)
+        return false; /* past 2^64 */
     static const struct {
         const char *u;
         unsigned shift;

@@ -77,14 +77,14 @@ echo "$out" | grep -q "^result: ok$" || { echo "FAIL: run --trace: no report"; f
 # pmsim calibrate (docs/costs.md): a table a scenario can use.
 "$pmsim" --help 2>&1 | grep -q "calibrate" || { echo "FAIL: --help lists no calibrate"; fail=1; }
 "$pmsim" calibrate --quick --name mine -o "$tmp/mine.yaml" 2>"$tmp/err"; check "calibrate -o" 0 $?
-grep -q "^name: mine$" "$tmp/mine.yaml" || { echo "FAIL: calibrate: no name: $(cat "$tmp/mine.yaml")"; fail=1; }
+grep -q "^name: 'mine'$" "$tmp/mine.yaml" || { echo "FAIL: calibrate: no name: $(cat "$tmp/mine.yaml")"; fail=1; }
 grep -q "^# ipc: " "$tmp/mine.yaml" || { echo "FAIL: calibrate: no account of what was measured"; fail=1; }
 sed 's/^machine: { frames: 16 }$/machine: { frames: 16, cost: mine.yaml }/' "$tmp/ok.yaml" >"$tmp/costed.yaml"
 out=$("$pmsim" run "$tmp/costed.yaml" 2>&1); check "run with the calibrated table" 0 $?
 echo "$out" | grep -q "of which the operations (cost table mine)" ||
     { echo "FAIL: run with the calibrated table: no cost: $out"; fail=1; }
 out=$("$pmsim" calibrate --quick 2>/dev/null); check "calibrate to stdout" 0 $?
-echo "$out" | grep -q "^name: host$" || { echo "FAIL: calibrate: default name"; fail=1; }
+echo "$out" | grep -q "^name: 'host'$" || { echo "FAIL: calibrate: default name"; fail=1; }
 "$pmsim" calibrate --name "" >/dev/null 2>&1; check "calibrate, an empty name" 2 $?
 "$pmsim" calibrate extra >/dev/null 2>&1; check "calibrate, an argument" 2 $?
 "$pmsim" calibrate --quick -o "$tmp/no/such/dir.yaml" >/dev/null 2>&1; check "calibrate, an unwritable file" 1 $?
@@ -158,4 +158,19 @@ echo "$out" | grep -q '"backend" : "host-mmu"' || { echo "FAIL: host-mmu: backen
 PMSIM_BACKEND=host-mmu "$pmsim" run --json "$tmp/ok.yaml" 2>&1 | grep -q '"backend" : "host-mmu"' ||
     { echo "FAIL: PMSIM_BACKEND=host-mmu not taken"; fail=1; }
 "$pmsim" run --backend warp "$tmp/ok.yaml" >/dev/null 2>&1; check "run, an unknown back end" 2 $?
+# The third review of issue 8: sweep values, merge, plot output, calibrate names.
+"$pmsim" sweep -p n= "$tmp/p.yaml" >/dev/null 2>&1; check "sweep, an empty list" 2 $?
+"$pmsim" sweep -p n=0..64:x4 "$tmp/p.yaml" >/dev/null 2>&1; check "sweep, a geometric range from 0" 2 $?
+"$pmsim" sweep -p n=2 --csv "$tmp/no/such/dir.csv" "$tmp/p.yaml" >/dev/null 2>&1
+check "sweep, an unwritable CSV" 2 $?
+: >"$tmp/out/point-bad.json"
+out=$("$pmsim" sweep --merge "$tmp"/out/*.json 2>/dev/null); check "sweep --merge, a point without a report" 1 $?
+echo "$out" | grep -q "^3,invalid,,," || { echo "FAIL: merge: the invalid point: $out"; fail=1; }
+"$pmsim" plot "$tmp/g.csv" -x n -o "$tmp/no/such/dir.svg" >"$tmp/plot.out" 2>/dev/null
+check "plot into a missing folder" 1 $?
+[ -s "$tmp/plot.out" ] && { echo "FAIL: plot into a missing folder printed the plot"; fail=1; }
+"$pmsim" calibrate --quick --name "it's: #1" -o "$tmp/odd.yaml" 2>/dev/null
+sed "s|^machine: { frames: 16 }$|machine: { frames: 16, cost: odd.yaml }|" "$tmp/ok.yaml" >"$tmp/odd-run.yaml"
+"$pmsim" run "$tmp/odd-run.yaml" 2>&1 | grep -q "cost table it's: #1" ||
+    { echo "FAIL: calibrate: an odd name does not read back"; fail=1; }
 exit $fail

@@ -107,6 +107,8 @@ static const struct {
     {"bad cache size", "name: t\ncopy: { cache: 2 MB }\n", 2, 16, "unknown unit ' MB'"},
     {"cache too large", "name: t\ncopy: { cache: 2048GiB }\n", 2, 16, "larger than 1 TiB"},
     {"syntax", "name: t\nipc: [1\n", 3, 1, ""},
+    {"empty", "  \n", 1, 1, "the file is empty: a cost table needs at least 'name'"},
+    {"hexadecimal", "name: t\nipc: 0x10\n", 2, 6, "'0x10' is not a price"},
 };
 
 START_TEST(test_bad_table)
@@ -191,6 +193,7 @@ START_TEST(test_format_round_trip)
     char *p = file("t.yaml", full);
     struct sim_cost_table t, u;
     ck_assert(sim_cost_table_load(p, &t, NULL));
+    g_strlcpy(t.name, "it's #1: - [x] & more", sizeof t.name); /* any name reads back */
     char *text = sim_cost_table_format(&t, "measured here\nby a test");
     ck_assert(g_str_has_prefix(text, "# measured here\n# by a test\n"));
     char *q = file("u.yaml", text);

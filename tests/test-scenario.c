@@ -1962,6 +1962,82 @@ static struct outcome run_file_params(const char *path, const char *const *set)
     return o;
 }
 
+/* The third review of issue 8: costs charged in whole nanoseconds add up
+ * to time.cost_ns; an advance in a lane starts at the lane's time; a
+ * misspelt PMSIM_BACKEND is said, not ignored. */
+START_TEST(test_review_issue8)
+{
+    char *dir = g_dir_make_tmp("pmsim-r8-XXXXXX", NULL);
+    char *table = g_build_filename(dir, "frac.yaml", NULL);
+    char *path = g_build_filename(dir, "s.yaml", NULL);
+    ck_assert(g_file_set_contents(table, "name: frac\nipc: 0.4\n", -1, NULL));
+    ck_assert(g_file_set_contents(path,
+                                  "name: rounding\n"
+                                  "machine: { frames: 16, cost: frac.yaml }\n"
+                                  "tasks: { a: { pager: none } }\n"
+                                  "steps:\n"
+                                  "  - { task: a, do: create, as: A }\n"
+                                  "  - { task: a, do: create, as: B }\n"
+                                  "  - { task: a, do: create, as: C }\n"
+                                  "  - { do: advance, time: 10 }\n"
+                                  "  - { task: a, do: create, as: D }\n"
+                                  "  - { task: a, do: create, as: E }\n",
+                                  -1, NULL));
+    struct outcome o = run_file_params(path, NULL);
+    gint64 sum = 0;
+    for (guint i = 0; i < jlen(o.json, "steps"); i++) {
+        char key[32];
+        snprintf(key, sizeof key, "steps.%u.cost_ns", i);
+        sum += jint(o.json, key);
+    }
+    ck_assert_int_eq(jint(o.json, "time.cost_ns"), 4); /* 5 creates of 2 IPCs at 0.4 ns */
+    ck_assert_int_eq(sum, 4);
+    ck_assert_int_eq(jint(o.json, "time.simulated_ns"), 14);
+    outcome_free(&o);
+    ck_assert(g_file_set_contents(path,
+                                  "name: lanes\n"
+                                  "machine: { frames: 16, cost: frac.yaml }\n"
+                                  "tasks: { a: { pager: none }, b: { pager: none } }\n"
+                                  "steps:\n"
+                                  "  - parallel:\n"
+                                  "      a:\n"
+                                  "        - { do: create, as: A }\n"
+                                  "        - { do: advance, time: 1us }\n"
+                                  "      b:\n"
+                                  "        - { do: advance, time: 5us }\n",
+                                  -1, NULL));
+    o = run_file_params(path, NULL);
+    /* b's advance at 0, a's create at 0 (1 ns), a's advance at 1 ns. */
+    for (guint i = 0; i < 3; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "steps.%u.do", i);
+        if (strcmp(jstr(o.json, key), "advance") == 0) {
+            snprintf(key, sizeof key, "steps.%u.task", i);
+            const char *task = jstr(o.json, key);
+            snprintf(key, sizeof key, "steps.%u.time_ns", i);
+            ck_assert_int_eq(jint(o.json, key), strcmp(task, "a") == 0 ? 1 : 0);
+        }
+    }
+    outcome_free(&o);
+    g_setenv("PMSIM_BACKEND", "hostmmu", TRUE);
+    char *msg = NULL;
+    sim_scenario_t *sc = sim_scenario_load(path, &msg);
+    o = run_scenario(sc, NULL);
+    g_unsetenv("PMSIM_BACKEND");
+    ck_assert_uint_gt(o.failures, 0);
+    ck_assert_msg(strstr(o.text, "PMSIM_BACKEND: 'hostmmu' is neither sim nor host-mmu") != NULL,
+                  "%s", o.text);
+    outcome_free(&o);
+    sim_scenario_free(sc);
+    g_unlink(path);
+    g_unlink(table);
+    g_rmdir(dir);
+    g_free(path);
+    g_free(table);
+    g_free(dir);
+}
+END_TEST
+
 /* Parameters (an addition, for sweeps): params declares them with their
  * defaults, ${NAME} stands for one in any value, assignments override the
  * defaults; the report says what they were.  Unknown ones are errors. */
@@ -2384,6 +2460,7 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_cost_model);
     tcase_add_test(tc, test_params);
     tcase_add_test(tc, test_backend_parity);
+    tcase_add_test(tc, test_review_issue8);
     tcase_add_test(tc, test_parallel_seed);
     tcase_add_test(tc, test_check_option);
     tcase_add_test(tc, test_absurd_times);

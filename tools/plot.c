@@ -195,6 +195,14 @@ static int finish(const char *script, const char *script_path, const char *out)
         }
         return 0;
     }
+    /* The output must be writable first: gnuplot would carry on without it
+     * and print the plot to its standard output. */
+    FILE *probe = fopen(out, "w");
+    if (probe == NULL) {
+        fprintf(stderr, "pmsim plot: cannot write %s: %s\n", out, g_strerror(errno));
+        return 1;
+    }
+    fclose(probe);
     char *gp = g_find_program_in_path("gnuplot");
     if (gp == NULL) {
         fprintf(stderr, "pmsim plot: gnuplot is not installed (apt-get install gnuplot-nox); "

@@ -293,8 +293,9 @@ static int cmd_calibrate(int argc, char **argv)
         fprintf(stderr, "pmsim calibrate: %s (try 'pmsim calibrate --help')\n",
                 ok ? "no arguments expected" : error->message);
         status = EXIT_USAGE;
-    } else if (name != NULL && (name[0] == '\0' || strlen(name) >= 64)) {
-        fprintf(stderr, "pmsim calibrate: --name: 1 to 63 characters\n");
+    } else if (name != NULL && (name[0] == '\0' || strlen(name) >= 64 ||
+                                strpbrk(name, "\n\r\t") != NULL)) {
+        fprintf(stderr, "pmsim calibrate: --name: 1 to 63 characters on one line\n");
         status = EXIT_USAGE;
     }
     if (status == 0) {

@@ -79,13 +79,20 @@ static bool expand(const char *e, GPtrArray *out, char **error)
     char *b = colon != NULL ? g_strndup(dots + 2, (gsize)(colon - dots - 2)) : g_strdup(dots + 2);
     guint64 lo, hi, step = 0;
     bool sa, sb, ss = false, ok = false, mul = false;
-    if (!number(a, &lo, &sa) || !number(b, &hi, &sb))
-        *error = g_strdup_printf("'%s': a range is A..B:xF or A..B:+S of integers or sizes", e);
-    else if (colon == NULL || (colon[1] != 'x' && colon[1] != '+') ||
-             !number(colon + 2, &step, &ss) || step == 0 || (colon[1] == 'x' && step < 2))
+    if (!number(a, &lo, &sa) || !number(b, &hi, &sb)) {
+        /* Not two numbers: a value that has ".." in it (a path, say). */
+        g_free(a);
+        g_free(b);
+        g_ptr_array_add(out, g_strdup(e));
+        return true;
+    }
+    if (colon == NULL || (colon[1] != 'x' && colon[1] != '+') || !number(colon + 2, &step, &ss) ||
+        step == 0 || (colon[1] == 'x' && step < 2))
         *error = g_strdup_printf("'%s': the step is :xF (F >= 2) or :+S (S >= 1)", e);
     else if (lo > hi)
         *error = g_strdup_printf("'%s': the range goes down", e);
+    else if (colon[1] == 'x' && lo == 0)
+        *error = g_strdup_printf("'%s': a geometric range starts above 0", e);
     else
         ok = true;
     mul = ok && colon[1] == 'x';
@@ -111,6 +118,10 @@ GPtrArray *pm_sweep_values(const char *arg, char **name, char **error)
     *name = NULL;
     if (eq == NULL || eq == arg) {
         *error = g_strdup_printf("--param %s: write NAME=VALUE,VALUE… or NAME=A..B:xF", arg);
+        return NULL;
+    }
+    if (eq[1] == '\0') {
+        *error = g_strdup_printf("--param %s: no values", arg);
         return NULL;
     }
     GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
@@ -221,6 +232,34 @@ static bool add_report(struct results *r, const char *path, const char *status, 
     return true;
 }
 
+/* A point without a report: its parameters (ASSIGN, "NAME=VALUE"; NULL:
+ * unknown) and STATUS, no figures. */
+static void add_placeholder(struct results *r, char **assign, const char *status)
+{
+    JsonBuilder *b = json_builder_new();
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "params");
+    json_builder_begin_object(b);
+    for (char **x = assign; x != NULL && *x != NULL; x++) {
+        char *eq = strchr(*x, '=');
+        char *name = g_strndup(*x, (gsize)(eq - *x));
+        json_builder_set_member_name(b, name);
+        json_builder_add_string_value(b, eq + 1);
+        g_free(name);
+    }
+    json_builder_end_object(b);
+    static const char *const empty[] = {"time", "counters"};
+    for (size_t i = 0; i < G_N_ELEMENTS(empty); i++) {
+        json_builder_set_member_name(b, empty[i]);
+        json_builder_begin_object(b);
+        json_builder_end_object(b);
+    }
+    json_builder_end_object(b);
+    g_ptr_array_add(r->points, json_builder_get_root(b));
+    g_ptr_array_add(r->status, g_strdup(status));
+    g_object_unref(b);
+}
+
 static void csv_field(FILE *f, const char *s, bool last)
 {
     bool quote = strpbrk(s, ",\"\n") != NULL;
@@ -266,14 +305,20 @@ static void write_csv(const struct results *r, FILE *f)
             csv_field(f, pa != NULL ? json_object_get_string_member_with_default(pa, k, "") : "",
                       false);
         }
-        for (size_t i = 0; i < G_N_ELEMENTS(time_keys); i++)
-            fprintf(f, "%" G_GINT64_FORMAT ",",
-                    tm != NULL ? json_object_get_int_member_with_default(tm, time_keys[i], 0) : 0);
+        /* A point without a report has blank figures, not zeros. */
+        bool figures = ct != NULL && json_object_get_size(ct) > 0;
+        for (size_t i = 0; i < G_N_ELEMENTS(time_keys); i++) {
+            if (figures)
+                fprintf(f, "%" G_GINT64_FORMAT,
+                        json_object_get_int_member_with_default(tm, time_keys[i], 0));
+            fputc(',', f);
+        }
         for (guint i = 0; i < r->counters->len; i++) {
             const char *k = g_ptr_array_index(r->counters, i);
-            fprintf(f, "%" G_GINT64_FORMAT "%s",
-                    ct != NULL ? json_object_get_int_member_with_default(ct, k, 0) : 0,
-                    i + 1 < r->counters->len ? "," : "");
+            if (figures)
+                fprintf(f, "%" G_GINT64_FORMAT, json_object_get_int_member_with_default(ct, k, 0));
+            if (i + 1 < r->counters->len)
+                fputc(',', f);
         }
         fputc('\n', f);
     }
@@ -401,6 +446,18 @@ static void progress(guint64 done, guint64 all)
 static int run_grid(const char *file, const struct grid *g, unsigned jobs, bool check,
                     enum sim_backend backend, const char *csv_path, const char *json_path)
 {
+    /* Where the results go must be writable before anything runs. */
+    const char *outs[] = {csv_path, json_path};
+    for (size_t i = 0; i < G_N_ELEMENTS(outs); i++) {
+        if (outs[i] == NULL || strcmp(outs[i], "-") == 0)
+            continue;
+        FILE *f = fopen(outs[i], "w");
+        if (f == NULL) {
+            fprintf(stderr, "pmsim sweep: cannot write %s: %s\n", outs[i], g_strerror(errno));
+            return EXIT_USAGE;
+        }
+        fclose(f);
+    }
     char *dir = g_dir_make_tmp("pmsim-sweep-XXXXXX", NULL);
     if (dir == NULL) {
         fprintf(stderr, "pmsim sweep: cannot make a temporary folder\n");
@@ -473,30 +530,9 @@ static int run_grid(const char *file, const struct grid *g, unsigned jobs, bool 
                 g_free(text);
             }
             g_free(err);
-            /* A point without a report: its parameters, no figures. */
-            JsonBuilder *b = json_builder_new();
-            json_builder_begin_object(b);
-            json_builder_set_member_name(b, "params");
-            json_builder_begin_object(b);
             char **a = assignments(g, p);
-            for (char **x = a; *x != NULL; x++) {
-                char *eq = strchr(*x, '=');
-                *eq = '\0';
-                json_builder_set_member_name(b, *x);
-                json_builder_add_string_value(b, eq + 1);
-            }
+            add_placeholder(&r, a, st);
             g_strfreev(a);
-            json_builder_end_object(b);
-            json_builder_set_member_name(b, "time");
-            json_builder_begin_object(b);
-            json_builder_end_object(b);
-            json_builder_set_member_name(b, "counters");
-            json_builder_begin_object(b);
-            json_builder_end_object(b);
-            json_builder_end_object(b);
-            g_ptr_array_add(r.points, json_builder_get_root(b));
-            g_ptr_array_add(r.status, g_strdup(st));
-            g_object_unref(b);
             status = 1;
         } else if (exit_of[p] != 0) {
             status = 1;
@@ -618,16 +654,19 @@ int pm_sweep_main(int argc, char **argv)
         } else {
             struct results r;
             results_init(&r);
-            for (int i = 1; i < argc && status == 0; i++) {
+            for (int i = 1; i < argc; i++) {
                 char *err = NULL;
                 if (!add_report(&r, argv[i], NULL, &err)) {
+                    /* A point whose run left no report (invalid, crashed):
+                     * a row of its own, no figures. */
                     fprintf(stderr, "pmsim sweep --merge: %s\n", err);
                     g_free(err);
+                    add_placeholder(&r, NULL, "invalid");
                     status = 1;
                 }
             }
-            if (status == 0)
-                status = write_results(&r, NULL, csv_path, json_path);
+            if (write_results(&r, NULL, csv_path, json_path) != 0)
+                status = 1;
             results_fini(&r);
         }
     } else if (argc != 2) {
