@@ -333,7 +333,7 @@ static char *commands_text(void)
 {
     GString *s = g_string_new("Commands:\n");
     for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
-        g_string_append_printf(s, "  %-8s %s\n", commands[i].name, commands[i].summary);
+        g_string_append_printf(s, "  %-10s %s\n", commands[i].name, commands[i].summary);
     g_string_append(s, "\nRun 'pmsim COMMAND --help' for a command's options.");
     return g_string_free(s, FALSE);
 }
