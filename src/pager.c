@@ -60,7 +60,9 @@ struct pm_pager {
     uint64_t *slot_next; /* by slot: its page's next use (OPT) */
     uint8_t *slot_hint;  /* by slot: its page's hint */
     uint8_t *slot_extra; /* by slot: its frame is counted as extra (clean pages only) */
-    uint32_t nextra;     /* slots labelled extra */
+    uint32_t
+        *slot_pfn;   /* by slot: its frame's physical frame as last seen (UINT32_MAX: not known) */
+    uint32_t nextra; /* slots labelled extra */
     uint32_t nslots, cap, limit;
     uint64_t lent;
     bool extra_ok;
@@ -171,11 +173,16 @@ static bool slots_grow(pm_pager_t *p)
     if (sx == NULL)
         return false;
     p->slot_extra = sx;
+    uint32_t *sf = realloc(p->slot_pfn, (size_t)ncap * sizeof *sf);
+    if (sf == NULL)
+        return false;
+    p->slot_pfn = sf;
     for (uint32_t i = p->cap; i < ncap; i++) {
         sp[i] = UINT64_MAX;
         sn[i] = UINT64_MAX;
         sh[i] = PM_HINT_NORMAL;
         sx[i] = 0;
+        sf[i] = UINT32_MAX;
     }
     p->cap = ncap;
     p->pol->grow(p->pst, ncap);
@@ -195,6 +202,7 @@ static unsigned alloc_flags(const pm_pager_t *p)
 static pm_error_t alloc_slot(pm_pager_t *p, uint32_t s)
 {
     uint32_t one = 1;
+    p->slot_pfn[s] = UINT32_MAX; /* a new frame */
     return pm_container_allocate(p->pm, p->task, p->c, s, &one, alloc_flags(p));
 }
 
@@ -203,6 +211,7 @@ static pm_error_t alloc_slot(pm_pager_t *p, uint32_t s)
 static void slot_back(pm_pager_t *p, uint32_t s)
 {
     uint32_t one = 1;
+    p->slot_pfn[s] = UINT32_MAX;
     (void)pm_container_deallocate(p->pm, p->task, p->c, s, &one, 0);
     p->nextra -= p->slot_extra[s];
     p->slot_extra[s] = 0;
@@ -224,13 +233,20 @@ static void unslot(pm_pager_t *p, uint32_t s, struct vpage *v)
 /* The pager's own mapping of slot S's frame is still at VADDR (the task
  * may have mapped something else over it, or physmem taken it away): only
  * then may a grant move it. */
-static bool still_mapped(const pm_pager_t *p, uint32_t s, uint64_t vaddr)
+static bool still_mapped(pm_pager_t *p, uint32_t s, uint64_t vaddr)
 {
     pm_pfn_t pfn;
     unsigned rights;
+    if (l4_lookup(p->k, p->task, vaddr, &pfn, &rights) != PM_OK || (rights & L4_R) == 0)
+        return false;
+    if (p->slot_pfn[s] == pfn.n)
+        return true; /* the frame as last seen: its frame still */
+    /* Not known, or another: ask physmem which physical frame the slot has. */
     struct pm_frame_info fi;
-    return l4_lookup(p->k, p->task, vaddr, &pfn, &rights) == PM_OK && (rights & L4_R) != 0 &&
-           pm_frame_info(p->pm, p->task, p->c, s, &fi) == PM_OK && fi.bound && fi.pfn.n == pfn.n;
+    if (pm_frame_info(p->pm, p->task, p->c, s, &fi) != PM_OK || !fi.bound)
+        return false;
+    p->slot_pfn[s] = (uint32_t)fi.pfn.n;
+    return fi.pfn.n == pfn.n;
 }
 
 /* Evict VICTIM's page and keep its slot, with a zero frame, in *S. */
@@ -662,6 +678,7 @@ void pm_pager_free(pm_pager_t *p)
     free(p->slot_next);
     free(p->slot_hint);
     free(p->slot_extra);
+    free(p->slot_pfn);
     g_free(p->future);
     g_free(p->next);
     g_free(p);
