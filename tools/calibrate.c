@@ -12,6 +12,8 @@
  *   adds to a munmap;
  * - tlb_flush: what each page adds to an mprotect(PROT_READ) of a range
  *   whose pages are mapped (one PTE rewritten, one TLB entry shot down);
+ *   madvise(MADV_DONTNEED) of a page is measured and said too (the pool's
+ *   release of frames; no price of the table stands for it);
  * - fault.*: a minor fault on fresh anonymous memory (no huge pages), less
  *   clearing the page (frame_bind), so that a fault and the frame it binds
  *   are not counted twice;
@@ -186,6 +188,27 @@ static void measure_mappings(struct cal *c, struct sim_cost_table *t)
     g_string_append_printf(
         c->log, "tlb_flush: a page of mprotect(PROT_READ) of %zu pages %.1f ns\n", many, best);
     close(fd);
+    /* madvise(MADV_DONTNEED), a page given back to the host: what the pool
+     * does for frames it releases (not a price of the table; said here). */
+    double give = -1;
+    for (unsigned r = 0; r < c->reps; r++) {
+        unsigned char *q =
+            mmap(NULL, many * c->page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (q == MAP_FAILED)
+            break;
+        memset(q, 1, many * c->page);
+        uint64_t t0 = now_ns();
+        int e = madvise(q, many * c->page, MADV_DONTNEED);
+        uint64_t t1 = now_ns();
+        munmap(q, many * c->page);
+        double v = (double)(t1 - t0) / (double)many;
+        if (e == 0 && (give < 0 || v < give))
+            give = v;
+    }
+    g_string_append_printf(c->log,
+                           "(madvise(MADV_DONTNEED): %.1f ns a page given back to the host; the "
+                           "pool's release, no price of its own)\n",
+                           give);
 }
 
 /* ---- faults and clearing ---------------------------------------------------------- */
