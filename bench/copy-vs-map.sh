@@ -1,7 +1,7 @@
 #!/bin/sh
 # copy-vs-map.sh — the study of docs/copy-vs-map.md: where mapping data
 # starts to beat copying it.  Sweeps scenarios/copy-vs-map.yaml over
-# strategy (physical-copy, direct-map) x blocks (1 … 512 pages, x2), under
+# strategy (physical-copy, direct-map) x blocks (1 … 4096 pages, x2), under
 # each cost table and on the host-MMU back end, and prints for each the
 # measured time of both strategies by size and the crossover: the size at
 # which direct-map becomes cheaper than physical-copy, or the reverse,
@@ -48,12 +48,12 @@ crossover() {
 }
 
 for table in l4-published "$host"; do
-    "$pmsim" sweep "$scenario" -p strategy=physical-copy,direct-map -p blocks=1..512:x2 \
+    "$pmsim" sweep "$scenario" -p strategy=physical-copy,direct-map -p blocks=1..4096:x2 \
         -p cost="$table" --jobs 1 --csv "$tmp/sim.csv" 2>/dev/null || true
     echo "cost table $(basename "$table" .yaml): time.measured_cost_ns (simulated)"
     crossover "$tmp/sim.csv" measured_cost_ns
 done
-"$pmsim" sweep "$scenario" -p strategy=physical-copy,direct-map -p blocks=1..512:x2 \
+"$pmsim" sweep "$scenario" -p strategy=physical-copy,direct-map -p blocks=1..4096:x2 \
     -p cost="$host" --backend host-mmu --jobs 1 --csv "$tmp/host.csv" 2>/dev/null || true
 echo "host-MMU back end: time.measured_host_ns (the host's wall time of the measured steps)"
 crossover "$tmp/host.csv" measured_host_ns

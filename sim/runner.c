@@ -772,13 +772,22 @@ static int direct_map(struct sim_run *r, int t, container_t h, const struct sim_
                 done += run;
         } else {
             /* As physmem maps: what one message carries (a short map ends
-             * the step there, as it would have). */
-            uint32_t k = run;
-            err = pm_container_map(r->pm, rt->id, h, (frame_t)(s->start + i), &k, s->flags, va);
-            if (err == PM_OK)
-                done += k;
-            if (err == PM_OK && k < run)
-                break;
+             * the step there, as it would have, unless all: true). */
+            for (uint32_t m = 0; err == PM_OK && m < run;) {
+                uint32_t k = run - m;
+                err = pm_container_map(r->pm, rt->id, h, (frame_t)(s->start + i + m), &k, s->flags,
+                                       va + (uint64_t)m * r->sc->page_size);
+                if (err == PM_OK) {
+                    m += k;
+                    done += k;
+                }
+                if (err == PM_OK && m < run && !s->map_all) {
+                    *count = done;
+                    g_free(from);
+                    g_free(blocks);
+                    return (int)err;
+                }
+            }
         }
         i += run;
     }
@@ -1303,8 +1312,20 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
         int d = direct_map(r, t, mc, s, &count);
         if (d >= 0)
             err = (pm_error_t)d;
-        else
+        else if (!s->map_all)
             err = pm_container_map(r->pm, rt->id, mc, (frame_t)s->start, &count, s->flags, s->at);
+        else {
+            /* Message after message until every frame is mapped. */
+            uint32_t done = 0;
+            for (err = PM_OK; err == PM_OK && done < count;) {
+                uint32_t k = count - done;
+                err = pm_container_map(r->pm, rt->id, mc, (frame_t)(s->start + done), &k, s->flags,
+                                       s->at + (uint64_t)done * r->sc->page_size);
+                if (err == PM_OK)
+                    done += k;
+            }
+            count = done;
+        }
         if (err != PM_OK)
             count = 0; /* a failed map mapped nothing (the call leaves the count alone) */
         has_count = true;

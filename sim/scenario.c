@@ -597,8 +597,8 @@ static const char *const *op_keys(enum sim_op op)
     static const char *const k_unlock[] = {"container", "duration", NULL};
     static const char *const k_alloc[] = {"container", "start",        "count",
                                           "flags",     "expect_count", NULL};
-    static const char *const k_map[] = {"container", "start",         "count",        "at",
-                                        "flags",     "expect_mapped", "expect_count", NULL};
+    static const char *const k_map[] = {"container",     "start",        "count", "at", "flags",
+                                        "expect_mapped", "expect_count", "all",   NULL};
     static const char *const k_copy[] = {
         "src",   "src_start", "src_frames",         "dest", "dest_start", "dest_frames",
         "count", "flags",     "expect_frame_error", NULL};
@@ -937,6 +937,9 @@ static struct sim_step *parse_step(struct loader *L, const struct sim_ynode *n, 
         ARG("at", false, get_uint(L, V, "at", (1ull << 48) - 1, &s->at));
         s->flags = CONT_MAP_READ | CONT_MAP_WRITE;
         ARG("flags", true, get_flags(L, V, map_flags, &s->flags));
+        /* all: true (an addition): map again from where a message stopped
+         * until every frame is mapped, as a client does. */
+        ARG("all", true, get_bool(L, V, "all", &s->map_all));
         ARG("expect_mapped", true, get_uint(L, V, "expect_mapped", UINT32_MAX, &s->expect_mapped));
         s->has_expect_mapped = sim_yaml_get(n, "expect_mapped") != NULL;
         /* A map returns a count too (frames mapped): expect_count says the same. */

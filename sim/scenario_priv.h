@@ -78,6 +78,7 @@ struct sim_step {
     int strategy; /* enum sim_strategy */
     bool has_at;
     bool measure; /* measure: true (an addition): counted in time.measured_* */
+    bool map_all; /* map: all: true (an addition): every frame, message after message */
     /* read: expect_data: { store, offset } */
     int data_store; /* a task with server: store, or -1 */
     uint64_t data_offset;

@@ -1724,6 +1724,20 @@ START_TEST(test_review_pager)
          "  - { task: r, do: read, at: 0x800000, bytes: 16KiB, expect_pattern: 4 }\n"
          "expect:\n"
          "  tasks.r.exposed_steps: 0\n"},
+        {"map all: message after message until every frame is mapped",
+         "name: map all\n"
+         "machine: { frames: 256, map_items: 4 }\n"
+         "tasks: { t: { pager: none } }\n"
+         "steps:\n"
+         "  - { task: t, do: create, as: C }\n"
+         "  - { task: t, do: allocate, container: C, count: 16 }\n"
+         "  - { task: t, do: map, container: C, count: 16, at: 0x101000, expect_mapped: 15 }\n"
+         "  - { task: t, do: write, at: 0x101000, bytes: 60KiB, pattern: 0x3c }\n"
+         "  - { task: t, do: map, container: C, count: 16, at: 0x200000, flags: [read], all: true, "
+         "expect_mapped: 16 }\n"
+         "  - { task: t, do: read, at: 0x200000, bytes: 60KiB, expect_pattern: 0x3c }\n"
+         "  - { task: t, do: map, container: C, count: 17, at: 0x300000, all: true, expect: ENOENT "
+         "}\n"},
         {"direct-map deferred, a silent server maps nothing later",
          "name: silent server under direct-map\n"
          "machine: { frames: 128 }\n"
