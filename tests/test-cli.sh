@@ -173,4 +173,23 @@ check "plot into a missing folder" 1 $?
 sed "s|^machine: { frames: 16 }$|machine: { frames: 16, cost: odd.yaml }|" "$tmp/ok.yaml" >"$tmp/odd-run.yaml"
 "$pmsim" run "$tmp/odd-run.yaml" 2>&1 | grep -q "cost table it's: #1" ||
     { echo "FAIL: calibrate: an odd name does not read back"; fail=1; }
+# calibrate --fit: prices fitted to a sweep's measured steps.
+cat >"$tmp/m.yaml" <<EOF
+name: measured
+params: { n: 2 }
+machine: { frames: 64 }
+tasks: { a: { pager: none } }
+steps:
+  - { task: a, do: create, as: C }
+  - { task: a, do: allocate, container: C, count: "\${n}", measure: true }
+  - { task: a, do: map, container: C, count: "\${n}", at: 0x100000, all: true, measure: true }
+  - { task: a, do: write, at: 0x100000, bytes: "\${n*4096}", pattern: 1, measure: true }
+EOF
+"$pmsim" sweep -p n=1..32:x2 --json "$tmp/m.json" --csv /dev/null "$tmp/m.yaml" 2>/dev/null
+check "sweep with measured steps" 0 $?
+"$pmsim" calibrate --fit "$tmp/m.json" --name fitted -o "$tmp/fitted.yaml" 2>/dev/null; check "calibrate --fit" 0 $?
+grep -q "error per point: mean" "$tmp/fitted.yaml" || { echo "FAIL: fit: no error said"; fail=1; }
+sed "s|^machine: { frames: 16 }$|machine: { frames: 16, cost: fitted.yaml }|" "$tmp/ok.yaml" >"$tmp/fit-run.yaml"
+"$pmsim" run "$tmp/fit-run.yaml" >/dev/null 2>&1; check "run with a fitted table" 0 $?
+"$pmsim" calibrate --fit "$tmp/s.json" >/dev/null 2>&1; check "calibrate --fit, no measured steps" 1 $?
 exit $fail

@@ -26,6 +26,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -407,5 +409,133 @@ char *pm_calibrate(const char *name, bool quick, struct sim_cost_table *out)
     g_string_free(c.log, TRUE);
     char *text = sim_cost_table_format(out, head->str);
     g_string_free(head, TRUE);
+    return text;
+}
+
+/* ---- fitting a table to measured times ------------------------------------------- */
+
+/* The kinds a fit prices, as `time.measured_events` names them. */
+static const struct {
+    const char *event;
+    enum sim_cost_kind kind;
+} fitted[] = {
+    {"ipc", SIM_COST_IPC},
+    {"typed_item", SIM_COST_TYPED_ITEM},
+    {"map_page", SIM_COST_MAP_PAGE},
+    {"unmap", SIM_COST_UNMAP},
+    {"unmap_page", SIM_COST_UNMAP_PAGE},
+    {"tlb_flush", SIM_COST_TLB_FLUSH},
+    {"fault.missing", SIM_COST_FAULT_MISSING},
+    {"fault.read", SIM_COST_FAULT_READ},
+    {"fault.write", SIM_COST_FAULT_WRITE},
+    {"fault.exec", SIM_COST_FAULT_EXEC},
+    {"frame_bind", SIM_COST_FRAME_BIND},
+    {"bytes_copied", SIM_COST_COPY_COLD},
+    {"disk_write", SIM_COST_DISK_WRITE},
+    {"disk_read", SIM_COST_DISK_READ},
+};
+#define NFIT G_N_ELEMENTS(fitted)
+
+char *pm_calibrate_fit(const char *sweep_json, const char *name, struct sim_cost_table *out,
+                       char **error)
+{
+    JsonParser *p = json_parser_new();
+    GError *e = NULL;
+    if (!json_parser_load_from_file(p, sweep_json, &e)) {
+        *error = g_strdup_printf("%s: %s", sweep_json, e->message);
+        g_error_free(e);
+        g_object_unref(p);
+        return NULL;
+    }
+    JsonNode *root = json_parser_get_root(p);
+    JsonObject *o =
+        root != NULL && JSON_NODE_HOLDS_OBJECT(root) ? json_node_get_object(root) : NULL;
+    JsonArray *pts = o != NULL && json_object_has_member(o, "points")
+                         ? json_object_get_array_member(o, "points")
+                         : NULL;
+    /* The rows: a point's measured events and its measured host time,
+     * divided by that time (so the fit minimises relative errors). */
+    GArray *rows = g_array_new(FALSE, TRUE, sizeof(double) * (NFIT + 1));
+    for (guint i = 0; pts != NULL && i < json_array_get_length(pts); i++) {
+        JsonObject *pt = json_array_get_object_element(pts, i);
+        JsonObject *tm = pt != NULL && json_object_has_member(pt, "time")
+                             ? json_object_get_object_member(pt, "time")
+                             : NULL;
+        if (tm == NULL || !json_object_has_member(tm, "measured_events") ||
+            json_object_get_int_member_with_default(tm, "measured_host_ns", 0) <= 0)
+            continue;
+        JsonObject *ev = json_object_get_object_member(tm, "measured_events");
+        double row[NFIT + 1];
+        double y = (double)json_object_get_int_member(tm, "measured_host_ns");
+        for (size_t k = 0; k < NFIT; k++)
+            row[k] = (double)json_object_get_int_member_with_default(ev, fitted[k].event, 0) / y;
+        row[NFIT] = 1.0;
+        g_array_append_vals(rows, row, 1);
+    }
+    g_object_unref(p);
+    guint n = rows->len;
+    if (n < 2) {
+        *error = g_strdup_printf("%s: fewer than 2 points with measured steps (a sweep's JSON of "
+                                 "a scenario with measure: true)",
+                                 sweep_json);
+        g_array_free(rows, TRUE);
+        return NULL;
+    }
+    const double *A = (const double *)rows->data;
+#define AT(r, k) A[(size_t)(r) * (NFIT + 1) + (k)]
+    /* Non-negative least squares by cyclic coordinate descent: each price in
+     * turn set to its best non-negative value given the others. */
+    double x[NFIT] = {0}, norm[NFIT], *res = g_new(double, n);
+    for (guint r = 0; r < n; r++)
+        res[r] = AT(r, NFIT);
+    for (size_t k = 0; k < NFIT; k++) {
+        norm[k] = 0;
+        for (guint r = 0; r < n; r++)
+            norm[k] += AT(r, k) * AT(r, k);
+    }
+    for (int sweep = 0; sweep < 20000; sweep++) {
+        double moved = 0;
+        for (size_t k = 0; k < NFIT; k++) {
+            if (norm[k] == 0)
+                continue;
+            double g = 0;
+            for (guint r = 0; r < n; r++)
+                g += AT(r, k) * res[r];
+            double nx = x[k] + g / norm[k];
+            if (nx < 0)
+                nx = 0;
+            double d = nx - x[k];
+            if (d == 0)
+                continue;
+            for (guint r = 0; r < n; r++)
+                res[r] -= d * AT(r, k);
+            x[k] = nx;
+            moved += fabs(d) * sqrt(norm[k]);
+        }
+        if (moved < 1e-12)
+            break;
+    }
+    double worst = 0, sum = 0;
+    for (guint r = 0; r < n; r++) {
+        sum += fabs(res[r]);
+        worst = fabs(res[r]) > worst ? fabs(res[r]) : worst;
+    }
+#undef AT
+    g_free(res);
+    g_array_free(rows, TRUE);
+    memset(out, 0, sizeof *out);
+    g_strlcpy(out->name, name, sizeof out->name);
+    for (size_t k = 0; k < NFIT; k++)
+        out->ns[fitted[k].kind] = x[k] < 1e-6 ? 0 : x[k];     /* below a femtosecond: none */
+    out->ns[SIM_COST_COPY_HOT] = out->ns[SIM_COST_COPY_COLD]; /* one price a byte */
+    char *head = g_strdup_printf(
+        "cost table %s, fitted by `pmsim calibrate --fit %s`:\n"
+        "the prices (non-negative least squares) that best give the measured host time\n"
+        "of the measured steps of its %u points from their counted events; relative\n"
+        "error per point: mean %.1f %%, worst %.1f %%.  Events no point had are priced 0.\n"
+        "bytes copied are priced alike hot or cold (cache 0).",
+        name, sweep_json, n, 100.0 * sum / n, 100.0 * worst);
+    char *text = sim_cost_table_format(out, head);
+    g_free(head);
     return text;
 }

@@ -269,7 +269,7 @@ out:
 
 static int cmd_calibrate(int argc, char **argv)
 {
-    char *output = NULL, *name = NULL;
+    char *output = NULL, *name = NULL, *fit = NULL;
     gboolean quick = FALSE;
     GOptionEntry entries[] = {
         {"output", 'o', 0, G_OPTION_ARG_FILENAME, &output,
@@ -277,6 +277,9 @@ static int cmd_calibrate(int argc, char **argv)
         {"name", 'n', 0, G_OPTION_ARG_STRING, &name, "The table's name (default: host)", "NAME"},
         {"quick", 0, 0, G_OPTION_ARG_NONE, &quick, "Fewer, smaller samples (seconds less; noisier)",
          NULL},
+        {"fit", 0, 0, G_OPTION_ARG_FILENAME, &fit,
+         "Measure nothing: fit the prices to a sweep's measured steps (pmsim sweep --json)",
+         "SWEEP.json"},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
     GOptionContext *ctx = g_option_context_new("- measure this host and write a cost table");
@@ -293,14 +296,22 @@ static int cmd_calibrate(int argc, char **argv)
         fprintf(stderr, "pmsim calibrate: %s (try 'pmsim calibrate --help')\n",
                 ok ? "no arguments expected" : error->message);
         status = EXIT_USAGE;
-    } else if (name != NULL && (name[0] == '\0' || strlen(name) >= 64 ||
-                                strpbrk(name, "\n\r\t") != NULL)) {
+    } else if (name != NULL &&
+               (name[0] == '\0' || strlen(name) >= 64 || strpbrk(name, "\n\r\t") != NULL)) {
         fprintf(stderr, "pmsim calibrate: --name: 1 to 63 characters on one line\n");
         status = EXIT_USAGE;
     }
+    struct sim_cost_table t;
+    char *text = NULL, *why = NULL;
+    if (status == 0 && fit != NULL &&
+        (text = pm_calibrate_fit(fit, name != NULL ? name : "fitted", &t, &why)) == NULL) {
+        fprintf(stderr, "pmsim calibrate --fit: %s\n", why);
+        g_free(why);
+        status = 1;
+    } else if (status == 0 && fit == NULL) {
+        text = pm_calibrate(name != NULL ? name : "host", quick, &t);
+    }
     if (status == 0) {
-        struct sim_cost_table t;
-        char *text = pm_calibrate(name != NULL ? name : "host", quick, &t);
         if (output == NULL) {
             fputs(text, stdout);
         } else if (!g_file_set_contents(output, text, -1, &error)) {
@@ -314,6 +325,7 @@ static int cmd_calibrate(int argc, char **argv)
     g_clear_error(&error);
     g_free(output);
     g_free(name);
+    g_free(fit);
     return status;
 }
 
