@@ -80,7 +80,7 @@
 #define PAGE_SHIFT 12u
 /* The pager's range: far from anything else. */
 #define BASE 0x10000000ull
-#define MAX_REPS 16
+#define MAX_REPS 16 /* at most BENCH_MAX_REPS */
 /* Frames of the pool beyond what the pager multiplexes. */
 #define SLACK 64u
 
@@ -90,62 +90,17 @@
 
 static volatile uint64_t sink;
 
-/* ---- series: best and median ------------------------------------------------ */
-
-struct series {
-    double v[MAX_REPS]; /* ns per operation, one per repetition */
-    unsigned n;
-};
-
-static void series_add(struct series *s, uint64_t ns, uint64_t ops)
-{
-    if (s->n < MAX_REPS)
-        s->v[s->n++] = ops ? (double)ns / (double)ops : 0.0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double series_best(const struct series *s)
-{
-    double b = s->n ? s->v[0] : 0.0;
-    for (unsigned i = 1; i < s->n; i++)
-        if (s->v[i] < b)
-            b = s->v[i];
-    return b;
-}
-
-static double series_median(const struct series *s)
-{
-    double v[MAX_REPS];
-    if (s->n == 0)
-        return 0.0;
-    memcpy(v, s->v, s->n * sizeof v[0]);
-    qsort(v, s->n, sizeof v[0], cmp_double);
-    return s->n % 2 ? v[s->n / 2] : (v[s->n / 2 - 1] + v[s->n / 2]) / 2;
-}
-
 static double rate_of(double ns_per_op)
 {
     return ns_per_op > 0.0 ? 1e9 / ns_per_op : 0.0;
 }
 
 /* `label : 1.23 M/s  812.0 ns/op  (median 1.20 M/s)` */
-static void print_series(const char *label, const struct series *s, const char *unit)
+static void print_series(const char *label, const struct bench_series *s, const char *unit)
 {
-    double b = series_best(s), m = series_median(s);
+    double b = bench_series_best(s), m = bench_series_median(s);
     printf("%-*s: %8.2f M/s %9.1f ns/%-5s (median %.2f M/s)\n", BENCH_LABEL_WIDTH, label,
            rate_of(b) / 1e6, b, unit, rate_of(m) / 1e6);
-}
-
-/* Ratio of the best times: BASE's over S's (>= 1: S is as fast). */
-static double ratio(const struct series *s, const struct series *base)
-{
-    double b = series_best(s);
-    return b > 0.0 ? series_best(base) / b : 0.0;
 }
 
 /* ---- a machine ------------------------------------------------------------------- */
@@ -358,20 +313,20 @@ static bool bench_faults(double scale, unsigned reps)
 
     struct machine m;
     machine_new(&m, (uint32_t)(n + SLACK), 1024);
-    struct series host_st = {0}, host_ld = {0}, ref = {0}, st8 = {0}, refw = {0};
+    struct bench_series host_st = {0}, host_ld = {0}, ref = {0}, st8 = {0}, refw = {0};
     double first_ref = 0, hf_ref = 0, hf_st8 = 0;
     for (unsigned r = 0; r < reps; r++) {
         uint64_t hf;
-        series_add(&host_st, host_round(n, true), n);
-        series_add(&host_ld, host_round(n, false), n);
+        bench_series_add(&host_st, host_round(n, true), n);
+        bench_series_add(&host_ld, host_round(n, false), n);
         uint64_t t = fresh_round(&m, n, T_REF_LOAD, &hf);
-        series_add(&ref, t, n);
+        bench_series_add(&ref, t, n);
         hf_ref = (double)hf / (double)n;
         if (r == 0)
             first_ref = (double)t / (double)n;
-        series_add(&st8, fresh_round(&m, n, T_STORE8, &hf), n);
+        bench_series_add(&st8, fresh_round(&m, n, T_STORE8, &hf), n);
         hf_st8 = (double)hf / (double)n;
-        series_add(&refw, fresh_round(&m, n, T_REF_STORE, &hf), n);
+        bench_series_add(&refw, fresh_round(&m, n, T_REF_STORE, &hf), n);
     }
     machine_free(&m);
 
@@ -385,11 +340,13 @@ static bool bench_faults(double scale, unsigned reps)
            "first repetition, ref load", first_ref);
     printf("    host minor faults per simulated fault (last repetition): load %.2f, store %.2f\n",
            hf_ref, hf_st8);
-    double r_ref = ratio(&ref, &host_st), r_st8 = ratio(&st8, &host_st);
+    double r_ref = bench_series_ratio(&ref, &host_st), r_st8 = bench_series_ratio(&st8, &host_st);
     bench_print_ratio("    ratio pager ref load / host store", r_ref, GOAL_FAULT_RATIO);
     bench_print_ratio("    ratio pager store 8 B / host store", r_st8, GOAL_FAULT_RATIO);
-    bench_print_ratio("    ratio pager ref store / host store", ratio(&refw, &host_st), 0.0);
-    bench_print_ratio("    ratio pager ref load / host load", ratio(&ref, &host_ld), 0.0);
+    bench_print_ratio("    ratio pager ref store / host store", bench_series_ratio(&refw, &host_st),
+                      0.0);
+    bench_print_ratio("    ratio pager ref load / host load", bench_series_ratio(&ref, &host_ld),
+                      0.0);
     fflush(stdout);
 
     /* Faults that evict: clean drops, and swap. */
@@ -399,14 +356,14 @@ static bool bench_faults(double scale, unsigned reps)
     struct machine c, w;
     machine_new(&c, (uint32_t)(m_frames + SLACK), 1024);
     machine_new(&w, (uint32_t)(m_frames + SLACK), ne + m_frames);
-    struct series clean = {0}, swapping = {0}, raw = {0};
+    struct bench_series clean = {0}, swapping = {0}, raw = {0};
     struct evict_result er = {0};
     for (unsigned r = 0; r < reps; r++) {
         struct evict_result cr = evict_round(&c, ne, m_frames, false, r);
-        series_add(&clean, cr.ns, cr.faults);
+        bench_series_add(&clean, cr.ns, cr.faults);
         er = evict_round(&w, ne, m_frames, true, r);
-        series_add(&swapping, er.ns, er.faults);
-        series_add(&raw, raw_io_round(sim_swapfile_fd(w.swap), ne), ne);
+        bench_series_add(&swapping, er.ns, er.faults);
+        bench_series_add(&raw, raw_io_round(sim_swapfile_fd(w.swap), ne), ne);
     }
     machine_free(&c);
     machine_free(&w);
@@ -416,10 +373,13 @@ static bool bench_faults(double scale, unsigned reps)
     printf("    swap device per fault (last repetition): %.2f writes, %.2f reads\n",
            (double)er.writes / (double)er.faults, (double)er.reads / (double)er.faults);
     printf("    swapping fault beyond its pwrite + pread: %.1f ns (best)\n",
-           series_best(&swapping) - series_best(&raw));
-    bench_print_ratio("    ratio clean eviction / host store", ratio(&clean, &host_st), 0.0);
-    bench_print_ratio("    ratio swapping / host store", ratio(&swapping, &host_st), 0.0);
-    bench_print_ratio("    ratio swapping / raw pwrite+pread", ratio(&swapping, &raw), 0.0);
+           bench_series_best(&swapping) - bench_series_best(&raw));
+    bench_print_ratio("    ratio clean eviction / host store", bench_series_ratio(&clean, &host_st),
+                      0.0);
+    bench_print_ratio("    ratio swapping / host store", bench_series_ratio(&swapping, &host_st),
+                      0.0);
+    bench_print_ratio("    ratio swapping / raw pwrite+pread", bench_series_ratio(&swapping, &raw),
+                      0.0);
     fflush(stdout);
     return r_ref >= GOAL_FAULT_RATIO;
 }
@@ -488,17 +448,17 @@ static bool bench_hits(double scale, unsigned reps)
     BENCH_CHECK(hm != MAP_FAILED);
     memset(hm, 1, npages * PAGE);
 
-    struct series ref = {0}, ref16 = {0}, refw = {0}, acc = {0}, l4 = {0}, l4_16 = {0};
-    struct series host = {0};
+    struct bench_series ref = {0}, ref16 = {0}, refw = {0}, acc = {0}, l4 = {0}, l4_16 = {0};
+    struct bench_series host = {0};
     struct pm_pager_stats s0 = pstats(&m);
     for (unsigned r = 0; r < reps; r++) {
-        series_add(&ref, hit_round(&m, H_REF_LOAD, npages, count), count);
-        series_add(&ref16, hit_round(&m, H_REF_LOAD, 16, count), count);
-        series_add(&refw, hit_round(&m, H_REF_STORE, npages, count), count);
-        series_add(&acc, hit_round(&m, H_ACCESS8, npages, count), count);
-        series_add(&l4, hit_round(&m, H_L4_ACCESS8, npages, count), count);
-        series_add(&l4_16, hit_round(&m, H_L4_ACCESS8, 16, count), count);
-        series_add(&host, host_hit_round(hm, npages, count), count);
+        bench_series_add(&ref, hit_round(&m, H_REF_LOAD, npages, count), count);
+        bench_series_add(&ref16, hit_round(&m, H_REF_LOAD, 16, count), count);
+        bench_series_add(&refw, hit_round(&m, H_REF_STORE, npages, count), count);
+        bench_series_add(&acc, hit_round(&m, H_ACCESS8, npages, count), count);
+        bench_series_add(&l4, hit_round(&m, H_L4_ACCESS8, npages, count), count);
+        bench_series_add(&l4_16, hit_round(&m, H_L4_ACCESS8, 16, count), count);
+        bench_series_add(&host, host_hit_round(hm, npages, count), count);
     }
     struct pm_pager_stats s1 = pstats(&m);
     BENCH_CHECK(s1.faults == s0.faults && s1.misses == s0.misses &&
@@ -515,17 +475,19 @@ static bool bench_hits(double scale, unsigned reps)
     print_series("    l4_access load 8 B, 16 pages", &l4_16, "acc");
     print_series("    host load 8 B", &host, "acc");
     printf("    pager's own cost over l4_access: ref %.1f ns, access %.1f ns\n",
-           series_best(&ref) - series_best(&l4), series_best(&acc) - series_best(&l4));
-    bench_print_ratio("    ratio pm_pager_ref / host", ratio(&ref, &host), 0.0);
-    bench_print_ratio("    ratio l4_access / host", ratio(&l4, &host), 0.0);
+           bench_series_best(&ref) - bench_series_best(&l4),
+           bench_series_best(&acc) - bench_series_best(&l4));
+    bench_print_ratio("    ratio pm_pager_ref / host", bench_series_ratio(&ref, &host), 0.0);
+    bench_print_ratio("    ratio l4_access / host", bench_series_ratio(&l4, &host), 0.0);
     fflush(stdout);
     printf("    goal >= %.0f M/s: pm_pager_ref %s, pm_pager_access %s, l4_access %s "
            "(16 pages: %s)\n",
-           GOAL_HIT_RATE / 1e6, rate_of(series_best(&ref)) >= GOAL_HIT_RATE ? "met" : "NOT met",
-           rate_of(series_best(&acc)) >= GOAL_HIT_RATE ? "met" : "NOT met",
-           rate_of(series_best(&l4)) >= GOAL_HIT_RATE ? "met" : "NOT met",
-           rate_of(series_best(&l4_16)) >= GOAL_HIT_RATE ? "met" : "NOT met");
-    return rate_of(series_best(&ref)) >= GOAL_HIT_RATE;
+           GOAL_HIT_RATE / 1e6,
+           rate_of(bench_series_best(&ref)) >= GOAL_HIT_RATE ? "met" : "NOT met",
+           rate_of(bench_series_best(&acc)) >= GOAL_HIT_RATE ? "met" : "NOT met",
+           rate_of(bench_series_best(&l4)) >= GOAL_HIT_RATE ? "met" : "NOT met",
+           rate_of(bench_series_best(&l4_16)) >= GOAL_HIT_RATE ? "met" : "NOT met");
+    return rate_of(bench_series_best(&ref)) >= GOAL_HIT_RATE;
 }
 
 /* ---- 3. trace replay ------------------------------------------------------------ */
@@ -851,11 +813,11 @@ static double hit_cost(struct machine *m, uint32_t npages, uint32_t f)
     pager_start(m, "lru", f, npages);
     for (uint64_t i = 0; i < 64; i++)
         touch_page(m, i, T_STORE8);
-    struct series s = {0};
+    struct bench_series s = {0};
     for (unsigned r = 0; r < 3; r++)
-        series_add(&s, hit_round(m, H_REF_LOAD, 64, count), count);
+        bench_series_add(&s, hit_round(m, H_REF_LOAD, 64, count), count);
     pager_stop(m);
-    return series_best(&s);
+    return bench_series_best(&s);
 }
 
 struct trace_spec {
@@ -877,9 +839,9 @@ static double replay_trace(struct machine *m, const struct trace_spec *ts, uint3
         printf("\n   %s: %zu references over %u pages, %u frames\n", ts->name, ts->refs, npages, f);
     printf("    %-14s %10s %12s %9s %12s %10s  %s\n", "policy", "refs", "M refs/s", "ns/ref",
            "misses", "miss ratio", "(median M refs/s; reference misses)");
-    struct series base = {0};
+    struct bench_series base = {0};
     for (unsigned r = 0; r < ts->reps; r++)
-        series_add(&base, ref_lru_round(t, ts->refs, npages, f), ts->refs);
+        bench_series_add(&base, ref_lru_round(t, ts->refs, npages, f), ts->refs);
     double lru_rate = 0, lru_ns = 0;
     uint64_t lru_misses = 1;
     const struct pm_evict_policy *const *pols = pm_evict_policies();
@@ -888,11 +850,11 @@ static double replay_trace(struct machine *m, const struct trace_spec *ts, uint3
         bool opt = pols[i]->needs_future;
         size_t n = opt ? ts->opt_refs : ts->refs;
         unsigned reps = opt ? 1 : ts->reps;
-        struct series s = {0};
+        struct bench_series s = {0};
         struct replay_result rr = {0};
         for (unsigned r = 0; r < reps; r++) {
             rr = replay(m, name, t, n, npages, f, 0);
-            series_add(&s, rr.ns, n);
+            bench_series_add(&s, rr.ns, n);
         }
         uint64_t want = ref_misses(name, t, n, npages, f);
         char refbuf[48];
@@ -905,8 +867,9 @@ static double replay_trace(struct machine *m, const struct trace_spec *ts, uint3
             *mismatch = true;
         }
         printf("    %-14s %10zu %12.2f %9.1f %12llu %9.1f%%  (%.2f; %s)\n", name, n,
-               rate_of(series_best(&s)) / 1e6, series_best(&s), (unsigned long long)rr.misses,
-               100.0 * (double)rr.misses / (double)n, rate_of(series_median(&s)) / 1e6, refbuf);
+               rate_of(bench_series_best(&s)) / 1e6, bench_series_best(&s),
+               (unsigned long long)rr.misses, 100.0 * (double)rr.misses / (double)n,
+               rate_of(bench_series_median(&s)) / 1e6, refbuf);
         if (opt) {
             printf("    %-14s pm_pager_set_future of %zu: %.1f ms (not in the rate); "
                    "victim O(frames)\n",
@@ -917,18 +880,18 @@ static double replay_trace(struct machine *m, const struct trace_spec *ts, uint3
                    100.0 * (double)full / (double)ts->refs);
         }
         if (strcmp(name, "lru") == 0) {
-            lru_rate = rate_of(series_best(&s));
-            lru_ns = series_best(&s);
+            lru_rate = rate_of(bench_series_best(&s));
+            lru_ns = bench_series_best(&s);
             lru_misses = rr.misses ? rr.misses : 1;
         }
     }
     /* One more LRU run with every fourth reference a store: evictions swap. */
     {
-        struct series s = {0};
+        struct bench_series s = {0};
         struct replay_result rr = replay(m, "lru", t, ts->refs, npages, f, 4);
-        series_add(&s, rr.ns, ts->refs);
+        bench_series_add(&s, rr.ns, ts->refs);
         printf("    %-14s %10zu %12.2f %9.1f %12llu %9.1f%%  (one run)\n", "lru, 25% store",
-               ts->refs, rate_of(series_best(&s)) / 1e6, series_best(&s),
+               ts->refs, rate_of(bench_series_best(&s)) / 1e6, bench_series_best(&s),
                (unsigned long long)rr.misses, 100.0 * (double)rr.misses / (double)ts->refs);
     }
     print_series("    reference LRU simulator (host)", &base, "ref");
@@ -941,7 +904,7 @@ static double replay_trace(struct machine *m, const struct trace_spec *ts, uint3
            "    costs %.0f ns; at %.1f%% misses, 20 M refs/s needs a miss <= %.0f ns\n",
            hit_ns, miss_ns, 100.0 * mr, need);
     bench_print_ratio("    ratio pager LRU / reference sim.",
-                      lru_rate > 0 ? lru_rate / rate_of(series_best(&base)) : 0.0, 0.0);
+                      lru_rate > 0 ? lru_rate / rate_of(bench_series_best(&base)) : 0.0, 0.0);
     free(t);
     fflush(stdout);
     return lru_rate;

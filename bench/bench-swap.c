@@ -90,7 +90,7 @@
 #define VA (1ull << 32)  /* where the task maps its container */
 #define RW (CONT_MAP_READ | CONT_MAP_WRITE)
 #define GOAL_RATIO 0.8
-#define MAX_REPS 64
+#define MAX_REPS 64 /* at most BENCH_MAX_REPS */
 
 static const uint64_t sizes_mib[] = {4, 64, 256};
 #define NSIZES (sizeof sizes_mib / sizeof sizes_mib[0])
@@ -423,70 +423,30 @@ static unsigned char *host_buffer(uint32_t n)
 
 /* ---- figures ------------------------------------------------------------------ */
 
-/* Per-repetition times of one quantity; best and median. */
-struct series {
-    double v[MAX_REPS];
-    unsigned n;
-};
-
-static void series_add(struct series *s, uint64_t ns)
-{
-    if (s->n < MAX_REPS)
-        s->v[s->n++] = (double)ns;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double series_best(const struct series *s)
-{
-    double b = s->n ? s->v[0] : 0.0;
-    for (unsigned i = 1; i < s->n; i++)
-        if (s->v[i] < b)
-            b = s->v[i];
-    return b;
-}
-
-static double series_median(const struct series *s)
-{
-    double v[MAX_REPS];
-    memcpy(v, s->v, s->n * sizeof v[0]);
-    qsort(v, s->n, sizeof v[0], cmp_double);
-    return s->n == 0 ? 0.0 : s->n % 2 ? v[s->n / 2] : (v[s->n / 2 - 1] + v[s->n / 2]) / 2;
-}
-
 /* `label : 1234.5 MB/s  12.34 ms  (median 1200.0 MB/s)  301.2 ns/page` */
-static void print_mbs(const char *label, const struct series *s, uint64_t bytes, uint32_t pages)
+static void print_mbs(const char *label, const struct bench_series *s, uint64_t bytes,
+                      uint32_t pages)
 {
-    double best = series_best(s), med = series_median(s);
+    double best = bench_series_best(s), med = bench_series_median(s);
     printf("%-*s: %8.1f MB/s %8.2f ms %7.1f ns/page  (median %.1f MB/s)\n", BENCH_LABEL_WIDTH,
            label, best > 0 ? (double)bytes / best * 1e3 : 0.0, best / 1e6, best / pages,
            med > 0 ? (double)bytes / med * 1e3 : 0.0);
 }
 
 /* `label : 12.34 ms  301.2 ns/page` (best) */
-static void print_phase(const char *label, const struct series *s, uint32_t pages)
+static void print_phase(const char *label, const struct bench_series *s, uint32_t pages)
 {
-    double best = series_best(s);
+    double best = bench_series_best(s);
     printf("%-*s: %8.2f ms %7.1f ns/page\n", BENCH_LABEL_WIDTH, label, best / 1e6, best / pages);
 }
 
 struct size_figures {
-    struct series sim_total, sim_out, sim_in;
-    struct series swap, flush, drop, alloc, swapin;
-    struct series raw_total, raw_out, raw_in;
-    struct series big_total, big_out, big_in;
+    struct bench_series sim_total, sim_out, sim_in;
+    struct bench_series swap, flush, drop, alloc, swapin;
+    struct bench_series raw_total, raw_out, raw_in;
+    struct bench_series big_total, big_out, big_in;
     double sim_faults_out, sim_faults_in, raw_faults_out, raw_faults_in; /* per page, last rep */
 };
-
-static double ratio(const struct series *sim, const struct series *raw)
-{
-    double s = series_best(sim);
-    return s > 0 ? series_best(raw) / s : 0.0;
-}
 
 static const char *fs_name(int fd)
 {
@@ -527,29 +487,29 @@ static double bench_size(uint32_t n, unsigned reps)
     for (unsigned r = 0; r < reps; r++) {
         struct raw_times rt;
         raw_round(m.fd, src, dst, n, seed++, true, &rt);
-        series_add(&f->raw_out, rt.out);
-        series_add(&f->raw_in, rt.in);
-        series_add(&f->raw_total, rt.out + rt.in);
+        bench_series_add(&f->raw_out, rt.out, 1);
+        bench_series_add(&f->raw_in, rt.in, 1);
+        bench_series_add(&f->raw_total, rt.out + rt.in, 1);
         f->raw_faults_out = (double)rt.faults_out / n;
         f->raw_faults_in = (double)rt.faults_in / n;
 
         struct sim_times st;
         swm_round(&m, seed++, &st);
-        series_add(&f->swap, st.swap);
-        series_add(&f->flush, st.flush);
-        series_add(&f->drop, st.drop);
-        series_add(&f->alloc, st.alloc);
-        series_add(&f->swapin, st.swapin);
-        series_add(&f->sim_out, st.swap + st.flush + st.drop);
-        series_add(&f->sim_in, st.alloc + st.swapin);
-        series_add(&f->sim_total, st.swap + st.flush + st.drop + st.alloc + st.swapin);
+        bench_series_add(&f->swap, st.swap, 1);
+        bench_series_add(&f->flush, st.flush, 1);
+        bench_series_add(&f->drop, st.drop, 1);
+        bench_series_add(&f->alloc, st.alloc, 1);
+        bench_series_add(&f->swapin, st.swapin, 1);
+        bench_series_add(&f->sim_out, st.swap + st.flush + st.drop, 1);
+        bench_series_add(&f->sim_in, st.alloc + st.swapin, 1);
+        bench_series_add(&f->sim_total, st.swap + st.flush + st.drop + st.alloc + st.swapin, 1);
         f->sim_faults_out = (double)st.faults_out / n;
         f->sim_faults_in = (double)st.faults_in / n;
 
         raw_round(m.fd, src, dst, n, seed++, false, &rt);
-        series_add(&f->big_out, rt.out);
-        series_add(&f->big_in, rt.in);
-        series_add(&f->big_total, rt.out + rt.in);
+        bench_series_add(&f->big_out, rt.out, 1);
+        bench_series_add(&f->big_in, rt.in, 1);
+        bench_series_add(&f->big_total, rt.out + rt.in, 1);
     }
     /* One more round, not among the figures above: the device calls timed,
      * to split physmem's time between the file and its own work. */
@@ -595,12 +555,12 @@ static double bench_size(uint32_t n, unsigned reps)
     printf("  swap device: %llu writes, %llu reads, %llu failures (all repetitions)\n",
            (unsigned long long)ss.writes, (unsigned long long)ss.reads,
            (unsigned long long)ss.failures);
-    double r = ratio(&f->sim_total, &f->raw_total);
+    double r = bench_series_ratio(&f->sim_total, &f->raw_total);
     bench_print_ratio("  ratio pmsim/raw, round trip", r, GOAL_RATIO);
-    bench_print_ratio("  ratio pmsim/raw, out", ratio(&f->sim_out, &f->raw_out), 0.0);
-    bench_print_ratio("  ratio pmsim/raw, in", ratio(&f->sim_in, &f->raw_in), 0.0);
-    bench_print_ratio("  ratio pmsim/one call, round trip", ratio(&f->sim_total, &f->big_total),
-                      0.0);
+    bench_print_ratio("  ratio pmsim/raw, out", bench_series_ratio(&f->sim_out, &f->raw_out), 0.0);
+    bench_print_ratio("  ratio pmsim/raw, in", bench_series_ratio(&f->sim_in, &f->raw_in), 0.0);
+    bench_print_ratio("  ratio pmsim/one call, round trip",
+                      bench_series_ratio(&f->sim_total, &f->big_total), 0.0);
     fflush(stdout);
 
     free(f);
@@ -622,7 +582,7 @@ static double bench_size(uint32_t n, unsigned reps)
  * page; the ratio (map + pwrite) / (map with eviction) says how close
  * eviction comes to the cost of its parts. */
 struct evict_figures {
-    struct series evict, plain, pwrite;
+    struct bench_series evict, plain, pwrite;
     uint64_t writes; /* device writes during one eviction run */
 };
 
@@ -642,7 +602,7 @@ static void bench_evict_size(uint32_t n, unsigned reps, struct evict_figures *f)
         pm_stats(m.pm, &s0);
         uint64_t t0 = bench_now_ns();
         swm_map(&m, m.c2, VA << 1);
-        series_add(&f->evict, bench_now_ns() - t0);
+        bench_series_add(&f->evict, bench_now_ns() - t0, 1);
         pm_stats(m.pm, &s1);
         f->writes = s1.swap_writes - s0.swap_writes;
         BENCH_CHECK(f->writes + SLACK_FRAMES >= m.n);
@@ -658,7 +618,7 @@ static void bench_evict_size(uint32_t n, unsigned reps, struct evict_figures *f)
         swm_alloc(&m, m.c2);
         t0 = bench_now_ns();
         swm_map(&m, m.c2, VA << 1);
-        series_add(&f->plain, bench_now_ns() - t0);
+        bench_series_add(&f->plain, bench_now_ns() - t0, 1);
         swm_dealloc(&m, m.c2);
 
         for (uint32_t i = 0; i < n; i++)
@@ -666,7 +626,7 @@ static void bench_evict_size(uint32_t n, unsigned reps, struct evict_figures *f)
         t0 = bench_now_ns();
         for (uint32_t i = 0; i < n; i++)
             pwrite_all(m.fd, src + (size_t)i * PAGE, PAGE, (off_t)i * PAGE);
-        series_add(&f->pwrite, bench_now_ns() - t0);
+        bench_series_add(&f->pwrite, bench_now_ns() - t0, 1);
     }
     munmap(src, (size_t)n * PAGE);
     swm_fini(&m);
@@ -691,10 +651,10 @@ static void bench_evict(double scale, unsigned reps)
         print_phase("    maps, evicting (pmsim)", &f->evict, n);
         print_phase("    maps, pool free (pmsim)", &f->plain, n);
         print_phase("    pwrite a page (raw)", &f->pwrite, n);
-        double parts = series_best(&f->plain) + series_best(&f->pwrite);
-        bench_print_ratio("    ratio (maps + pwrite)/evicting", parts / series_best(&f->evict),
-                          0.0);
-        own[s] = (series_best(&f->evict) - parts) / n;
+        double parts = bench_series_best(&f->plain) + bench_series_best(&f->pwrite);
+        bench_print_ratio("    ratio (maps + pwrite)/evicting",
+                          parts / bench_series_best(&f->evict), 0.0);
+        own[s] = (bench_series_best(&f->evict) - parts) / n;
         printf("    %-*s: %8.1f ns/page\n", BENCH_LABEL_WIDTH - 4, "eviction's own work", own[s]);
         free(f);
         fflush(stdout);

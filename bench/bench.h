@@ -54,6 +54,54 @@ static inline double bench_rate(const struct bench_best *b)
     return b->ns_per_op > 0.0 ? 1e9 / b->ns_per_op : 0.0;
 }
 
+/* Per-repetition figures of one quantity (ns, or ns per operation), for
+ * the best and the median. */
+#define BENCH_MAX_REPS 64
+struct bench_series {
+    double v[BENCH_MAX_REPS];
+    unsigned n;
+};
+
+/* One repetition: NS nanoseconds for OPS operations (OPS 1: a time). */
+static inline void bench_series_add(struct bench_series *s, uint64_t ns, uint64_t ops)
+{
+    if (s->n < BENCH_MAX_REPS)
+        s->v[s->n++] = ops ? (double)ns / (double)ops : 0.0;
+}
+
+static inline int bench_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static inline double bench_series_best(const struct bench_series *s)
+{
+    double b = s->n ? s->v[0] : 0.0;
+    for (unsigned i = 1; i < s->n; i++)
+        if (s->v[i] < b)
+            b = s->v[i];
+    return b;
+}
+
+static inline double bench_series_median(const struct bench_series *s)
+{
+    double v[BENCH_MAX_REPS];
+    if (s->n == 0)
+        return 0.0;
+    memcpy(v, s->v, s->n * sizeof v[0]);
+    qsort(v, s->n, sizeof v[0], bench_cmp_double);
+    return s->n % 2 ? v[s->n / 2] : (v[s->n / 2 - 1] + v[s->n / 2]) / 2;
+}
+
+/* The ratio of the best figures, BASE's over S's (>= 1: S is as fast). */
+static inline double bench_series_ratio(const struct bench_series *s,
+                                        const struct bench_series *base)
+{
+    double b = bench_series_best(s);
+    return b > 0.0 ? bench_series_best(base) / b : 0.0;
+}
+
 /* Parse the command line: `--quick` (a tenth of the work, fewer
  * repetitions), `--scale=F` (F times the work), `--help`.  Returns the scale,
  * sets *REPS, or exits (0 for --help, 2 for a bad argument). */
