@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "pmsim/costs.h"
+#include "pmsim/scenario.h"
 #include "ydoc.h"
 
 #ifndef PMSIM_SOURCE_COST_DIR
@@ -97,24 +98,15 @@ static bool price(struct tload *L, const struct sim_ynode *n, const char *key, d
     return true;
 }
 
-/* A size in bytes: an integer, or one with B, KiB, MiB, GiB. */
+/* A size in bytes: an integer, or one with B, KiB, MiB, GiB (as scenario
+ * files write sizes), at most 1 TiB. */
 static bool size(struct tload *L, const struct sim_ynode *n, const char *key, uint64_t *out)
 {
-    if (n->kind != SIM_Y_SCALAR)
-        return bad(L, n, "%s: a size (bytes, or with KiB, MiB, GiB)", key);
-    char *end;
-    errno = 0;
-    guint64 v = g_ascii_strtoull(n->value, &end, 10);
-    if (end == n->value || errno != 0 || n->value[0] == '-')
-        return bad(L, n, "%s: '%s' is not a size", key, n->value);
-    static const char *const units[] = {"", "B", "KiB", "MiB", "GiB", NULL};
-    static const unsigned shift[] = {0, 0, 10, 20, 30};
-    int u = unit_of(L, n, key, end, units);
-    if (u < 0)
-        return false;
-    if (v > (UINT64_C(1) << 40) >> shift[u])
+    if (n->kind != SIM_Y_SCALAR || !sim_parse_size(n->value, out, NULL))
+        return bad(L, n, "%s: '%s' is not a size (bytes, or with B, KiB, MiB, GiB)", key,
+                   n->kind == SIM_Y_SCALAR ? n->value : "");
+    if (*out > (UINT64_C(1) << 40))
         return bad(L, n, "%s: %s is larger than 1 TiB", key, n->value);
-    *out = v << shift[u];
     return true;
 }
 

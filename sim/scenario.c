@@ -227,6 +227,27 @@ static const struct unit time_units[] = {
     {"s", 1000000000},
 };
 
+bool sim_parse_size(const char *text, uint64_t *bytes, bool *had_unit)
+{
+    size_t digits;
+    uint64_t mult, x = 0;
+    const char *suf;
+    if (!split_unit(text, size_units, G_N_ELEMENTS(size_units), &digits, &mult, &suf) ||
+        digits == 0 || digits != (size_t)(suf - text))
+        return false;
+    for (size_t i = 0; i < digits; i++) {
+        if (!g_ascii_isdigit(text[i]) || x > (UINT64_MAX - 9) / 10)
+            return false;
+        x = x * 10 + (uint64_t)(text[i] - '0');
+    }
+    if (x > UINT64_MAX / mult)
+        return false;
+    *bytes = x * mult;
+    if (had_unit != NULL)
+        *had_unit = *suf != '\0';
+    return true;
+}
+
 static bool get_size(struct loader *L, const struct sim_ynode *n, const char *what, uint64_t max,
                      uint64_t *out)
 {
@@ -1805,28 +1826,6 @@ static const char *param_value(const GPtrArray *params, const char *name, size_t
     return NULL;
 }
 
-/* V as an integer: digits, or a size with B, KiB, MiB, GiB (in bytes). */
-static bool param_integer(const char *v, guint64 *out)
-{
-    char *end;
-    if (!g_ascii_isdigit(*v))
-        return false;
-    errno = 0;
-    guint64 x = g_ascii_strtoull(v, &end, 10);
-    if (errno != 0)
-        return false; /* past 2^64 */
-    static const struct {
-        const char *u;
-        unsigned shift;
-    } units[] = {{"", 0}, {"B", 0}, {"KiB", 10}, {"MiB", 20}, {"GiB", 30}};
-    for (size_t i = 0; i < G_N_ELEMENTS(units); i++)
-        if (strcmp(end, units[i].u) == 0 && x <= (G_MAXUINT64 >> units[i].shift)) {
-            *out = x << units[i].shift;
-            return true;
-        }
-    return false;
-}
-
 /* Replace ${NAME} in every scalar value under N (not in keys, not in the
  * params map itself) by the parameter's value. */
 static bool substitute(struct loader *L, struct sim_ynode *n, const struct sim_ynode *skip)
@@ -1859,7 +1858,7 @@ static bool substitute(struct loader *L, struct sim_ynode *n, const struct sim_y
             if (op != end) {
                 char *tail;
                 guint64 k = g_ascii_strtoull(op + 1, &tail, 10), x;
-                if (tail != end || k == 0 || !param_integer(v, &x) ||
+                if (tail != end || k == 0 || !sim_parse_size(v, &x, NULL) ||
                     (*op == '*' && x > G_MAXUINT64 / k)) {
                     fail(L, n, "%.*s: NAME*K or NAME/K needs an integer parameter and K > 0", len,
                          at);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "plot.h"
+#include "pmsim/scenario.h"
 
 #define EXIT_USAGE 2
 
@@ -110,21 +111,16 @@ static const char *cell(const GPtrArray *rows, guint r, int c)
 /* A number, or a size with B/KiB/MiB/GiB (as bytes): *SIZED says which. */
 static bool value_of(const char *s, double *out, bool *sized)
 {
+    uint64_t bytes;
+    if (sim_parse_size(s, &bytes, sized)) {
+        *out = (double)bytes;
+        return true;
+    }
     char *end;
     double v = g_ascii_strtod(s, &end);
-    if (end == s)
-        return false;
-    static const struct {
-        const char *u;
-        double f;
-    } units[] = {{"", 1}, {"B", 1}, {"KiB", 1024.0}, {"MiB", 1048576.0}, {"GiB", 1073741824.0}};
-    for (size_t i = 0; i < G_N_ELEMENTS(units); i++)
-        if (strcmp(end, units[i].u) == 0) {
-            *out = v * units[i].f;
-            *sized = i > 0;
-            return true;
-        }
-    return false;
+    *sized = false;
+    *out = v;
+    return end != s && *end == '\0';
 }
 
 /* The unit of a report column, for its axis. */

@@ -31,25 +31,11 @@ static const struct {
 /* An integer or a size: its value and whether it had a unit. */
 static bool number(const char *s, guint64 *out, bool *sized)
 {
-    char *end;
-    errno = 0;
-    if (!g_ascii_isdigit(*s))
+    uint64_t v;
+    if (!sim_parse_size(s, &v, sized))
         return false;
-    guint64 v = g_ascii_strtoull(s, &end, 10);
-    if (errno != 0)
-        return false;
-    *sized = false;
-    if (*end == '\0') {
-        *out = v;
-        return true;
-    }
-    for (size_t i = 0; i < G_N_ELEMENTS(units); i++)
-        if (strcmp(end, units[i].suffix) == 0 && v <= (G_MAXUINT64 >> units[i].shift)) {
-            *out = v << units[i].shift;
-            *sized = true;
-            return true;
-        }
-    return false;
+    *out = v;
+    return true;
 }
 
 static char *format_number(guint64 v, bool sized)
@@ -234,7 +220,7 @@ static bool add_report(struct results *r, const char *path, const char *status, 
 
 /* A point without a report: its parameters (ASSIGN, "NAME=VALUE"; NULL:
  * unknown) and STATUS, no figures. */
-static void add_placeholder(struct results *r, char **assign, const char *status)
+static void add_unreported(struct results *r, char **assign, const char *status)
 {
     JsonBuilder *b = json_builder_new();
     json_builder_begin_object(b);
@@ -531,7 +517,7 @@ static int run_grid(const char *file, const struct grid *g, unsigned jobs, bool 
             }
             g_free(err);
             char **a = assignments(g, p);
-            add_placeholder(&r, a, st);
+            add_unreported(&r, a, st);
             g_strfreev(a);
             status = 1;
         } else if (exit_of[p] != 0) {
@@ -661,7 +647,7 @@ int pm_sweep_main(int argc, char **argv)
                      * a row of its own, no figures. */
                     fprintf(stderr, "pmsim sweep --merge: %s\n", err);
                     g_free(err);
-                    add_placeholder(&r, NULL, "invalid");
+                    add_unreported(&r, NULL, "invalid");
                     status = 1;
                 }
             }

@@ -11,6 +11,7 @@
 #define PMSIM_SCENARIO_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #ifdef __cplusplus
@@ -35,6 +36,11 @@ sim_scenario_t *sim_scenario_load_params(const char *path, const char *const *as
  *  in the scenario are relative to the current directory. */
 sim_scenario_t *sim_scenario_load_string(const char *name, const char *text, size_t len,
                                          char **message);
+
+/** TEXT as a size, the way scenario files write them: decimal digits, with
+ *  B, KiB, MiB, GiB or TiB after them or not (*HAD_UNIT, optional, says).
+ *  Returns false for anything else, or past 2^64 bytes. */
+bool sim_parse_size(const char *text, uint64_t *bytes, bool *had_unit);
 
 /** Free a scenario.  NULL is a no-op. */
 void sim_scenario_free(sim_scenario_t *sc);
