@@ -130,6 +130,7 @@ struct sim_run {
      * what they cost so far, in all and by kind. */
     struct sim_cost_counts charged;
     uint64_t charged_copy;
+    bool priced; /* the table prices something (not none): every step is charged */
     double cost_ns, cost_by[SIM_COST_KINDS];
     /* The steps marked measure: true, in all. */
     uint64_t measured_steps, measured_cost_ns, measured_host_ns;
@@ -1681,6 +1682,11 @@ static pm_time_t charge(struct sim_run *r, bool measured)
  * parallel block). */
 static pm_time_t run_checked(struct sim_run *r, const struct sim_step *s)
 {
+    /* Events are counted for a table that prices them, and for a measured
+     * step; with neither, a step costs nothing and counts nothing. */
+    bool counted = r->priced || s->measure;
+    if (counted && !r->priced)
+        cost_counts(r, &r->charged, &r->charged_copy); /* from this step's start */
     uint64_t h0 = now_ns(CLOCK_MONOTONIC);
     run_step(r, s);
     uint64_t host = now_ns(CLOCK_MONOTONIC) - h0;
@@ -1690,7 +1696,7 @@ static pm_time_t run_checked(struct sim_run *r, const struct sim_step *s)
         struct check_ctx c = {r, r->nsteps, s->line};
         pm_check(r->pm, check_report, &c);
     }
-    pm_time_t cost = charge(r, s->measure);
+    pm_time_t cost = counted ? charge(r, s->measure) : 0;
     if (s->measure) {
         r->measured_steps++;
         r->measured_cost_ns += cost;
@@ -2221,6 +2227,8 @@ sim_run_t *sim_scenario_run(const sim_scenario_t *sc, const struct sim_run_optio
             pm_check(r->pm, check_report, &c);
         }
         cost_counts(r, &r->charged, &r->charged_copy); /* setting up is free */
+        for (int k = 0; k < SIM_COST_KINDS; k++)
+            r->priced |= sc->cost.ns[k] > 0;
         if (r->opt->timeline != NULL)
             fputs("time_ns,step,task,guaranteed,allocated,extra\n", r->opt->timeline);
         for (guint i = 0; i < sc->steps->len; i++) {

@@ -2033,6 +2033,26 @@ START_TEST(test_review_issue8)
         }
     }
     outcome_free(&o);
+    /* Without a table, a measured step still counts its events (and only
+     * its own): a create is one RPC (two IPCs), the map one more; its frames bound. */
+    ck_assert(g_file_set_contents(path,
+                                  "name: measured\n"
+                                  "machine: { frames: 16 }\n"
+                                  "tasks: { a: { pager: none } }\n"
+                                  "steps:\n"
+                                  "  - { task: a, do: create, as: A }\n"
+                                  "  - { task: a, do: create, as: B, measure: true }\n"
+                                  "  - { task: a, do: allocate, container: A, count: 2 }\n"
+                                  "  - { task: a, do: map, container: A, count: 2, at: 0x100000, "
+                                  "measure: true }\n",
+                                  -1, NULL));
+    o = run_file_params(path, NULL);
+    ck_assert_int_eq(jint(o.json, "time.measured_steps"), 2);
+    ck_assert_int_eq(jint(o.json, "time.measured_events.ipc"), 2 + 2);
+    ck_assert_int_eq(jint(o.json, "time.measured_events.frame_bind"), 2);
+    ck_assert_int_eq(jint(o.json, "time.measured_events.typed_item"), 1);
+    ck_assert_int_eq(jint(o.json, "time.measured_cost_ns"), 0);
+    outcome_free(&o);
     g_setenv("PMSIM_BACKEND", "hostmmu", TRUE);
     char *msg = NULL;
     sim_scenario_t *sc = sim_scenario_load(path, &msg);
