@@ -45,6 +45,64 @@ static int prot_of(unsigned rights)
                                       : PROT_NONE;
 }
 
+/* A host call waiting in the batch: a page to map (NODE, at HOST, frame
+ * PFN, protection PROT) or a host page to put back to its reservation
+ * (NODE NULL; SPACE, to give the host page up for good if the host will
+ * not). */
+struct host_op {
+    struct space *space;
+    struct mapnode *node;
+    unsigned char *host;
+    uint64_t pfn;
+    int prot;
+};
+
+static void host_op_push(l4_kernel_t *k, struct host_op op)
+{
+    if (k->host_ops == NULL)
+        k->host_ops = g_array_new(FALSE, FALSE, sizeof(struct host_op));
+    g_array_append_val(k->host_ops, op);
+}
+
+/* The host page of S that N is at (slot + 1, the key of host_used). */
+static gpointer slot_key(const l4_kernel_t *k, const struct space *s, const unsigned char *host)
+{
+    return GSIZE_TO_POINTER(((uint64_t)(host - s->host_base) >> k->shift) + 1);
+}
+
+/* N's place was not made after all: its accesses go through physical
+ * memory. */
+static void unset(l4_kernel_t *k, struct space *s, struct mapnode *n)
+{
+    g_hash_table_remove(s->host_used, slot_key(k, s, n->host));
+    n->host = NULL;
+    k->host_mapped--;
+    k->host_unplaced++;
+}
+
+/* Map N pages of the memfd from frame PFN at HOST with PROT, page tables
+ * filled at once (an L4 map item enters the pages; nothing is left to
+ * fault in). */
+static bool place(l4_kernel_t *k, unsigned char *host, uint64_t pfn, size_t n, int prot)
+{
+    k->host_calls++;
+    return mmap(host, n << k->shift, prot, MAP_SHARED | MAP_FIXED | MAP_POPULATE, k->host_memfd,
+                (off_t)(pfn << k->shift)) != MAP_FAILED;
+}
+
+/* Put N host pages at HOST back to the reservation (no memory, no access).
+ * False when the host would not (its limit on mappings reached): they are
+ * unmapped outright. */
+static bool unplace(l4_kernel_t *k, unsigned char *host, size_t n)
+{
+    k->host_calls++;
+    if (mmap(host, n << k->shift, PROT_NONE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) != MAP_FAILED)
+        return true;
+    (void)munmap(host, n << k->shift);
+    return false;
+}
+
 void l4__host_set(l4_kernel_t *k, struct space *s, struct mapnode *n)
 {
     if (!k->host_mmu || n->host != NULL || s->id == L4_ROOT_TASK)
@@ -78,39 +136,117 @@ void l4__host_set(l4_kernel_t *k, struct space *s, struct mapnode *n)
         return;
     }
     unsigned char *at = s->host_base + (slot << k->shift);
-    void *m = mmap(at, k->page_size, prot_of(n->rights), MAP_SHARED | MAP_FIXED, k->host_memfd,
-                   (off_t)((uint64_t)n->pfn << k->shift));
-    if (m == MAP_FAILED) {
-        k->host_unplaced++;
-        return;
-    }
     g_hash_table_add(s->host_used, key);
     n->host = at;
     k->host_mapped++;
+    if (k->host_batching > 0) {
+        /* A page put back just before at the same place needs no call of
+         * its own: the mapping replaces the reservation there. */
+        GArray *ops = k->host_ops;
+        if (ops != NULL && ops->len > 0) {
+            struct host_op *last = &g_array_index(ops, struct host_op, ops->len - 1);
+            if (last->node == NULL && last->host == at)
+                g_array_set_size(ops, ops->len - 1);
+        }
+        n->host_pending = true;
+        host_op_push(
+            k, (struct host_op){
+                   .space = s, .node = n, .host = at, .pfn = n->pfn, .prot = prot_of(n->rights)});
+        return;
+    }
+    if (!place(k, at, n->pfn, 1, prot_of(n->rights)))
+        unset(k, s, n);
 }
 
-/* Take N's real mapping away.  True when the reservation is back in its
- * place; false when the host would not (its limit on mappings reached): the
- * page is then unmapped outright, and its host page stays taken for good,
- * so that nothing is mapped there again. */
-static bool unplace(l4_kernel_t *k, struct mapnode *n)
+/* One host call for the run of LEN operations of one kind at RUN. */
+static void host_run(l4_kernel_t *k, struct host_op *run, size_t len)
 {
-    void *m = mmap(n->host, k->page_size, PROT_NONE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
-    if (m != MAP_FAILED)
-        return true;
-    (void)munmap(n->host, k->page_size);
-    return false;
+    if (run->node != NULL) {
+        bool whole = place(k, run->host, run->pfn, len, run->prot);
+        for (size_t j = 0; j < len; j++) {
+            struct host_op *o = run + j;
+            o->node->host_pending = false;
+            /* Refused as a run (the host's limit on mappings): page by
+             * page, each one that fails going through physical memory. */
+            if (!whole && !place(k, o->host, o->pfn, 1, o->prot))
+                unset(k, o->space, o->node);
+        }
+    } else if (!unplace(k, run->host, len)) {
+        /* Unmapped outright: those host pages stay taken for good, so that
+         * nothing is mapped there again. */
+        for (size_t j = 0; j < len; j++)
+            g_hash_table_add(run[j].space->host_used, slot_key(k, run[j].space, run[j].host));
+    }
+}
+
+/* Carry out the batch: the pages put back first, then those mapped (a host
+ * page put back and mapped again in one batch is always put back first: a
+ * page mapped in the batch and then taken away is made at once), each in
+ * the order they came, runs of neighbouring pages (host pages and frames
+ * both in order, the same rights) one host call each. */
+static void host_flush(l4_kernel_t *k)
+{
+    GArray *ops = k->host_ops;
+    if (ops == NULL || ops->len == 0)
+        return;
+    struct host_op *o = (struct host_op *)(void *)ops->data;
+    size_t n = ops->len, c = 0;
+    struct host_op *sorted = g_new(struct host_op, n);
+    for (size_t i = 0; i < n; i++)
+        if (o[i].node == NULL)
+            sorted[c++] = o[i];
+    for (size_t i = 0, m = c; i < n; i++)
+        if (o[i].node != NULL)
+            sorted[m++] = o[i];
+    g_array_set_size(ops, 0);
+    for (size_t i = 0; i < n;) {
+        const struct host_op *a = &sorted[i];
+        size_t len = 1;
+        for (; i + len < n; len++) {
+            const struct host_op *b = &sorted[i + len];
+            if ((b->node == NULL) != (a->node == NULL) || b->host != a->host + (len << k->shift))
+                break;
+            if (a->node != NULL && (b->prot != a->prot || b->pfn != a->pfn + len))
+                break;
+        }
+        host_run(k, &sorted[i], len);
+        i += len;
+    }
+    g_free(sorted);
+}
+
+void l4__host_begin(l4_kernel_t *k)
+{
+    if (k->host_mmu)
+        k->host_batching++;
+}
+
+void l4__host_end(l4_kernel_t *k)
+{
+    if (k->host_mmu && --k->host_batching == 0)
+        host_flush(k);
+}
+
+void l4__host_fini(l4_kernel_t *k)
+{
+    if (k->host_ops != NULL)
+        g_array_free(k->host_ops, TRUE);
+    k->host_ops = NULL;
 }
 
 void l4__host_protect(l4_kernel_t *k, struct mapnode *n)
 {
-    if (n->host == NULL || mprotect(n->host, k->page_size, prot_of(n->rights)) == 0)
+    if (n->host_pending)
+        host_flush(k); /* its mapping first */
+    if (n->host == NULL)
+        return;
+    k->host_calls++;
+    if (mprotect(n->host, k->page_size, prot_of(n->rights)) == 0)
         return;
     /* The host would not change the rights: no real mapping with other
      * rights than the simulated one; the page goes through physical memory
      * from now on. */
-    (void)unplace(k, n);
+    (void)unplace(k, n->host, 1); /* its host page stays taken for good */
     n->host = NULL;
     k->host_mapped--;
     k->host_unplaced++;
@@ -118,12 +254,17 @@ void l4__host_protect(l4_kernel_t *k, struct mapnode *n)
 
 void l4__host_clear(l4_kernel_t *k, struct space *s, struct mapnode *n)
 {
+    if (n->host_pending)
+        host_flush(k); /* its mapping first */
     if (n->host == NULL)
         return;
-    /* The reservation back in its place: no memory, no access. */
-    if (unplace(k, n)) {
-        uint64_t slot = (uint64_t)(n->host - s->host_base) >> k->shift;
-        g_hash_table_remove(s->host_used, GSIZE_TO_POINTER(slot + 1));
+    gpointer key = slot_key(k, s, n->host);
+    if (k->host_batching > 0) {
+        g_hash_table_remove(s->host_used, key);
+        host_op_push(k, (struct host_op){.space = s, .host = n->host});
+    } else if (unplace(k, n->host, 1)) {
+        /* The reservation back in its place: no memory, no access. */
+        g_hash_table_remove(s->host_used, key);
     }
     n->host = NULL;
     k->host_mapped--;
@@ -131,7 +272,7 @@ void l4__host_clear(l4_kernel_t *k, struct space *s, struct mapnode *n)
 
 void l4__host_release(l4_kernel_t *k, struct space *s)
 {
-    (void)k;
+    host_flush(k);
     if (s->host_base != NULL)
         (void)munmap(s->host_base, HOST_RANGE);
     if (s->host_used != NULL)
@@ -140,8 +281,10 @@ void l4__host_release(l4_kernel_t *k, struct space *s)
     s->host_used = NULL;
 }
 
-void l4_host_mmu_stats(const l4_kernel_t *k, uint64_t *mapped, uint64_t *unplaced)
+void l4_host_mmu_stats(const l4_kernel_t *k, uint64_t *mapped, uint64_t *unplaced, uint64_t *calls)
 {
+    if (calls != NULL)
+        *calls = k->host_calls;
     *mapped = k->host_mapped;
     *unplaced = k->host_unplaced;
 }

@@ -94,6 +94,7 @@ void l4_kernel_free(l4_kernel_t *k)
         }
     }
     l4__nodes_free(k);
+    l4__host_fini(k);
     free(k->roots);
     free(k->spaces);
     free(k->threads);
@@ -265,6 +266,7 @@ static pm_error_t do_item(l4_kernel_t *k, struct space *s, struct space *r, enum
     unsigned rights = l4_fpage_rights(fp);
     uint64_t pages = 0;
     pm_error_t err = PM_OK;
+    l4__host_begin(k);
     for (uint64_t i = 0; err == PM_OK; i++) {
         /* Skip the holes of a sparse sender quickly (a one-page item
          * needs no search: the lookup says). */
@@ -280,6 +282,7 @@ static pm_error_t do_item(l4_kernel_t *k, struct space *s, struct space *r, enum
                                   : l4__grant_page(k, src, r, dvp + i, rights, &changed);
         pages += changed;
     }
+    l4__host_end(k);
     k->st.typed_items++;
     if (kind == L4_ITEM_MAP)
         k->st.map_items++;
@@ -423,6 +426,7 @@ static pm_error_t unmap_common(l4_kernel_t *k, l4_thread_t caller, l4_fpage_t fp
     uint64_t npages = l4_fpage_size(fpage) >> k->shift, changed = 0;
     k->st.unmaps++;
     if (mask != 0) {
+        l4__host_begin(k);
         for (uint64_t i = 0;; i++) {
             if (npages > 1)
                 i = l4__next_mapped(k, s, vp + i, vp + npages) - vp;
@@ -434,6 +438,7 @@ static pm_error_t unmap_common(l4_kernel_t *k, l4_thread_t caller, l4_fpage_t fp
             changed += tagged ? l4__unmap_children_tagged(k, n, mask, tag + i)
                               : l4__unmap_page(k, n, mask, (flags & L4_UNMAP_FLUSH) != 0);
         }
+        l4__host_end(k);
     }
     if (k->hook != NULL) { /* no event to build for nobody */
         struct l4_event ev = {

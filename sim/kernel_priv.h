@@ -31,6 +31,7 @@ struct mapnode {
     l4_task_t task;
     uint32_t pfn;
     uint8_t rights;
+    bool host_pending;   /* host-MMU back end: its host mapping is in the batch, not made yet */
     unsigned char *host; /* host-MMU back end: where the page is mapped for real */
 };
 
@@ -83,7 +84,12 @@ struct l4_kernel {
     struct mapnode *spare;  /* freed nodes kept for the next map (linked by next) */
     bool host_mmu;          /* the host-MMU back end (l4_kernel_config) */
     int host_memfd;
-    uint64_t host_mapped, host_unplaced;
+    uint64_t host_mapped, host_unplaced, host_calls;
+    /* Host-MMU back end: while an item or an unmap is carried out, the host
+     * calls wait in a batch (l4__host_begin … l4__host_end), so that a run
+     * of neighbouring pages is one host call. */
+    unsigned host_batching;
+    GArray *host_ops; /* struct host_op */
 
     struct l4_stats st;
     l4_event_fn hook;
@@ -108,6 +114,9 @@ void l4__host_set(l4_kernel_t *k, struct space *s, struct mapnode *n);
 void l4__host_protect(l4_kernel_t *k, struct mapnode *n);
 void l4__host_clear(l4_kernel_t *k, struct space *s, struct mapnode *n);
 void l4__host_release(l4_kernel_t *k, struct space *s);
+void l4__host_begin(l4_kernel_t *k);
+void l4__host_end(l4_kernel_t *k);
+void l4__host_fini(l4_kernel_t *k);
 
 /* kernel.c */
 struct space *l4__space(const l4_kernel_t *k, l4_task_t task);

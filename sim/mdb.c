@@ -236,7 +236,6 @@ static uint64_t reduce_descendants(l4_kernel_t *k, struct mapnode *top, unsigned
             continue;
         }
         cur->rights &= (uint8_t)~mask;
-        l4__host_protect(k, cur);
         if (cur->rights == 0) {
             struct mapnode *nxt = next_skip(cur, top);
             uint64_t before = k->st.pages_unmapped;
@@ -245,6 +244,7 @@ static uint64_t reduce_descendants(l4_kernel_t *k, struct mapnode *top, unsigned
             cur = nxt;
             continue;
         }
+        l4__host_protect(k, cur);
         changed++;
         k->st.pages_downgraded++;
         k->st.tlb_flushes++;
@@ -360,11 +360,11 @@ uint64_t l4__unmap_page(l4_kernel_t *k, struct mapnode *node, unsigned mask, boo
     uint64_t changed = reduce_descendants(k, node, mask);
     if (flush && !l4__is_root(k, node) && (node->rights & mask) != 0) {
         node->rights &= (uint8_t)~mask;
-        l4__host_protect(k, node);
         changed++;
         if (node->rights == 0) {
-            subtree_delete(k, node);
+            subtree_delete(k, node); /* its host page too */
         } else {
+            l4__host_protect(k, node);
             k->st.pages_downgraded++;
             k->st.tlb_flushes++;
         }

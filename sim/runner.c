@@ -1895,10 +1895,11 @@ static void build_report(struct sim_run *r)
     if (r->host_mmu && r->k != NULL) {
         /* Pages mapped for real at the end, and those that found their
          * host page taken (they went through physical memory). */
-        uint64_t mapped, unplaced;
-        l4_host_mmu_stats(r->k, &mapped, &unplaced);
+        uint64_t mapped, unplaced, calls;
+        l4_host_mmu_stats(r->k, &mapped, &unplaced, &calls);
         member_int(b, "host_pages_mapped", mapped);
         member_int(b, "host_pages_unplaced", unplaced);
+        member_int(b, "host_calls", calls);
     }
     json_builder_end_object(b);
     /* Filled in by full_report when read (the member keeps its place). */

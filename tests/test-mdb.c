@@ -13,7 +13,8 @@
  * mapping onto an ancestor of the source left alone; large fpages; exact
  * counters and events; and a chain of ten thousand tasks torn down without
  * recursion.  Data is checked too: bytes written through one mapping are
- * read through another. */
+ * read through another.  On the host-MMU back end, runs of pages entered in
+ * one host call read back each its own frame. */
 #include "harness.h"
 
 #define PG 4096u
@@ -1237,6 +1238,113 @@ START_TEST(test_sparse_huge_fpages)
 }
 END_TEST
 
+/* The host-MMU back end enters the pages an item or an unmap carries in
+ * runs (one host call for neighbouring pages of neighbouring frames): the
+ * bytes read through every real mapping are the frame's, after mapping,
+ * replacing, unmapping part of a run, reducing rights and granting. */
+static void host_world(struct world *hw)
+{
+    struct pm_pool_config pc = {
+        .page_size = PG, .frames = FRAMES, .retain_frames = 16, .backing = PM_POOL_MEMFD};
+    ck_assert_int_eq(pm_pool_new(&pc, &hw->pool), PM_OK);
+    struct l4_kernel_config kc = {.phys_base = pm_pool_base(hw->pool),
+                                  .page_size = PG,
+                                  .frames = FRAMES,
+                                  .host_mmu = true,
+                                  .host_memfd = pm_pool_memfd(hw->pool)};
+    ck_assert_int_eq(l4_kernel_new(&kc, &hw->k), PM_OK);
+    hw->page = PG;
+    hw->shift = (unsigned)__builtin_ctzll(PG);
+}
+
+/* Each of pages 0 … N − 1 at VA through TH holds TAG + frame (its first
+ * byte), frames from FIRST on; a page at index HOLE_LO … HOLE_HI − 1 is not
+ * mapped. */
+static void host_expect(struct world *hw, l4_thread_t th, uint64_t va, unsigned n, unsigned first,
+                        unsigned hole_lo, unsigned hole_hi)
+{
+    for (unsigned i = 0; i < n; i++) {
+        unsigned char b = 0;
+        pm_error_t err =
+            l4_access(hw->k, th, L4_ACCESS_READ, va + (uint64_t)i * PG + 7, &b, 1, NULL);
+        if (i >= hole_lo && i < hole_hi) {
+            ck_assert_int_eq(err, PM_EFAULT);
+            continue;
+        }
+        ck_assert_int_eq(err, PM_OK);
+        ck_assert_uint_eq(b, (unsigned char)(0x40 + first + i));
+    }
+}
+
+START_TEST(test_host_mmu_runs)
+{
+    struct world hw;
+    host_world(&hw);
+    l4_task_t a, b, c;
+    l4_thread_t ta = world_task(&hw, &a), tb = world_task(&hw, &b), tc = world_task(&hw, &c);
+    /* Every frame's byte 7 says which frame it is. */
+    unsigned char *phys = pm_pool_base(hw.pool);
+    for (unsigned f = 0; f < FRAMES; f++)
+        phys[(size_t)f * PG + 7] = (unsigned char)(0x40 + f);
+    uint64_t mapped, unplaced, calls0, calls;
+    l4_host_mmu_stats(hw.k, &mapped, &unplaced, &calls0);
+    /* Frames 0 … 31 to A in one item (2^17 bytes): one host call. */
+    ck_assert_int_eq(world_item(&hw, L4_ITEM_MAP, l4_root_thread(hw.k), ta, 0, 17, L4_RW, VA_A),
+                     PM_OK);
+    l4_host_mmu_stats(hw.k, &mapped, &unplaced, &calls);
+    ck_assert_uint_eq(mapped, 32);
+    ck_assert_uint_eq(unplaced, 0);
+    ck_assert_uint_eq(calls - calls0, 1);
+    host_expect(&hw, ta, VA_A, 32, 0, 0, 0);
+    /* A gives B its first 16 pages read-only, then (replacing them) its
+     * last 16: one call each. */
+    ck_assert_int_eq(world_item(&hw, L4_ITEM_MAP, ta, tb, VA_A, 16, L4_R, VA_B), PM_OK);
+    host_expect(&hw, tb, VA_B, 16, 0, 0, 0);
+    l4_host_mmu_stats(hw.k, &mapped, &unplaced, &calls0);
+    ck_assert_int_eq(world_item(&hw, L4_ITEM_MAP, ta, tb, VA_A + 16 * PG, 16, L4_R, VA_B), PM_OK);
+    l4_host_mmu_stats(hw.k, &mapped, &unplaced, &calls);
+    ck_assert_uint_eq(calls - calls0, 1);
+    ck_assert_uint_eq(mapped, 48);
+    host_expect(&hw, tb, VA_B, 16, 16, 0, 0);
+    /* A write through A is seen through B (the same frame, really). */
+    unsigned char x = 0xAB, y = 0;
+    ck_assert_int_eq(l4_access(hw.k, ta, L4_ACCESS_WRITE, VA_A + 20 * PG + 9, &x, 1, NULL), PM_OK);
+    ck_assert_int_eq(l4_access(hw.k, tb, L4_ACCESS_READ, VA_B + 4 * PG + 9, &y, 1, NULL), PM_OK);
+    ck_assert_uint_eq(y, 0xAB);
+    /* B cannot write: read-only, on the host too. */
+    ck_assert_int_eq(l4_access(hw.k, tb, L4_ACCESS_WRITE, VA_B, &x, 1, NULL), PM_EFAULT);
+    /* A takes pages 20 … 23 back from B (4 pages, 2^14 bytes at A + 20):
+     * one call; B keeps the rest. */
+    l4_host_mmu_stats(hw.k, &mapped, &unplaced, &calls0);
+    ck_assert_int_eq(l4_unmap(hw.k, ta, l4_fpage(VA_A + 20 * PG, 14, L4_RWX), 0, NULL), PM_OK);
+    l4_host_mmu_stats(hw.k, &mapped, &unplaced, &calls);
+    ck_assert_uint_eq(calls - calls0, 1);
+    ck_assert_uint_eq(mapped, 44);
+    host_expect(&hw, tb, VA_B, 16, 16, 4, 8);
+    /* A's own pages lose write (flush): B's are read-only already. */
+    ck_assert_int_eq(l4_unmap(hw.k, ta, l4_fpage(VA_A, 17, L4_W), L4_UNMAP_FLUSH, NULL), PM_OK);
+    ck_assert_int_eq(l4_access(hw.k, ta, L4_ACCESS_WRITE, VA_A, &x, 1, NULL), PM_EFAULT);
+    host_expect(&hw, ta, VA_A, 32, 0, 0, 0);
+    /* B grants its last 8 pages to C: they leave B, C reads them (a call
+     * to take them from B, one to give them to C). */
+    l4_host_mmu_stats(hw.k, &mapped, &unplaced, &calls0);
+    ck_assert_int_eq(world_item(&hw, L4_ITEM_GRANT, tb, tc, VA_B + 8 * PG, 15, L4_R, VA_C), PM_OK);
+    l4_host_mmu_stats(hw.k, &mapped, &unplaced, &calls);
+    ck_assert_uint_eq(calls - calls0, 2);
+    host_expect(&hw, tb, VA_B, 8, 16, 4, 8);
+    host_expect(&hw, tc, VA_C, 8, 24, 0, 0);
+    l4_host_mmu_stats(hw.k, &mapped, &unplaced, &calls);
+    ck_assert_uint_eq(mapped, 44);
+    ck_assert_uint_eq(unplaced, 0);
+    /* Everything of A's away: what derived from it goes, on the host too. */
+    ck_assert_int_eq(l4_unmap(hw.k, ta, l4_fpage(VA_A, 17, L4_RWX), L4_UNMAP_FLUSH, NULL), PM_OK);
+    l4_host_mmu_stats(hw.k, &mapped, &unplaced, &calls);
+    ck_assert_uint_eq(mapped, 0);
+    host_expect(&hw, tc, VA_C, 8, 24, 0, 8);
+    world_fini(&hw);
+}
+END_TEST
+
 /* Tags reported by l4_mappings_of, by task. */
 struct tags_seen {
     l4_task_t task[8];
@@ -1359,6 +1467,7 @@ static Suite *make_suite(void)
         {"long_chain_one_task", test_long_chain_one_task},
         {"sparse_huge_fpages", test_sparse_huge_fpages},
         {"tagged", test_tagged},
+        {"host_mmu_runs", test_host_mmu_runs},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = tcase_create(cases[i].name);

@@ -2146,7 +2146,8 @@ static void strip_host(JsonNode *root)
 {
     JsonObject *o = json_node_get_object(root);
     JsonObject *m = json_object_get_object_member(o, "machine");
-    static const char *const gone[] = {"backend", "host_pages_mapped", "host_pages_unplaced"};
+    static const char *const gone[] = {"backend", "host_pages_mapped", "host_pages_unplaced",
+                                        "host_calls"};
     for (size_t i = 0; i < G_N_ELEMENTS(gone); i++)
         json_object_remove_member(m, gone[i]);
     drop_host_times(root);

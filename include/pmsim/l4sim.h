@@ -45,9 +45,12 @@ struct l4_kernel_config {
     int host_memfd;
 };
 
-/** Pages the host-MMU back end has mapped for real now, and pages it could
- *  not place (their accesses go through the physical memory instead). */
-void l4_host_mmu_stats(const l4_kernel_t *k, uint64_t *mapped, uint64_t *unplaced);
+/** Pages the host-MMU back end has mapped for real now, pages it could not
+ *  place (their accesses go through the physical memory instead), and the
+ *  host calls (mmap, mprotect) it made to map and unmap them: a run of
+ *  neighbouring pages an item or an unmap carries is one call.  CALLS may
+ *  be NULL. */
+void l4_host_mmu_stats(const l4_kernel_t *k, uint64_t *mapped, uint64_t *unplaced, uint64_t *calls);
 
 /** Why a page fault was raised. */
 enum l4_fault_cause {
