@@ -582,7 +582,7 @@ static struct sim_fileserver *fileserver_of(struct sim_run *r, int t, pm_error_t
     st->store.thread = st->thread;
     struct sim_env e = env_of(r);
     *err = sim_fileserver_init(&rt->fs, &e, rt->id, rt->thread, &st->store,
-                               (enum sim_behaviour)d->behaviour);
+                               (enum sim_behaviour)d->behaviour, d->keep_mappings);
     if (*err != PM_OK) {
         sim_fileserver_fini(&rt->fs);
         return NULL;

@@ -1456,7 +1456,7 @@ static bool parse_machine(struct loader *L, const struct sim_ynode *m)
     return true;
 }
 
-/* server: file | store, with store, backing and behaviour. */
+/* server: file | store, with store, backing, behaviour and keep_mappings. */
 static bool parse_server(struct loader *L, const struct sim_ynode *props, struct sim_task_def *d)
 {
     const struct sim_ynode *v = sim_yaml_get(props, "server"), *x;
@@ -1485,6 +1485,12 @@ static bool parse_server(struct loader *L, const struct sim_ynode *props, struct
         if (i == G_N_ELEMENTS(names))
             return fail(L, x, "behaviour: '%s' is not honest, garbage, lock or silent", x->value);
         d->behaviour = (int)i;
+    }
+    if ((x = sim_yaml_get(props, "keep_mappings")) != NULL) {
+        if (d->server != 1)
+            return fail(L, x, "keep_mappings: only a file server (server: file) has them");
+        if (!get_bool(L, x, "keep_mappings", &d->keep_mappings))
+            return false;
     }
     x = sim_yaml_get(props, "backing");
     if (d->server == 2 && x == NULL)
@@ -1576,9 +1582,9 @@ static bool parse_tasks(struct loader *L, const struct sim_ynode *t)
 {
     if (t->kind != SIM_Y_MAP)
         return fail(L, t, "tasks must map task names to their properties, not %s", kind_name(t));
-    static const char *const keys[] = {"guaranteed", "extra",      "weight",    "pager",
-                                       "on_return",  "server",     "store",     "backing",
-                                       "start",      "swap_quota", "behaviour", NULL};
+    static const char *const keys[] = {
+        "guaranteed", "extra", "weight",     "pager",     "on_return",     "server", "store",
+        "backing",    "start", "swap_quota", "behaviour", "keep_mappings", NULL};
     for (size_t i = 0; i + 1 < t->n; i += 2) {
         const struct sim_ynode *k = t->items[i], *props = t->items[i + 1];
         if (!want_scalar(L, k, "a task name"))

@@ -129,6 +129,7 @@ struct sim_task_def {
     int server;          /* 0: none, 1: file, 2: store */
     int store;           /* a file server's store (task index), or -1 */
     int behaviour;       /* a file server's (enum sim_behaviour) */
+    bool keep_mappings;  /* a file server keeps its window and cache mapped */
     char *backing_path;  /* a store's backing file, or NULL: generated */
     uint64_t backing_size;
     char *backing_fill;          /* "pattern" or "zero" */

@@ -27,6 +27,9 @@ const char *const sim_strategy_names[STRAT_COUNT] = {
 #define STORE_VA 0x700000000000ull
 #define CACHE_VA 0x600000000000ull
 #define WINDOW_VA 0x680000000000ull
+/* keep_mappings: frame F of the client's container is kept at window slot
+ * F mod WINDOW_SLOTS. */
+#define WINDOW_SLOTS (UINT64_C(1) << 24)
 
 /* ---- the store --------------------------------------------------------------- */
 
@@ -121,16 +124,21 @@ static pm_error_t store_io(struct sim_store *s, const struct sim_env *e, contain
 
 pm_error_t sim_fileserver_init(struct sim_fileserver *fs, const struct sim_env *e, l4_task_t task,
                                l4_thread_t thread, struct sim_store *store,
-                               enum sim_behaviour behaviour)
+                               enum sim_behaviour behaviour, bool keep_mappings)
 {
-    *fs = (struct sim_fileserver){
-        .task = task, .thread = thread, .store = store, .behaviour = behaviour};
+    *fs = (struct sim_fileserver){.task = task,
+                                  .thread = thread,
+                                  .store = store,
+                                  .behaviour = behaviour,
+                                  .keep = keep_mappings};
     pm_error_t err = pm_container_create(e->pm, task, &fs->cache);
     if (err == PM_OK)
         err = pm_container_share(e->pm, task, fs->cache, store->task, &fs->store_ref);
     fs->blocks = g_hash_table_new(g_direct_hash, g_direct_equal);
     fs->order = g_queue_new();
     fs->pinned = g_hash_table_new(g_direct_hash, g_direct_equal);
+    fs->cache_mapped = g_hash_table_new(g_direct_hash, g_direct_equal);
+    fs->win_mapped = g_hash_table_new(g_direct_hash, g_direct_equal);
     return err;
 }
 
@@ -142,9 +150,22 @@ void sim_fileserver_fini(struct sim_fileserver *fs)
         g_queue_free(fs->order);
     if (fs->pinned != NULL)
         g_hash_table_destroy(fs->pinned);
+    if (fs->cache_mapped != NULL)
+        g_hash_table_destroy(fs->cache_mapped);
+    if (fs->win_mapped != NULL)
+        g_hash_table_destroy(fs->win_mapped);
+    fs->cache_mapped = fs->win_mapped = NULL;
     fs->blocks = NULL;
     fs->order = NULL;
     fs->pinned = NULL;
+}
+
+/* Cache frame F deallocated: its mapping went with it. */
+static pm_error_t cache_free(struct sim_fileserver *fs, const struct sim_env *e, frame_t f)
+{
+    uint32_t one = 1;
+    g_hash_table_remove(fs->cache_mapped, GSIZE_TO_POINTER((size_t)f + 1));
+    return pm_container_deallocate(e->pm, fs->task, fs->cache, f, &one, 0);
 }
 
 uint64_t sim_fileserver_drop(struct sim_fileserver *fs, const struct sim_env *e, uint64_t n)
@@ -158,8 +179,7 @@ uint64_t sim_fileserver_drop(struct sim_fileserver *fs, const struct sim_env *e,
         }
         frame_t f = (frame_t)(GPOINTER_TO_SIZE(g_hash_table_lookup(fs->blocks, b)) - 1);
         g_hash_table_remove(fs->blocks, b);
-        uint32_t one = 1;
-        if (pm_container_deallocate(e->pm, fs->task, fs->cache, f, &one, 0) == PM_OK) {
+        if (cache_free(fs, e, f) == PM_OK) {
             done++;
             fs->st.drops++;
         }
@@ -191,8 +211,7 @@ static pm_error_t block(struct sim_fileserver *fs, const struct sim_env *e, uint
         return err; /* no room: not a miss yet (the caller may serve and retry) */
     fs->next_frame++;
     if (fill && (err = store_io(fs->store, e, fs->store_ref, f, b * e->page, true)) != PM_OK) {
-        one = 1;
-        (void)pm_container_deallocate(e->pm, fs->task, fs->cache, f, &one, 0);
+        (void)cache_free(fs, e, f);
         return err;
     }
     fs->st.misses++;
@@ -241,21 +260,107 @@ static pm_error_t map_run(const struct sim_env *e, l4_task_t task, container_t c
     return PM_OK;
 }
 
+static bool cache_kept(const struct sim_fileserver *fs, frame_t f)
+{
+    return fs->keep && g_hash_table_contains(fs->cache_mapped, GSIZE_TO_POINTER((size_t)f + 1));
+}
+
 /* The server's cache frames SRC mapped at their places in its cache range
- * (CACHE_VA + frame × page), a run of neighbours a call. */
+ * (CACHE_VA + frame × page), a run of neighbours a call; with
+ * keep_mappings, those mapped before stay as they are. */
 static pm_error_t map_cache(struct sim_fileserver *fs, const struct sim_env *e, const frame_t *src,
                             uint32_t n)
 {
     pm_error_t err = PM_OK;
     for (uint32_t i = 0; err == PM_OK && i < n;) {
+        if (cache_kept(fs, src[i])) {
+            i++;
+            continue;
+        }
         uint32_t run = 1;
-        while (i + run < n && src[i + run] == src[i] + run)
+        while (i + run < n && src[i + run] == src[i] + run && !cache_kept(fs, src[i + run]))
             run++;
         err = map_run(e, fs->task, fs->cache, src[i], run, CONT_MAP_READ,
                       CACHE_VA + (uint64_t)src[i] * e->page);
+        for (uint32_t j = 0; err == PM_OK && fs->keep && j < run; j++)
+            g_hash_table_add(fs->cache_mapped, GSIZE_TO_POINTER((size_t)src[i + j] + 1));
         i += run;
     }
     return err;
+}
+
+/* keep_mappings: where frame F of the client's container is in the copy
+ * window, and whether it is mapped there (as far as the server knows). */
+static uint64_t window_va(const struct sim_env *e, frame_t f)
+{
+    return WINDOW_VA + (uint64_t)(f % WINDOW_SLOTS) * e->page;
+}
+
+static gpointer window_slot(frame_t f)
+{
+    return GSIZE_TO_POINTER((size_t)(f % WINDOW_SLOTS) + 1);
+}
+
+static bool window_kept(const struct sim_fileserver *fs, frame_t f)
+{
+    return g_hash_table_lookup(fs->win_mapped, window_slot(f)) == GSIZE_TO_POINTER((size_t)f + 1);
+}
+
+/* keep_mappings: frames START … START + N − 1 of W mapped writable in the
+ * copy window, a run of neighbours a call, those mapped before left as
+ * they are (another container's frames there are replaced). */
+static pm_error_t window_map(struct sim_fileserver *fs, const struct sim_env *e, container_t w,
+                             frame_t start, uint32_t n)
+{
+    if (w != fs->win_c) {
+        g_hash_table_remove_all(fs->win_mapped);
+        fs->win_c = w;
+    }
+    pm_error_t err = PM_OK;
+    for (uint32_t i = 0; err == PM_OK && i < n;) {
+        frame_t f = start + i;
+        if (window_kept(fs, f)) {
+            i++;
+            continue;
+        }
+        uint32_t run = 1;
+        while (i + run < n && !window_kept(fs, f + run) && (f + run) % WINDOW_SLOTS != 0)
+            run++;
+        err =
+            map_run(e, fs->task, w, f, run, CONT_MAP_WRITE | CONT_MAP_FORCE_WRITE, window_va(e, f));
+        for (uint32_t j = 0; err == PM_OK && j < run; j++)
+            g_hash_table_insert(fs->win_mapped, window_slot(f + j),
+                                GSIZE_TO_POINTER((size_t)(f + j) + 1));
+        i += run;
+    }
+    return err;
+}
+
+/* keep_mappings: the server's own mappings at WINDOW_VA and CACHE_VA (the
+ * first slot of each) made for another use: forget what was there. */
+static void window_reused(struct sim_fileserver *fs)
+{
+    g_hash_table_remove_all(fs->win_mapped);
+    g_hash_table_remove(fs->cache_mapped, GSIZE_TO_POINTER(1));
+}
+
+/* keep_mappings: copy page I of a request (client frame F at the window,
+ * cache frame SF); a mapping that went since the server made it (the
+ * client revoked its share, a frame changed under it) faults, and both are
+ * made again. */
+static pm_error_t copy_kept(struct sim_fileserver *fs, const struct sim_env *e, container_t w,
+                            frame_t f, frame_t sf)
+{
+    uint64_t to = window_va(e, f), from = CACHE_VA + (uint64_t)sf * e->page;
+    pm_error_t err = l4_copy(e->k, fs->thread, to, from, e->page, NULL);
+    if (err != PM_EFAULT)
+        return err;
+    g_hash_table_remove(fs->win_mapped, window_slot(f));
+    g_hash_table_remove(fs->cache_mapped, GSIZE_TO_POINTER((size_t)sf + 1));
+    err = window_map(fs, e, w, f, 1);
+    if (err == PM_OK)
+        err = map_cache(fs, e, &sf, 1);
+    return err == PM_OK ? l4_copy(e->k, fs->thread, to, from, e->page, NULL) : err;
 }
 
 /* physical-copy of a read: the server maps the client's frames START …
@@ -265,6 +370,19 @@ static pm_error_t map_cache(struct sim_fileserver *fs, const struct sim_env *e, 
 static pm_error_t copy_pages(struct sim_fileserver *fs, const struct sim_env *e, const frame_t *src,
                              container_t w, frame_t start, uint32_t n)
 {
+    if (fs->keep) {
+        /* The window and the cache pages stay mapped from one request to
+         * the next: only what is not mapped yet is. */
+        pm_error_t err = window_map(fs, e, w, start, n);
+        if (err == PM_OK)
+            err = map_cache(fs, e, src, n);
+        for (uint32_t i = 0; err == PM_OK && i < n; i++) {
+            err = copy_kept(fs, e, w, start + i, src[i]);
+            if (err == PM_OK)
+                fs->st.bytes_copied += e->page;
+        }
+        return err;
+    }
     pm_error_t err =
         map_run(e, fs->task, w, start, n, CONT_MAP_WRITE | CONT_MAP_FORCE_WRITE, WINDOW_VA);
     if (err == PM_OK)
@@ -287,6 +405,7 @@ static pm_error_t misbehave(struct sim_fileserver *fs, const struct sim_env *e, 
     case BEHAVE_SILENT:
         return PM_OK; /* took the request; never answers */
     case BEHAVE_GARBAGE: {
+        window_reused(fs);
         unsigned char *junk = g_malloc(e->page);
         memset(junk, 0xDE, e->page);
         pm_error_t err = PM_OK;
@@ -434,9 +553,7 @@ static void forget_block(struct sim_fileserver *fs, const struct sim_env *e, uin
     gpointer v = g_hash_table_lookup(fs->blocks, key);
     if (v == NULL)
         return;
-    uint32_t one = 1;
-    (void)pm_container_deallocate(e->pm, fs->task, fs->cache, (frame_t)(GPOINTER_TO_SIZE(v) - 1),
-                                  &one, 0);
+    (void)cache_free(fs, e, (frame_t)(GPOINTER_TO_SIZE(v) - 1));
     g_hash_table_remove(fs->blocks, key);
     g_queue_remove(fs->order, key);
 }
@@ -451,6 +568,7 @@ pm_error_t sim_write_from(struct sim_fileserver *fs, const struct sim_env *e, co
         return err;
     uint64_t b0 = offset / e->page;
     unsigned char *buf = g_malloc(e->page);
+    window_reused(fs); /* a page at a time at the window's and the cache's first slot */
     for (uint32_t i = 0; i < count && err == PM_OK; i++) {
         uint64_t off = (b0 + i) * e->page;
         if (strat == STRAT_DIRECT_MAP) {

@@ -58,6 +58,14 @@ struct sim_fileserver {
     GHashTable *pinned;    /* blocks of the request being served: not dropped */
     frame_t next_frame;
     struct sim_server_stats st;
+    /* keep_mappings: the cache frames mapped at CACHE_VA + frame × page
+     * (frame + 1 → 1), and the container whose frames are mapped in the copy
+     * window, at WINDOW_VA + (frame mod window slots) × page (slot + 1 →
+     * frame + 1). */
+    bool keep;
+    GHashTable *cache_mapped;
+    container_t win_c;
+    GHashTable *win_mapped;
 };
 
 struct sim_env {
@@ -78,10 +86,15 @@ void sim_store_close(struct sim_store *s);
  *  past the end (zeros). */
 void sim_store_peek(const struct sim_store *s, uint64_t offset, void *buf, size_t len);
 
-/** A file server of task TASK (thread THREAD) over STORE. */
+/** A file server of task TASK (thread THREAD) over STORE.  KEEP_MAPPINGS:
+ *  the mappings it makes to serve a request stay for the next (its cache
+ *  pages, and the client frames of its copy window), instead of being made
+ *  again each time; one that went meanwhile (the client revoked its share,
+ *  a frame changed) faults when the server copies through it and is made
+ *  again then. */
 pm_error_t sim_fileserver_init(struct sim_fileserver *fs, const struct sim_env *e, l4_task_t task,
                                l4_thread_t thread, struct sim_store *store,
-                               enum sim_behaviour behaviour);
+                               enum sim_behaviour behaviour, bool keep_mappings);
 void sim_fileserver_fini(struct sim_fileserver *fs);
 
 /** SCENARIO.md read_into: COUNT blocks of the backing from byte OFFSET

@@ -527,6 +527,21 @@ static const struct {
      "  fs: { server: file }\n"
      "steps: []\n",
      4, 7, "task 'fs' is a file server: it needs 'store' (a store task)"},
+    {"keep_mappings on a task that is no file server",
+     "name: t\n"
+     "machine: { frames: 64 }\n"
+     "tasks:\n"
+     "  s: { server: store, backing: { size: 4KiB }, keep_mappings: true }\n"
+     "steps: []\n",
+     4, 63, "keep_mappings: only a file server (server: file) has them"},
+    {"keep_mappings not a boolean",
+     "name: t\n"
+     "machine: { frames: 64 }\n"
+     "tasks:\n"
+     "  s: { server: store, backing: { size: 4KiB } }\n"
+     "  fs: { server: file, store: s, keep_mappings: often }\n"
+     "steps: []\n",
+     5, 48, "keep_mappings must be true or false"},
     {"store without backing",
      "name: t\n"
      "machine: { frames: 64 }\n"
@@ -2147,7 +2162,7 @@ static void strip_host(JsonNode *root)
     JsonObject *o = json_node_get_object(root);
     JsonObject *m = json_object_get_object_member(o, "machine");
     static const char *const gone[] = {"backend", "host_pages_mapped", "host_pages_unplaced",
-                                        "host_calls"};
+                                       "host_calls"};
     for (size_t i = 0; i < G_N_ELEMENTS(gone); i++)
         json_object_remove_member(m, gone[i]);
     drop_host_times(root);
