@@ -6,10 +6,12 @@
  * its first page (PROT_NONE, no memory behind it).  A page the mapping
  * database gives the task at VPAGE goes, for real, at its host page in that
  * range (VPAGE itself below the range's size, else shifted by a hash of its
- * high bits): mmap(MAP_FIXED|MAP_SHARED)
- * of the memfd at the frame's offset, with the page's rights (read, or
- * read and write); a rights change is an mprotect; an unmap puts the
- * reservation back (PROT_NONE).  When two of a task's pages fall on the
+ * high bits): mmap(MAP_FIXED|MAP_SHARED|MAP_POPULATE) of the memfd at the
+ * frame's offset, with the page's rights (read, or read and write); a
+ * rights change is an mprotect; an unmap puts the reservation back
+ * (PROT_NONE).  The pages an item or an unmap carries wait in a batch, and
+ * neighbours (host pages and frames both in order, the same rights) are
+ * one host call.  When two of a task's pages fall on the
  * same host page (their addresses differ by a multiple of the range), the
  * second is not placed: its accesses go through the physical memory as in
  * the simulated back end, and l4_host_mmu_stats counts it.  Accesses
@@ -22,20 +24,55 @@
  * until mapped (the host has 128 TiB of it: some 2,000 tasks). */
 #define HOST_RANGE (UINT64_C(1) << 36)
 
-/* Pages mapped for real at most: half the host's limit on mappings (rights
- * changes split mappings too), read once. */
-static uint64_t host_budget(void)
+/* The host limits the mappings (VMAs) a process has (vm.max_map_count);
+ * each run of pages this back end maps is one, a page put back or a rights
+ * change in the middle of a run splits one.  It keeps to seven eighths of
+ * the limit (read once), the rest left to the process's other mappings.
+ * What it has made is estimated from above (a call that may add mappings
+ * adds what it may add), and when the estimate reaches the budget the
+ * process's mappings are counted (/proc/self/maps): while they are still
+ * over, pages go through physical memory, and the count is made again
+ * after a sixteenth of the budget more calls. */
+static struct {
+    uint64_t budget, estimate, recount_at;
+} vmas;
+
+static uint64_t count_maps(void)
 {
-    static uint64_t budget;
-    if (budget == 0) {
+    char *text = NULL;
+    gsize len = 0;
+    uint64_t n = 0;
+    if (!g_file_get_contents("/proc/self/maps", &text, &len, NULL))
+        return vmas.estimate; /* no /proc: the estimate stands */
+    for (gsize i = 0; i < len; i++)
+        n += text[i] == '\n';
+    g_free(text);
+    return n;
+}
+
+/* May the back end make another host mapping? */
+static bool host_room(void)
+{
+    if (vmas.budget == 0) {
         char *text = NULL;
         uint64_t limit = 65530;
         if (g_file_get_contents("/proc/sys/vm/max_map_count", &text, NULL, NULL))
             limit = g_ascii_strtoull(text, NULL, 10);
         g_free(text);
-        budget = limit > 2048 ? limit / 2 : 1024;
+        vmas.budget = limit > 2048 ? limit - limit / 8 : 1024;
+        /* A lower budget, for tests and experiments: the process's
+         * mappings at most. */
+        const char *forced = g_getenv("PMSIM_HOST_MAP_LIMIT");
+        if (forced != NULL && g_ascii_strtoull(forced, NULL, 10) > 0)
+            vmas.budget = MIN(vmas.budget, g_ascii_strtoull(forced, NULL, 10));
+        vmas.estimate = count_maps();
+        vmas.recount_at = vmas.budget;
     }
-    return budget;
+    if (vmas.estimate < vmas.recount_at)
+        return true;
+    vmas.estimate = count_maps();
+    vmas.recount_at = vmas.estimate < vmas.budget ? vmas.budget : vmas.estimate + vmas.budget / 16;
+    return vmas.estimate < vmas.budget;
 }
 
 static int prot_of(unsigned rights)
@@ -86,6 +123,7 @@ static void unset(l4_kernel_t *k, struct space *s, struct mapnode *n)
 static bool place(l4_kernel_t *k, unsigned char *host, uint64_t pfn, size_t n, int prot)
 {
     k->host_calls++;
+    vmas.estimate += 2; /* the run, and the rest of the reservation split */
     return mmap(host, n << k->shift, prot, MAP_SHARED | MAP_FIXED | MAP_POPULATE, k->host_memfd,
                 (off_t)(pfn << k->shift)) != MAP_FAILED;
 }
@@ -96,6 +134,7 @@ static bool place(l4_kernel_t *k, unsigned char *host, uint64_t pfn, size_t n, i
 static bool unplace(l4_kernel_t *k, unsigned char *host, size_t n)
 {
     k->host_calls++;
+    vmas.estimate += 2; /* a hole in a run splits it */
     if (mmap(host, n << k->shift, PROT_NONE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) != MAP_FAILED)
         return true;
@@ -107,10 +146,9 @@ void l4__host_set(l4_kernel_t *k, struct space *s, struct mapnode *n)
 {
     if (!k->host_mmu || n->host != NULL || s->id == L4_ROOT_TASK)
         return;
-    if (k->host_mapped >= host_budget()) {
-        /* Each real page is a mapping of the host's own, and the host has a
-         * limit on those (vm.max_map_count): past half of it, pages go
-         * through physical memory instead. */
+    if (!host_room()) {
+        /* The host's limit on mappings is near: pages go through physical
+         * memory instead. */
         k->host_unplaced++;
         return;
     }
@@ -241,6 +279,7 @@ void l4__host_protect(l4_kernel_t *k, struct mapnode *n)
     if (n->host == NULL)
         return;
     k->host_calls++;
+    vmas.estimate += 2; /* a page of a run with other rights splits it */
     if (mprotect(n->host, k->page_size, prot_of(n->rights)) == 0)
         return;
     /* The host would not change the rights: no real mapping with other

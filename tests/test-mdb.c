@@ -1345,6 +1345,60 @@ START_TEST(test_host_mmu_runs)
 }
 END_TEST
 
+/* Near the host's limit on mappings (made low here: PMSIM_HOST_MAP_LIMIT),
+ * pages go through physical memory instead, counted as unplaced; every
+ * page still reads its frame's bytes and a write through one mapping is
+ * read through another, placed or not. */
+START_TEST(test_host_mmu_limit)
+{
+    FILE *maps = fopen("/proc/self/maps", "r");
+    ck_assert_ptr_nonnull(maps);
+    unsigned now = 0;
+    for (int c; (c = fgetc(maps)) != EOF;)
+        now += c == '\n';
+    fclose(maps);
+    char limit[32];
+    snprintf(limit, sizeof limit, "%u", now + 300);
+    ck_assert_int_eq(setenv("PMSIM_HOST_MAP_LIMIT", limit, 1), 0);
+    struct world hw;
+    host_world(&hw);
+    l4_task_t a;
+    l4_thread_t ta = world_task(&hw, &a);
+    unsigned char *phys = pm_pool_base(hw.pool);
+    for (unsigned f = 0; f < FRAMES; f++)
+        phys[(size_t)f * PG + 7] = (unsigned char)(0x40 + f);
+    /* Pages two apart (never one run): each is a host mapping. */
+    enum { N = 400 };
+    for (unsigned i = 0; i < N; i++)
+        ck_assert_int_eq(world_map_frame(&hw, PM_PFN(i % FRAMES), ta, VA_A + 2ull * i * PG, L4_RW),
+                         PM_OK);
+    uint64_t mapped, unplaced, calls;
+    l4_host_mmu_stats(hw.k, &mapped, &unplaced, &calls);
+    ck_assert_uint_gt(unplaced, 0);
+    ck_assert_uint_gt(mapped, 0);
+    ck_assert_uint_eq(mapped + unplaced, N);
+    for (unsigned i = 0; i < N; i++) {
+        unsigned char b = 0;
+        ck_assert_int_eq(l4_access(hw.k, ta, L4_ACCESS_READ, VA_A + 2ull * i * PG + 7, &b, 1, NULL),
+                         PM_OK);
+        ck_assert_uint_eq(b, (unsigned char)(0x40 + i % FRAMES));
+    }
+    /* Page 0 (placed) and the last page of frame 0 (not placed). */
+    unsigned char x = 0x99, y = 0;
+    ck_assert_int_eq(l4_access(hw.k, ta, L4_ACCESS_WRITE, VA_A + 9, &x, 1, NULL), PM_OK);
+    uint64_t last = VA_A + 2ull * ((N - 1) / FRAMES * FRAMES) * PG;
+    ck_assert_int_eq(l4_access(hw.k, ta, L4_ACCESS_READ, last + 9, &y, 1, NULL), PM_OK);
+    ck_assert_uint_eq(y, 0x99);
+    /* Unmapped, placed or not: nothing is left mapped on the host. */
+    ck_assert_int_eq(l4_unmap(hw.k, ta, l4_fpage(VA_A, 23, L4_RWX), L4_UNMAP_FLUSH, NULL), PM_OK);
+    l4_host_mmu_stats(hw.k, &mapped, &unplaced, &calls);
+    ck_assert_uint_eq(mapped, 0);
+    ck_assert_int_eq(l4_access(hw.k, ta, L4_ACCESS_READ, last + 9, &y, 1, NULL), PM_EFAULT);
+    world_fini(&hw);
+    unsetenv("PMSIM_HOST_MAP_LIMIT");
+}
+END_TEST
+
 /* Tags reported by l4_mappings_of, by task. */
 struct tags_seen {
     l4_task_t task[8];
@@ -1468,6 +1522,7 @@ static Suite *make_suite(void)
         {"sparse_huge_fpages", test_sparse_huge_fpages},
         {"tagged", test_tagged},
         {"host_mmu_runs", test_host_mmu_runs},
+        {"host_mmu_limit", test_host_mmu_limit},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = tcase_create(cases[i].name);
