@@ -136,6 +136,8 @@ struct sim_run {
     uint64_t measured_steps, measured_cost_ns, measured_host_ns;
     struct sim_cost_counts measured_events; /* their events (copy: bytes, all in copy.cold) */
     bool host_mmu;                          /* the host-MMU back end */
+    size_t invariant_failures;              /* broken invariants found (check mode) */
+    struct sim_kill_result kill;            /* the kill injected (opt->kill_task) */
 };
 
 G_GNUC_PRINTF(2, 3)
@@ -1232,6 +1234,35 @@ static const uint32_t *frames_of(const GArray *a)
     return a ? (const uint32_t *)a->data : NULL;
 }
 
+/* SPEC §3.9 kill: physmem lets go of everything, then the kernel deletes
+ * the task with its mappings, and the policy server gives its share to the
+ * others.  A `kill` step, or the kill a run is asked to inject. */
+static pm_error_t kill_task(struct sim_run *r, int t)
+{
+    struct rt_task *rt = &r->tasks[t];
+    (void)pm_task_info(r->pm, rt->id, &rt->last_info);
+    pm_error_t err = pm_task_remove(r->pm, rt->id);
+    if (err != PM_OK)
+        return err;
+    struct pm_task_info *li = &rt->last_info;
+    li->guaranteed = li->allocated = li->extra = li->containers = li->capabilities = 0;
+    li->swap_ids = li->owed = 0;
+    l4_task_stats(r->k, rt->id, &rt->last);
+    rt->last.mapped_pages = 0;
+    pager_drop(r, rt);
+    if (rt->fs_up)
+        sim_fileserver_fini(&rt->fs); /* its statistics stay for the report */
+    l4_task_delete(r->k, rt->id);
+    rt->dead = true;
+    if (r->policy != NULL) {
+        struct snap before;
+        snap_take(r, &before);
+        (void)pm_policy_remove_task(r->policy, rt->id);
+        snap_charge(r, &before);
+    }
+    return PM_OK;
+}
+
 static void run_step(struct sim_run *r, const struct sim_step *s)
 {
     const struct sim_scenario *sc = r->sc;
@@ -1383,29 +1414,7 @@ static void run_step(struct sim_run *r, const struct sim_step *s)
                                    count);
         break;
     case OP_KILL:
-        /* SPEC §3.9 kill: physmem lets go of everything, then the kernel
-         * deletes the task with its mappings, and the policy server gives
-         * its share to the others. */
-        (void)pm_task_info(r->pm, rt->id, &rt->last_info);
-        err = pm_task_remove(r->pm, rt->id);
-        if (err == PM_OK) {
-            struct pm_task_info *li = &rt->last_info;
-            li->guaranteed = li->allocated = li->extra = li->containers = li->capabilities = 0;
-            li->swap_ids = li->owed = 0;
-            l4_task_stats(r->k, rt->id, &rt->last);
-            rt->last.mapped_pages = 0;
-            pager_drop(r, rt);
-            if (rt->fs_up)
-                sim_fileserver_fini(&rt->fs); /* its statistics stay for the report */
-            l4_task_delete(r->k, rt->id);
-            rt->dead = true;
-            if (r->policy != NULL) {
-                struct snap before;
-                snap_take(r, &before);
-                (void)pm_policy_remove_task(r->policy, rt->id);
-                snap_charge(r, &before);
-            }
-        }
+        err = kill_task(r, t);
         break;
     case OP_START: {
         const struct sim_task_def *d = g_ptr_array_index(sc->tasks, t);
@@ -1590,12 +1599,17 @@ struct check_ctx {
     struct sim_run *r;
     size_t index;
     unsigned line;
+    bool killed; /* after the kill injected after step INDEX */
 };
 
 static void check_report(void *ctx, const char *problem)
 {
     struct check_ctx *c = ctx;
-    if (c->index == 0)
+    c->r->invariant_failures++;
+    if (c->killed)
+        failure(c->r, "kill of %s after step %zu: invariant: %s", c->r->opt->kill_task, c->index,
+                problem);
+    else if (c->index == 0)
         failure(c->r, "before the first step (%s): invariant: %s", c->r->sc->file, problem);
     else
         failure(c->r, "step %zu (%s:%u): invariant: %s", c->index, c->r->sc->file, c->line,
@@ -1693,7 +1707,7 @@ static pm_time_t run_checked(struct sim_run *r, const struct sim_step *s)
     if (r->recs->len > 0)
         g_array_index(r->recs, struct step_rec, r->recs->len - 1).host_ns = host;
     if (r->opt->check) {
-        struct check_ctx c = {r, r->nsteps, s->line};
+        struct check_ctx c = {r, r->nsteps, s->line, false};
         pm_check(r->pm, check_report, &c);
     }
     pm_time_t cost = counted ? charge(r, s->measure) : 0;
@@ -1716,6 +1730,167 @@ static pm_time_t run_checked(struct sim_run *r, const struct sim_step *s)
         }
     }
     return cost;
+}
+
+/* ---- a kill injected (sim_run_options.kill_task) -------------------------------- */
+
+/* One line of a snapshot of the other tasks' data: a container (FRAME
+ * UINT64_MAX: A its frames, B its soft references and owner) or one of its
+ * frames (A a hash of its bytes, B unused). */
+struct snap_line {
+    uint32_t container;
+    uint64_t frame;
+    uint64_t a, b;
+};
+
+static int snap_line_cmp(const void *x, const void *y)
+{
+    const struct snap_line *p = x, *q = y;
+    if (p->container != q->container)
+        return p->container < q->container ? -1 : 1;
+    return p->frame < q->frame ? -1 : p->frame > q->frame;
+}
+
+/* A hash of a frame's LEN bytes (a multiple of 8), word by word: two
+ * snapshots compare these, so a changed byte must change it. */
+static uint64_t bytes_hash(const void *p, size_t len)
+{
+    const unsigned char *b = p;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i += 8) {
+        uint64_t w;
+        memcpy(&w, b + i, 8);
+        h = (h ^ w) * 0x100000001b3ull;
+        h ^= h >> 31;
+    }
+    return h;
+}
+
+/* Add container H (held by task T) to the snapshot, unless it is task
+ * VICTIM's, a control capability, stale, or there already. */
+static void snap_container(const struct sim_run *r, int t, container_t h, l4_task_t victim,
+                           GHashTable *seen, GArray *lines, uint64_t zero_hash)
+{
+    l4_task_t holder = r->tasks[t].id;
+    struct pm_container_info ci;
+    if (h == 0 || pm_container_info(r->pm, holder, h, &ci) != PM_OK || ci.owner == victim ||
+        !g_hash_table_add(seen, GUINT_TO_POINTER(ci.id + 1)))
+        return;
+    struct snap_line head = {ci.id, UINT64_MAX, ci.frames, ci.soft << 32 | ci.owner};
+    g_array_append_val(lines, head);
+    frame_t f = 0;
+    for (uint64_t from = 0; from <= UINT32_MAX; from = (uint64_t)f + 1) {
+        if (pm_container_next(r->pm, holder, h, (frame_t)from, &f) != PM_OK)
+            break;
+        struct pm_frame_info fi;
+        struct snap_line l = {ci.id, f, zero_hash, 0};
+        if (pm_frame_info(r->pm, holder, h, f, &fi) == PM_OK && fi.bound)
+            l.a = bytes_hash(pm_pool_frame(r->pool, fi.pfn), r->sc->page_size);
+        g_array_append_val(lines, l);
+        if (f == UINT32_MAX)
+            break;
+    }
+}
+
+/* Every container the living tasks other than VICTIM own, as far as the
+ * run knows their handles (the names the steps bound, the pagers' and the
+ * file servers' own containers), sorted. */
+static GArray *snap_data(const struct sim_run *r, int victim, uint64_t zero_hash)
+{
+    GArray *lines = g_array_new(FALSE, FALSE, sizeof(struct snap_line));
+    GHashTable *seen = g_hash_table_new(g_direct_hash, g_direct_equal);
+    l4_task_t vid = r->tasks[victim].id;
+    for (guint i = 0; i < r->sc->tasks->len; i++) {
+        const struct rt_task *rt = &r->tasks[i];
+        if ((int)i == victim || !rt->started || rt->dead)
+            continue;
+        GHashTableIter it;
+        gpointer key, value;
+        g_hash_table_iter_init(&it, rt->caps);
+        while (g_hash_table_iter_next(&it, &key, &value))
+            snap_container(r, (int)i, (container_t)(uintptr_t)value, vid, seen, lines, zero_hash);
+        if (rt->pager != NULL)
+            snap_container(r, (int)i, pm_pager_container(rt->pager), vid, seen, lines, zero_hash);
+        if (rt->fs_up)
+            snap_container(r, (int)i, rt->fs.cache, vid, seen, lines, zero_hash);
+    }
+    g_hash_table_destroy(seen);
+    g_array_sort(lines, snap_line_cmp);
+    return lines;
+}
+
+/* Compare two snapshots: every difference is a failure.  Returns how many. */
+static uint64_t snap_compare(struct sim_run *r, const GArray *before, const GArray *after)
+{
+    uint64_t changed = 0;
+    guint i = 0, j = 0;
+    while (i < before->len || j < after->len) {
+        const struct snap_line *p =
+            i < before->len ? &g_array_index(before, struct snap_line, i) : NULL;
+        const struct snap_line *q =
+            j < after->len ? &g_array_index(after, struct snap_line, j) : NULL;
+        int c = p == NULL ? 1 : q == NULL ? -1 : snap_line_cmp(p, q);
+        const struct snap_line *x = c <= 0 ? p : q;
+        char what[64];
+        if (x->frame == UINT64_MAX)
+            snprintf(what, sizeof what, "container %u", x->container);
+        else
+            snprintf(what, sizeof what, "frame %llu of container %u", (unsigned long long)x->frame,
+                     x->container);
+        if (c != 0 || p->a != q->a || p->b != q->b) {
+            changed++;
+            if (changed <= 8)
+                failure(r, "kill of %s after step %zu: %s %s", r->opt->kill_task, r->kill.after,
+                        what,
+                        c < 0                    ? "went"
+                        : c > 0                  ? "appeared"
+                        : x->frame == UINT64_MAX ? "changed its frames or soft references"
+                                                 : "changed its bytes");
+        }
+        i += c <= 0;
+        j += c >= 0;
+    }
+    return changed;
+}
+
+/* After step N (0: before the first): if the run is asked to kill a task
+ * then and it is alive, kill it, and check that the other tasks' data is
+ * what it was. */
+static void kill_injected(struct sim_run *r)
+{
+    const char *name = r->opt->kill_task;
+    if (name == NULL || r->kill.asked || r->nsteps != r->opt->kill_after)
+        return;
+    r->kill.asked = true;
+    r->kill.after = r->nsteps;
+    int t = -1;
+    for (guint i = 0; i < r->sc->tasks->len; i++)
+        if (strcmp(task_name(r, (int)i), name) == 0)
+            t = (int)i;
+    if (t < 0 || !r->tasks[t].started || r->tasks[t].dead)
+        return;
+    void *zero = g_malloc0(r->sc->page_size);
+    uint64_t zero_hash = bytes_hash(zero, r->sc->page_size);
+    g_free(zero);
+    GArray *before = snap_data(r, t, zero_hash);
+    r->kill.killed = kill_task(r, t) == PM_OK;
+    GArray *after = snap_data(r, t, zero_hash);
+    for (guint i = 0; i < before->len; i++)
+        r->kill.frames += g_array_index(before, struct snap_line, i).frame != UINT64_MAX;
+    r->kill.containers = before->len - r->kill.frames;
+    r->kill.changed = snap_compare(r, before, after);
+    g_array_free(before, TRUE);
+    g_array_free(after, TRUE);
+    if (!r->kill.killed)
+        failure(r, "kill of %s after step %zu: the task did not die", name, r->nsteps);
+    /* What the death brings (the policy server's new shares) happens now,
+     * as after a kill step. */
+    settle(r);
+    lending(r);
+    if (r->opt->check) {
+        struct check_ctx c = {r, r->nsteps, 0, true};
+        pm_check(r->pm, check_report, &c);
+    }
 }
 
 /* A parallel block: the lane with the earliest clock goes next. */
@@ -1771,6 +1946,7 @@ static void run_parallel(struct sim_run *r, const struct sim_step *block)
         } else {
             clock[pick] += run_checked(r, s); /* the lane is busy meanwhile */
         }
+        kill_injected(r);
         if (clock[pick] > end)
             end = clock[pick];
     }
@@ -1779,7 +1955,7 @@ static void run_parallel(struct sim_run *r, const struct sim_step *block)
         l4_clock_advance(r->k, end - now);
         settle(r);
         if (r->opt->check) {
-            struct check_ctx c = {r, r->nsteps, block->line};
+            struct check_ctx c = {r, r->nsteps, block->line, false};
             pm_check(r->pm, check_report, &c);
         }
     }
@@ -2117,6 +2293,20 @@ static void build_report(struct sim_run *r)
     member_int(b, "host_ns", r->host_ns);
     member_int(b, "host_cpu_ns", r->host_cpu_ns);
     json_builder_end_object(b);
+    if (r->opt->kill_task != NULL) {
+        /* The kill injected: whom, when, and what it was checked against. */
+        json_builder_set_member_name(b, "kill");
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "task");
+        json_builder_add_string_value(b, r->opt->kill_task);
+        member_int(b, "after_step", r->opt->kill_after);
+        json_builder_set_member_name(b, "killed");
+        json_builder_add_boolean_value(b, r->kill.killed);
+        member_int(b, "containers", r->kill.containers);
+        member_int(b, "frames", r->kill.frames);
+        member_int(b, "changed", r->kill.changed);
+        json_builder_end_object(b);
+    }
     json_builder_end_object(b);
     r->report = json_builder_get_root(b);
     g_object_unref(b);
@@ -2224,7 +2414,7 @@ sim_run_t *sim_scenario_run(const sim_scenario_t *sc, const struct sim_run_optio
     if (world_up(r)) {
         if (r->opt->check) {
             /* The machine as the file sets it up (guarantees, say) first. */
-            struct check_ctx c = {r, 0, 1};
+            struct check_ctx c = {r, 0, 1, false};
             pm_check(r->pm, check_report, &c);
         }
         cost_counts(r, &r->charged, &r->charged_copy); /* setting up is free */
@@ -2232,6 +2422,7 @@ sim_run_t *sim_scenario_run(const sim_scenario_t *sc, const struct sim_run_optio
             r->priced |= sc->cost.ns[k] > 0;
         if (r->opt->timeline != NULL)
             fputs("time_ns,step,task,guaranteed,allocated,extra\n", r->opt->timeline);
+        kill_injected(r);
         for (guint i = 0; i < sc->steps->len; i++) {
             const struct sim_step *s = g_ptr_array_index(sc->steps, i);
             if (s->op == OP_PARALLEL) {
@@ -2245,6 +2436,7 @@ sim_run_t *sim_scenario_run(const sim_scenario_t *sc, const struct sim_run_optio
                 l4_clock_advance(r->k, cost);
                 settle(r);
             }
+            kill_injected(r);
         }
     } else {
         r->setup_failed = true;
@@ -2290,6 +2482,26 @@ size_t sim_run_failures(const sim_run_t *r)
     return r->failures->len;
 }
 
+size_t sim_run_steps(const sim_run_t *r)
+{
+    return r->nsteps;
+}
+
+const char *sim_run_failure(const sim_run_t *r, size_t i)
+{
+    return i < r->failures->len ? g_ptr_array_index(r->failures, (guint)i) : NULL;
+}
+
+size_t sim_run_invariant_failures(const sim_run_t *r)
+{
+    return r->invariant_failures;
+}
+
+void sim_run_kill_result(const sim_run_t *r, struct sim_kill_result *out)
+{
+    *out = r->kill;
+}
+
 void sim_run_write_json(const sim_run_t *r, FILE *out)
 {
     JsonGenerator *g = json_generator_new();
@@ -2320,6 +2532,22 @@ void sim_run_write_text(const sim_run_t *r, FILE *out)
                 r->failures->len == 1 ? "" : "S");
         for (guint i = 0; i < r->failures->len; i++)
             fprintf(out, "  - %s\n", (const char *)g_ptr_array_index(r->failures, i));
+    }
+    if (json_object_has_member(o, "kill")) {
+        JsonObject *kl = json_object_get_object_member(o, "kill");
+        if (json_object_get_boolean_member(kl, "killed"))
+            fprintf(out,
+                    "\nkilled %s after step %lld: %lld containers, %lld frames of the others "
+                    "compared, %lld changed\n",
+                    json_object_get_string_member(kl, "task"),
+                    (long long)json_object_get_int_member(kl, "after_step"),
+                    (long long)json_object_get_int_member(kl, "containers"),
+                    (long long)json_object_get_int_member(kl, "frames"),
+                    (long long)json_object_get_int_member(kl, "changed"));
+        else
+            fprintf(out, "\n%s was not alive after step %lld: nobody killed\n",
+                    json_object_get_string_member(kl, "task"),
+                    (long long)json_object_get_int_member(kl, "after_step"));
     }
     fprintf(out, "\nsteps:\n");
     JsonArray *steps = json_object_get_array_member(o, "steps");

@@ -60,6 +60,20 @@ struct sim_run_options {
      *  SIM_BACKEND_DEFAULT takes $PMSIM_BACKEND ("sim" or "host-mmu"),
      *  else the simulated one. */
     enum sim_backend { SIM_BACKEND_DEFAULT, SIM_BACKEND_SIM, SIM_BACKEND_HOST_MMU } backend;
+    /** A fault to survive (an addition, for hardening): the task named
+     *  KILL_TASK (NULL: none) dies right after step KILL_AFTER, numbered as
+     *  the report numbers steps (the steps of parallel blocks included; 0:
+     *  before the first step), as a `kill` step would kill it — if it is
+     *  alive then (started, not dead).  Just before and just after, the
+     *  run takes a snapshot of every container the other tasks own (its
+     *  frames, soft references, and the bytes of every frame) and reports
+     *  every difference as a failure: a death changes nothing of the
+     *  others' data, their logical copies and shares of the dead task's
+     *  frames included (SPEC §5.2, §9.1).  With CHECK, the invariants are
+     *  checked after the kill too.  The run then goes on: the dead task's
+     *  later steps fail (ESRCH), and others may fail for good reasons. */
+    const char *kill_task;
+    size_t kill_after;
 };
 
 /** Run SC.  Returns the run (never NULL unless out of memory); its report
@@ -72,6 +86,30 @@ void sim_run_free(sim_run_t *run);
 /** The number of failures: steps with another outcome than expected,
  *  result checks, broken invariants, final expectations. */
 size_t sim_run_failures(const sim_run_t *run);
+
+/** The steps run so far, numbered as the report numbers them (the steps of
+ *  parallel blocks included). */
+size_t sim_run_steps(const sim_run_t *run);
+
+/** The failure number I (0 ≤ I < sim_run_failures) as the report words it,
+ *  or NULL.  Owned by the run. */
+const char *sim_run_failure(const sim_run_t *run, size_t i);
+
+/** Of the failures, how many were broken invariants (check mode). */
+size_t sim_run_invariant_failures(const sim_run_t *run);
+
+/** What the kill of sim_run_options.kill_task did. */
+struct sim_kill_result {
+    bool asked;          /**< a kill was asked for and its step came */
+    bool killed;         /**< the task was alive then and died */
+    size_t after;        /**< the step after which it died */
+    uint64_t containers; /**< the other tasks' containers compared */
+    uint64_t frames;     /**< their frames compared, byte for byte */
+    uint64_t changed;    /**< of those, containers or frames the kill changed: 0 */
+};
+
+/** Read what the kill did into *OUT (all zero when none was asked). */
+void sim_run_kill_result(const sim_run_t *run, struct sim_kill_result *out);
 
 /** The report as JSON (pretty) or text, written to OUT. */
 void sim_run_write_json(const sim_run_t *run, FILE *out);
