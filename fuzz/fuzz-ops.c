@@ -256,6 +256,22 @@ static container_t pick_handle(struct input *in, unsigned ti)
     return t->h[b % (t->nh < NHANDLES ? t->nh : NHANDLES)];
 }
 
+/* Physmem visits every identifier of a range in some calls, so a valid
+ * range of 2^31 identifiers takes seconds (docs/fuzzing.md, "Findings").
+ * Unless $FUZZ_OPS_HUGE is set, a count past HUGE is kept for the overflow
+ * checks only: START moves up so that the range passes 2^32 and the call
+ * must be EINVAL. */
+#define HUGE 64u
+static int huge_ranges = -1;
+static frame_t fix_range(frame_t start, uint32_t count)
+{
+    if (huge_ranges < 0)
+        huge_ranges = getenv("FUZZ_OPS_HUGE") != NULL;
+    if (!huge_ranges && count > HUGE && (uint64_t)start + count - 1 <= UINT32_MAX)
+        return UINT32_MAX;
+    return start;
+}
+
 /* A list of COUNT frame identifiers (COUNT ≤ 8). */
 static void pick_frames(struct input *in, frame_t *f, uint32_t count)
 {
@@ -465,6 +481,7 @@ static pm_error_t run_op(enum op op, struct input *in, bool *may_change)
     container_t c, d, out = PM_CONTAINER_NONE, weak = PM_CONTAINER_NONE;
     frame_t fa[8], fb[8], ferr = 0;
     uint32_t cnt, n;
+    frame_t start;
     unsigned fl;
     pm_error_t err = PM_OK;
     *may_change = false;
@@ -507,8 +524,9 @@ static pm_error_t run_op(enum op op, struct input *in, bool *may_change)
     case OP_ALLOCATE:
     case OP_DEALLOCATE: {
         c = pick_handle(in, ti);
-        frame_t start = number(in, false);
+        start = number(in, false);
         cnt = number(in, true);
+        start = fix_range(start, cnt);
         fl = flags(in, op == OP_ALLOCATE ? 4 : 3);
         uint32_t asked = cnt;
         err = (op == OP_ALLOCATE ? pm_container_allocate
@@ -534,12 +552,15 @@ static pm_error_t run_op(enum op op, struct input *in, bool *may_change)
     }
     case OP_RECLAIM:
         c = pick_handle(in, ti);
-        err = pm_container_reclaim(W.pm, caller, c, number(in, false), number(in, true));
+        start = number(in, false);
+        cnt = number(in, true);
+        err = pm_container_reclaim(W.pm, caller, c, fix_range(start, cnt), cnt);
         break;
     case OP_MAP: {
         c = pick_handle(in, ti);
-        frame_t start = number(in, false);
+        start = number(in, false);
         cnt = number(in, true);
+        start = fix_range(start, cnt);
         fl = flags(in, 3);
         uint8_t b = byte(in);
         uint64_t va = VA_BASE + (uint64_t)(b & 0x3f) * PG;
@@ -564,7 +585,7 @@ static pm_error_t run_op(enum op op, struct input *in, bool *may_change)
         n = number(in, true);
         uint32_t len = n <= 8 ? n : 8; /* lists hold at most 8 */
         fl = flags(in, 3);
-        frame_t s0 = number(in, false), d0 = number(in, false);
+        frame_t s0 = fix_range(number(in, false), n), d0 = fix_range(number(in, false), n);
         pick_frames(in, fa, len);
         pick_frames(in, fb, len);
         switch (op) {
@@ -594,8 +615,8 @@ static pm_error_t run_op(enum op op, struct input *in, bool *may_change)
         if (op == OP_CREATE_WITH) {
             err = pm_container_create_with(W.pm, caller, n, remote, &out, &weak);
         } else if (op == OP_CREATE_FROM) {
-            err = pm_container_create_from(W.pm, caller, c, number(in, false), n, remote, &out,
-                                           &weak);
+            err = pm_container_create_from(W.pm, caller, c, fix_range(number(in, false), n), n,
+                                           remote, &out, &weak);
         } else {
             n = n <= 8 ? n : 8;
             pick_frames(in, fa, n);
@@ -684,8 +705,8 @@ static pm_error_t run_op(enum op op, struct input *in, bool *may_change)
     case OP_SWAP: {
         pm_swap_id_t ids[64];
         c = pick_handle(in, ti);
-        frame_t start = number(in, false);
         n = number(in, true);
+        start = fix_range(number(in, false), n);
         /* IDS has room for 64: a larger count (which cannot succeed on 16
          * frames) is passed as 0, which must be EINVAL. */
         err = pm_swap(W.pm, caller, c, start, n <= 64 ? n : 0, ids);
