@@ -57,7 +57,12 @@ static void fail_at(GError **error, const char *name, size_t line, size_t col, c
 struct sim_ynode *sim_yaml_load_string(const char *name, const char *text, size_t len,
                                        GError **error)
 {
-    if (len == 0 || strspn(text, " \t\r\n") == len) {
+    /* TEXT need not end in a NUL: look at its LEN bytes only. */
+    size_t blank = 0;
+    while (blank < len && (text[blank] == ' ' || text[blank] == '\t' || text[blank] == '\r' ||
+                           text[blank] == '\n'))
+        blank++;
+    if (blank == len) {
         fail_at(error, name, 1, 1,
                 "the file is empty: a scenario needs at least name, machine "
                 "and steps");
