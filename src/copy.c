@@ -163,19 +163,25 @@ static pm_error_t copy_pairs(pm_physmem_t *pm, l4_task_t caller, container_t src
     if (fail != PM_OK && (flags & CONT_COPY_ALL_OR_NONE))
         n = 0;
     if (n > 0) {
-        uint32_t *sg = malloc((size_t)n * sizeof *sg);
+        uint32_t *sg = pm__malloc((size_t)n * sizeof *sg);
         if (sg == NULL || !pm__group_reserve(pm, n)) {
             free(sg);
             return PM_ENOMEM;
         }
-        /* Read every source first; bind the sources of logical copies. */
+        /* Read every source first; bind the sources of logical copies (all
+         * of them, or none: a failure undoes the binds before it). */
         for (uint32_t i = 0; i < n; i++) {
             sg[i] = SLOT_GROUP(pm__slot(sc, id_at(ss, i)));
             pm__group_pin(pm, sg[i]);
         }
+        struct pm__undo undo;
+        pm__undo_init(&undo);
         for (uint32_t i = 0; i < n && err == PM_OK; i++)
             if (!move && !shared)
-                err = pm__bind(pm, sc, id_at(ss, i), sg[i], 0);
+                err = pm__bind(pm, sc, id_at(ss, i), sg[i], 0, &undo);
+        if (err != PM_OK)
+            pm__undo_rollback(pm, &undo);
+        pm__undo_fini(&undo);
         if (err == PM_OK) {
             for (uint32_t i = 0; i < n; i++) {
                 frame_t s = id_at(ss, i), d = id_at(ds, i);
@@ -296,18 +302,23 @@ static pm_error_t create_common(pm_physmem_t *pm, l4_task_t caller, container_t 
         return err != PM_OK ? err : PM_ENOMEM;
     }
     if (scap != NULL) {
-        /* Bind the sources first: if the pool fails, nothing has happened. */
+        /* Bind the sources first: if the pool fails, the binds before are
+         * undone and nothing has happened. */
+        struct pm__undo undo;
+        pm__undo_init(&undo);
         for (uint32_t i = 0; i < count && err == PM_OK; i++) {
             uint32_t sg = SLOT_GROUP(pm__slot(scap->c, id_at(ss, i)));
-            err = pm__bind(pm, scap->c, id_at(ss, i), sg, 0);
+            err = pm__bind(pm, scap->c, id_at(ss, i), sg, 0, &undo);
         }
         if (err != PM_OK) {
+            pm__undo_rollback(pm, &undo);
             pm__destroy_container(pm, c);
             return err;
         }
+        pm__undo_fini(&undo);
     }
     for (uint32_t i = 0; i < count; i++) {
-        pm__frame_add(pm, c, i, 0);
+        pm__frame_add(pm, c, i, NO_PFN);
         if (scap != NULL) {
             copy_logical(pm, c, i, SLOT_GROUP(pm__slot(scap->c, id_at(ss, i))));
             struct pm_event ev = {.kind = PM_EV_COPY,

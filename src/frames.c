@@ -61,7 +61,7 @@ bool pm__group_reserve(pm_physmem_t *pm, uint32_t n)
         cap = want;
     if (cap > GROUP_ID_LIMIT)
         cap = GROUP_ID_LIMIT;
-    struct group *ng = realloc(pm->groups, cap * sizeof *ng);
+    struct group *ng = pm__realloc(pm->groups, cap * sizeof *ng);
     if (ng == NULL)
         return false;
     memset(ng + pm->ngroups_cap, 0, (cap - pm->ngroups_cap) * sizeof *ng);
@@ -246,23 +246,98 @@ void pm__downgrade_pfn(pm_physmem_t *pm, uint32_t pfn)
 
 /* ---- binding and copy-on-write ------------------------------------------ */
 
-pm_error_t pm__bind(pm_physmem_t *pm, struct container *c, frame_t f, uint32_t g, unsigned flags)
+/* ---- the undo log --------------------------------------------------------- */
+
+void pm__undo_init(struct pm__undo *u)
+{
+    u->r = u->local;
+    u->n = 0;
+    u->cap = PM_UNDO_LOCAL;
+}
+
+void pm__undo_fini(struct pm__undo *u)
+{
+    if (u->r != u->local)
+        free(u->r);
+    pm__undo_init(u);
+}
+
+/* Room for one more record; false when the host has no memory for it. */
+static bool undo_room(struct pm__undo *u)
+{
+    if (u->n < u->cap)
+        return true;
+    uint32_t cap = 2 * u->cap;
+    struct pm__undo_rec *r =
+        u->r == u->local ? pm__malloc(cap * sizeof *r) : pm__realloc(u->r, cap * sizeof *r);
+    if (r == NULL)
+        return false;
+    if (u->r == u->local)
+        memcpy(r, u->local, sizeof u->local);
+    u->r = r;
+    u->cap = cap;
+    return true;
+}
+
+/* Undo, newest first: a bind gives its frame back (the group reads as zero
+ * again, as it did), a copy-on-write break puts the group back on the
+ * frame it shared (which the break left held by the other groups, so it is
+ * still there) and frees the copy.  The mappings the break revoked stay
+ * revoked: physmem may unmap at any time. */
+void pm__undo_rollback(pm_physmem_t *pm, struct pm__undo *u)
+{
+    while (u->n > 0) {
+        struct pm__undo_rec r = u->r[--u->n];
+        struct group *gr = &pm->groups[r.g];
+        uint32_t pfn = gr->pfn;
+        gr->pfn = r.old_pfn;
+        if (r.old_pfn != NO_PFN)
+            pm->pf[r.old_pfn].groups++;
+        pm__pframe_put(pm, pfn);
+    }
+    pm__undo_fini(u);
+}
+
+/* ---- binding and copy-on-write ------------------------------------------ */
+
+/* Group G (of frame F of C, for the event) takes physical frame PFN. */
+static void bind_to(pm_physmem_t *pm, struct container *c, frame_t f, uint32_t g, uint32_t pfn)
+{
+    pm->groups[g].pfn = pfn;
+    pm->pf[pfn] = (struct pframe){.groups = 1};
+    pm->st.frames_bound++;
+    struct pm_event ev = {
+        .kind = PM_EV_BIND, .container = c->id, .frame = f, .pfn = PM_PFN(pfn), .count = 1};
+    pm__emit(pm, &ev);
+}
+
+pm_error_t pm__bind(pm_physmem_t *pm, struct container *c, frame_t f, uint32_t g, unsigned flags,
+                    struct pm__undo *u)
 {
     struct group *gr = &pm->groups[g];
     if (gr->pfn != NO_PFN)
         return PM_OK;
+    if (u != NULL && !undo_room(u))
+        return PM_ENOMEM;
     pm_pfn_t pfn;
     unsigned pf = PM_POOL_ZERO | ((flags & CONT_ALLOC_DMA) ? PM_POOL_DMA : 0);
     pm_error_t err = pm__frame_alloc(pm, 0, pf, &pfn);
     if (err != PM_OK)
         return err;
-    gr->pfn = pfn.n;
-    pm->pf[pfn.n] = (struct pframe){.groups = 1};
-    pm->st.frames_bound++;
-    struct pm_event ev = {
-        .kind = PM_EV_BIND, .container = c->id, .frame = f, .pfn = pfn, .count = 1};
-    pm__emit(pm, &ev);
+    bind_to(pm, c, f, g, pfn.n);
+    if (u != NULL)
+        u->r[u->n++] = (struct pm__undo_rec){.g = g, .old_pfn = NO_PFN};
     return PM_OK;
+}
+
+bool pm__bind_log(pm_physmem_t *pm, struct pm__undo *u, uint32_t g)
+{
+    if (u == NULL)
+        return true;
+    if (!undo_room(u))
+        return false;
+    u->r[u->n++] = (struct pm__undo_rec){.g = g, .old_pfn = NO_PFN};
+    return true;
 }
 
 struct break_ctx {
@@ -285,12 +360,14 @@ static void unmap_member_old(pm_physmem_t *pm, struct vref m, void *ctx)
 /* Give group G a private copy of its physical frame, which other groups
  * share: a copy-on-write break, for the whole group at once.  The group's
  * old mappings go; the other groups keep theirs. */
-pm_error_t pm__cow_break(pm_physmem_t *pm, uint32_t g)
+pm_error_t pm__cow_break(pm_physmem_t *pm, uint32_t g, struct pm__undo *u)
 {
     struct group *gr = &pm->groups[g];
     uint32_t old = gr->pfn;
     if (old == NO_PFN || pm->pf[old].groups < 2)
         return PM_OK;
+    if (u != NULL && !undo_room(u))
+        return PM_ENOMEM;
     pm_pfn_t pfn;
     pm_error_t err = pm__frame_alloc(pm, 0, 0, &pfn);
     if (err != PM_OK)
@@ -301,6 +378,8 @@ pm_error_t pm__cow_break(pm_physmem_t *pm, uint32_t g)
     gr->pfn = pfn.n;
     pm->pf[pfn.n] = (struct pframe){.groups = 1};
     pm__pframe_put(pm, old);
+    if (u != NULL)
+        u->r[u->n++] = (struct pm__undo_rec){.g = g, .old_pfn = old};
     pm->st.cow_breaks++;
     pm->st.bytes_copied += pm->page_size;
     pm->st.frames_bound++;
@@ -316,21 +395,15 @@ pm_error_t pm__cow_break(pm_physmem_t *pm, uint32_t g)
 
 /* ---- adding and dropping virtual frames -------------------------------- */
 
-pm_error_t pm__frame_add(pm_physmem_t *pm, struct container *c, frame_t f, unsigned flags)
+void pm__frame_add(pm_physmem_t *pm, struct container *c, frame_t f, uint32_t pfn)
 {
     if (pm__slot_raw(c, f) & SLOT_SOFT)
         pm__frame_drop(pm, c, f); /* a new frame replaces the soft reference */
     uint32_t g = pm__group_new(pm, NO_PFN);
     pm__group_join(pm, g, (struct vref){c->id, f});
     pm__sparse_set(&c->frames, f, g);
-    if (flags & CONT_ALLOC_DMA) {
-        pm_error_t err = pm__bind(pm, c, f, g, flags);
-        if (err != PM_OK) {
-            pm__frame_drop(pm, c, f);
-            return err;
-        }
-    }
-    return PM_OK;
+    if (pfn != NO_PFN)
+        bind_to(pm, c, f, g, pfn);
 }
 
 void pm__frame_drop(pm_physmem_t *pm, struct container *c, frame_t f)
@@ -456,6 +529,8 @@ bool pm__take_soft_frame(pm_physmem_t *pm)
  * no use here: pm_pressure and allocation within G send them.) */
 pm_error_t pm__frame_alloc(pm_physmem_t *pm, unsigned order, unsigned flags, pm_pfn_t *out)
 {
+    if (pm__inject(PM_INJECT_FRAME))
+        return PM_ENOMEM;
     pm_error_t err, io = PM_OK;
     while ((err = pm_pool_alloc(pm->pool, order, flags, out)) == PM_ENOMEM && order == 0 &&
            (pm__take_soft_frame(pm) || pm__take_inactive(pm, false, &io) ||

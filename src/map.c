@@ -31,7 +31,7 @@ static unsigned frame_rights(const pm_physmem_t *pm, uint32_t v, unsigned want, 
  * N − 1 of C, mapped at VADDR, to aligned physical runs where the pool has
  * them. */
 static pm_error_t bind_range(pm_physmem_t *pm, struct container *c, frame_t start, uint32_t i,
-                             uint32_t n, uint64_t vaddr)
+                             uint32_t n, uint64_t vaddr, struct pm__undo *u)
 {
     /* The run of unbound frames from i. */
     uint32_t j = i + 1;
@@ -52,11 +52,17 @@ static pm_error_t bind_range(pm_physmem_t *pm, struct container *c, frame_t star
             order--;
         }
         for (uint32_t x = 0; x < (1u << order); x++, i++) {
-            struct group *gr = &pm->groups[SLOT_GROUP(pm__slot(c, start + i))];
+            uint32_t g = SLOT_GROUP(pm__slot(c, start + i));
+            struct group *gr = &pm->groups[g];
             if (gr->pfn != NO_PFN) {
                 /* Another member of this share group, bound just now. */
                 (void)pm_pool_release(pm->pool, PM_PFN(run.n + x), 0);
                 continue;
+            }
+            if (!pm__bind_log(pm, u, g)) {
+                for (; x < (1u << order); x++)
+                    (void)pm_pool_release(pm->pool, PM_PFN(run.n + x), 0);
+                return PM_ENOMEM;
             }
             gr->pfn = run.n + x;
             pm->pf[run.n + x] = (struct pframe){.groups = 1};
@@ -108,7 +114,7 @@ static struct run next_run(const pm_physmem_t *pm, const struct container *c, fr
  * fit in one message (*FIT). */
 static pm_error_t build_items(pm_physmem_t *pm, struct container *ct, const struct cap *cap,
                               frame_t start, uint32_t n, unsigned want, bool force, uint64_t vaddr,
-                              l4_msg_t *msg, uint64_t *tags, uint32_t *fit_out)
+                              l4_msg_t *msg, uint64_t *tags, uint32_t *fit_out, struct pm__undo *u)
 {
     pm_error_t err;
     /* Pass 2: how many frames fit in one message. */
@@ -120,7 +126,7 @@ static pm_error_t build_items(pm_physmem_t *pm, struct container *ct, const stru
     while (fit < n && items < limit) {
         /* Bind only what may go in this message (binding is invisible). */
         if (pm->groups[SLOT_GROUP(pm__slot(ct, start + fit))].pfn == NO_PFN &&
-            (err = bind_range(pm, ct, start, fit, n, vaddr)) != PM_OK)
+            (err = bind_range(pm, ct, start, fit, n, vaddr, u)) != PM_OK)
             return err;
         bool breaks;
         struct run r = next_run(pm, ct, start, fit, n, want, force, &breaks);
@@ -139,8 +145,8 @@ static pm_error_t build_items(pm_physmem_t *pm, struct container *ct, const stru
     if (force) {
         for (uint32_t i = 0; i < fit; i++) {
             uint32_t g = SLOT_GROUP(pm__slot(ct, start + i));
-            if ((err = pm__cow_break(pm, g)) != PM_OK)
-                return err; /* out of memory: the breaks before are invisible */
+            if ((err = pm__cow_break(pm, g, u)) != PM_OK)
+                return err; /* the caller undoes the binds and breaks before */
         }
     }
     items = 0;
@@ -167,16 +173,16 @@ static pm_error_t build_items(pm_physmem_t *pm, struct container *ct, const stru
 /* The same for one frame (a pager's fault), without the runs. */
 static pm_error_t build_one(pm_physmem_t *pm, struct container *ct, const struct cap *cap,
                             frame_t f, uint32_t v, unsigned want, bool force, uint64_t vaddr,
-                            l4_msg_t *msg, uint64_t *tags)
+                            l4_msg_t *msg, uint64_t *tags, struct pm__undo *u)
 {
     pm_error_t err;
     uint32_t g = SLOT_GROUP(v);
-    if (pm->groups[g].pfn == NO_PFN && (err = bind_range(pm, ct, f, 0, 1, vaddr)) != PM_OK)
+    if (pm->groups[g].pfn == NO_PFN && (err = bind_range(pm, ct, f, 0, 1, vaddr, u)) != PM_OK)
         return err;
     if (force && pm->pf[pm->groups[g].pfn].groups > 1) {
         if (pm__group_pinned(pm, g))
             return PM_EBUSY; /* a pinned frame cannot move to break its copy */
-        if ((err = pm__cow_break(pm, g)) != PM_OK)
+        if ((err = pm__cow_break(pm, g, u)) != PM_OK)
             return err;
     }
     unsigned rights = frame_rights(pm, v, want, false);
@@ -218,14 +224,19 @@ pm_error_t pm_container_map(pm_physmem_t *pm, l4_task_t caller, container_t c, f
     uint64_t tags[L4_MSG_MAX_ITEMS];
     uint32_t fit = 1;
     l4_msg_init(&msg, 0);
-    err = n == 1 ? build_one(pm, ct, cap, start, *one, want, force, vaddr, &msg, tags)
-                 : build_items(pm, ct, cap, start, n, want, force, vaddr, &msg, tags, &fit);
-    if (err != PM_OK)
-        return err;
+    /* What is bound and broken on the way is undone if the call fails. */
+    struct pm__undo undo;
+    pm__undo_init(&undo);
+    err = n == 1 ? build_one(pm, ct, cap, start, *one, want, force, vaddr, &msg, tags, &undo)
+                 : build_items(pm, ct, cap, start, n, want, force, vaddr, &msg, tags, &fit, &undo);
     unsigned sent = 0;
-    err = l4_send_tagged(pm->k, pm->thread, t->thread, &msg, tags, &sent);
-    if (err != PM_OK)
+    if (err == PM_OK)
+        err = l4_send_tagged(pm->k, pm->thread, t->thread, &msg, tags, &sent);
+    if (err != PM_OK) {
+        pm__undo_rollback(pm, &undo);
         return err;
+    }
+    pm__undo_fini(&undo);
     bool known = false;
     for (guint i = 0; i < ct->mapcaps->len; i++)
         known |= g_array_index(ct->mapcaps, uint32_t, i) == cap->gen;

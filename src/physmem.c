@@ -24,7 +24,7 @@ pm_error_t pm_physmem_new(const struct pm_physmem_config *cfg, pm_physmem_t **ou
     if (cfg == NULL || out == NULL || cfg->pool == NULL || cfg->kernel == NULL ||
         l4_thread_task(cfg->kernel, cfg->thread) != L4_ROOT_TASK)
         return PM_EINVAL;
-    pm_physmem_t *pm = calloc(1, sizeof *pm);
+    pm_physmem_t *pm = pm__calloc(1, sizeof *pm);
     if (pm == NULL)
         return PM_ENOMEM;
     pm->pool = cfg->pool;
@@ -33,7 +33,7 @@ pm_error_t pm_physmem_new(const struct pm_physmem_config *cfg, pm_physmem_t **ou
     pm->shift = pm_pool_page_shift(cfg->pool);
     pm->page_size = pm_pool_page_size(cfg->pool);
     pm->frames = pm_pool_frames(cfg->pool);
-    pm->pf = calloc(pm->frames, sizeof *pm->pf);
+    pm->pf = pm__calloc(pm->frames, sizeof *pm->pf);
     pm->tasks = g_ptr_array_new();
     pm->caps = g_hash_table_new(g_direct_hash, g_direct_equal);
     pm->containers = g_hash_table_new(g_direct_hash, g_direct_equal);
@@ -194,7 +194,7 @@ pm_error_t pm_task_add(pm_physmem_t *pm, l4_task_t task, l4_thread_t thread)
         return PM_ESRCH;
     if (pm__task(pm, task) != NULL)
         return PM_EEXIST;
-    struct task *t = calloc(1, sizeof *t);
+    struct task *t = pm__calloc(1, sizeof *t);
     if (t == NULL)
         return PM_ENOMEM;
     t->id = task;
@@ -399,7 +399,9 @@ pm_error_t pm__open(pm_physmem_t *pm, l4_task_t caller, container_t c, unsigned 
 pm_error_t pm__new_cap(pm_physmem_t *pm, struct task *holder, struct container *c, bool weak,
                        struct cap **out)
 {
-    struct cap *cap = calloc(1, sizeof *cap);
+    if (pm__inject(PM_INJECT_SLOT))
+        return PM_ENOMEM;
+    struct cap *cap = pm__calloc(1, sizeof *cap);
     if (cap == NULL)
         return PM_ENOMEM;
     cap->gen = pm->next_gen++;
@@ -444,7 +446,9 @@ void pm__kill_cap(pm_physmem_t *pm, struct cap *cap)
 
 pm_error_t pm__new_container(pm_physmem_t *pm, struct task *owner, struct container **out)
 {
-    struct container *c = calloc(1, sizeof *c);
+    if (pm__inject(PM_INJECT_SLOT))
+        return PM_ENOMEM;
+    struct container *c = pm__calloc(1, sizeof *c);
     if (c == NULL)
         return PM_ENOMEM;
     c->id = pm->next_container++;
@@ -702,6 +706,33 @@ static pm_error_t allocate(pm_physmem_t *pm, l4_task_t caller, container_t c, fr
         *count = 0;
         return PM_ENOMEM;
     }
+    /* DMA frames are bound at once: take them all before anything changes.
+     * The room was counted, but the pool may still fail (or the swap
+     * device, when a frame must come from the inactive list): then PARTIAL
+     * keeps the first ones (ENOMEM, as for any shortfall), else nothing is
+     * done (the error). */
+    uint32_t *dma = NULL;
+    if (flags & CONT_ALLOC_DMA) {
+        if ((dma = pm__malloc((size_t)k * sizeof *dma)) == NULL) {
+            *count = 0;
+            return PM_ENOMEM;
+        }
+        for (uint32_t i = 0; i < k; i++) {
+            pm_pfn_t pfn;
+            if ((err = pm__frame_alloc(pm, 0, PM_POOL_ZERO | PM_POOL_DMA, &pfn)) != PM_OK) {
+                if (!(flags & CONT_ALLOC_PARTIAL) || i == 0) {
+                    while (i > 0)
+                        (void)pm_pool_release(pm->pool, PM_PFN(dma[--i]), 0);
+                    free(dma);
+                    *count = 0;
+                    return err;
+                }
+                k = i;
+                break;
+            }
+            dma[i] = pfn.n;
+        }
+    }
     uint64_t added = 0, squashed = 0;
     for (uint32_t i = 0; i < k; i++) {
         if (pm__slot(ct, start + i) != 0) {
@@ -710,13 +741,9 @@ static pm_error_t allocate(pm_physmem_t *pm, l4_task_t caller, container_t c, fr
         } else {
             added++;
         }
-        err = pm__frame_add(pm, ct, start + i, flags & CONT_ALLOC_DMA);
-        if (err != PM_OK) {
-            /* Only a DMA bind can fail here, and the room was counted. */
-            k = i;
-            break;
-        }
+        pm__frame_add(pm, ct, start + i, dma != NULL ? dma[i] : NO_PFN);
     }
+    free(dma);
     pm__charge(pm, ct->owner, (int64_t)added);
     pm->st.frames_allocated += k;
     pm->st.frames_deallocated += squashed;
@@ -724,7 +751,7 @@ static pm_error_t allocate(pm_physmem_t *pm, l4_task_t caller, container_t c, fr
         .kind = PM_EV_ALLOCATE, .task = caller, .container = ct->id, .frame = start, .count = k};
     pm__emit(pm, &ev);
     *count = k;
-    return k < n ? PM_ENOMEM : err;
+    return k < n ? PM_ENOMEM : PM_OK;
 }
 
 /* On error the count is 0, except after a PARTIAL stop (the error

@@ -23,6 +23,7 @@
 
 #include <glib.h>
 
+#include "inject_priv.h"
 #include "pmsim/physmem.h"
 #include "sparse.h"
 
@@ -233,13 +234,36 @@ void pm__group_replace(pm_physmem_t *pm, uint32_t g, struct vref old, struct vre
 void pm__group_pin(pm_physmem_t *pm, uint32_t g);
 void pm__group_unpin(pm_physmem_t *pm, uint32_t g);
 bool pm__group_reserve(pm_physmem_t *pm, uint32_t n);
-pm_error_t pm__bind(pm_physmem_t *pm, struct container *c, frame_t f, uint32_t g, unsigned flags);
-pm_error_t pm__cow_break(pm_physmem_t *pm, uint32_t g);
+/* An undo log (frames.c): what a call bound and broke on its way, so that
+ * a failure later in the same call puts it all back (SPEC §3: a call that
+ * fails changes nothing).  Records live on the stack up to PM_UNDO_LOCAL,
+ * then in host memory: logging can fail (ENOMEM) before the step it logs. */
+#define PM_UNDO_LOCAL 32
+struct pm__undo_rec {
+    uint32_t g;       /* the group */
+    uint32_t old_pfn; /* its frame before: NO_PFN for a bind, the shared one for a break */
+};
+struct pm__undo {
+    struct pm__undo_rec *r;
+    uint32_t n, cap;
+    struct pm__undo_rec local[PM_UNDO_LOCAL];
+};
+void pm__undo_init(struct pm__undo *u);
+void pm__undo_fini(struct pm__undo *u);
+void pm__undo_rollback(pm_physmem_t *pm, struct pm__undo *u);
+/* Bind group G of frame F of C; U (may be NULL) logs it. */
+pm_error_t pm__bind(pm_physmem_t *pm, struct container *c, frame_t f, uint32_t g, unsigned flags,
+                    struct pm__undo *u);
+/* Log a bind of group G its caller made itself (false: no memory to log). */
+bool pm__bind_log(pm_physmem_t *pm, struct pm__undo *u, uint32_t g);
+pm_error_t pm__cow_break(pm_physmem_t *pm, uint32_t g, struct pm__undo *u);
 bool pm__group_pinned(const pm_physmem_t *pm, uint32_t g);
 void pm__unmap_frame(pm_physmem_t *pm, struct container *c, frame_t f);
 void pm__unmap_frame_cap(pm_physmem_t *pm, struct container *c, frame_t f, uint32_t gen);
 void pm__downgrade_pfn(pm_physmem_t *pm, uint32_t pfn);
 void pm__frame_drop(pm_physmem_t *pm, struct container *c, frame_t f);
-pm_error_t pm__frame_add(pm_physmem_t *pm, struct container *c, frame_t f, unsigned flags);
+/* A new frame F of C (replacing a soft reference there), bound to PFN
+ * (the caller's, taken from the pool) unless NO_PFN. */
+void pm__frame_add(pm_physmem_t *pm, struct container *c, frame_t f, uint32_t pfn);
 
 #endif

@@ -1,6 +1,7 @@
 /* sparse.c — the radix tree behind a container's frames (see sparse.h). */
 #include <stdlib.h>
 
+#include "inject_priv.h"
 #include "sparse.h"
 
 #define BITS 8u
@@ -47,7 +48,7 @@ static uint32_t *leaf(const struct pm__sparse *cs, uint32_t key, bool make)
         if (*slot == NULL) {
             if (!make)
                 return NULL;
-            *slot = calloc(FAN, sizeof(void *));
+            *slot = pm__calloc(FAN, sizeof(void *));
             if (*slot == NULL)
                 return NULL;
         }
@@ -56,7 +57,7 @@ static uint32_t *leaf(const struct pm__sparse *cs, uint32_t key, bool make)
     if (*slot == NULL) {
         if (!make)
             return NULL;
-        *slot = calloc(FAN + 1, sizeof(uint32_t)); /* [FAN]: values set */
+        *slot = pm__calloc(FAN + 1, sizeof(uint32_t)); /* [FAN]: values set */
         if (*slot == NULL)
             return NULL;
     }

@@ -40,6 +40,24 @@ pm_error_t pm__swap_init(pm_physmem_t *pm, const struct pm_swap_dev *dev)
     return PM_OK;
 }
 
+/* ---- the device ------------------------------------------------------------ */
+
+/* Every transfer to and from the device goes through these two: the
+ * injection point for swap I/O (pmsim/inject.h). */
+static pm_error_t dev_write(pm_physmem_t *pm, uint64_t slot, const void *page)
+{
+    if (pm__inject(PM_INJECT_SWAP_IO))
+        return PM_EIO;
+    return pm->dev.write(pm->dev.ctx, slot, page, pm->page_size);
+}
+
+static pm_error_t dev_read(pm_physmem_t *pm, uint64_t slot, void *page)
+{
+    if (pm__inject(PM_INJECT_SWAP_IO))
+        return PM_EIO;
+    return pm->dev.read(pm->dev.ctx, slot, page, pm->page_size);
+}
+
 /* ---- device slots ---------------------------------------------------------- */
 
 static bool slot_used(const pm_physmem_t *pm, uint64_t s)
@@ -126,8 +144,7 @@ static void entry_unref(pm_physmem_t *pm, struct swent *e)
 
 static pm_error_t entry_write(pm_physmem_t *pm, struct swent *e)
 {
-    pm_error_t err =
-        pm->dev.write(pm->dev.ctx, e->slot, pm_pool_frame(pm->pool, PM_PFN(e->pfn)), pm->page_size);
+    pm_error_t err = dev_write(pm, e->slot, pm_pool_frame(pm->pool, PM_PFN(e->pfn)));
     struct pm_event ev = {.kind = err == PM_OK ? PM_EV_SWAP_WRITE : PM_EV_SWAP_ERROR,
                           .pfn = PM_PFN(e->pfn),
                           .vaddr = e->slot,
@@ -267,6 +284,48 @@ void pm__swap_free(pm_physmem_t *pm)
 
 /* ---- the calls ---------------------------------------------------------------- */
 
+/* What pm_swap takes from the host: ENTRIES new entries (some may be left
+ * over: frames repeated in the call share one) and, per frame, an
+ * identifier record and its key, all taken before anything changes. */
+struct swap_out_mem {
+    struct swent **entries;
+    uint64_t nentries;
+    struct swid **ids;
+    gint64 **keys;
+    uint32_t count;
+};
+
+/* Free what is left of M (ALL: the identifiers and keys too). */
+static void swap_out_mem_put(struct swap_out_mem *m, bool all)
+{
+    for (uint64_t i = 0; m->entries != NULL && i < m->nentries; i++)
+        free(m->entries[i]);
+    for (uint32_t i = 0; all && m->ids != NULL && i < m->count; i++)
+        free(m->ids[i]);
+    for (uint32_t i = 0; all && m->keys != NULL && i < m->count; i++)
+        free(m->keys[i]);
+    free(m->entries);
+    free(m->ids);
+    free(m->keys);
+}
+
+static bool swap_out_mem_get(struct swap_out_mem *m, uint64_t entries, uint32_t count)
+{
+    *m = (struct swap_out_mem){.count = count};
+    m->entries = pm__calloc(entries + 1, sizeof *m->entries);
+    m->ids = pm__calloc(count, sizeof *m->ids);
+    m->keys = pm__calloc(count, sizeof *m->keys);
+    bool ok = m->entries != NULL && m->ids != NULL && m->keys != NULL;
+    for (; ok && m->nentries < entries; m->nentries++)
+        ok = (m->entries[m->nentries] = pm__malloc(sizeof **m->entries)) != NULL;
+    for (uint32_t i = 0; ok && i < count; i++)
+        ok = (m->ids[i] = pm__malloc(sizeof **m->ids)) != NULL &&
+             (m->keys[i] = pm__malloc(sizeof **m->keys)) != NULL;
+    if (!ok)
+        swap_out_mem_put(m, true);
+    return ok;
+}
+
 pm_error_t pm_swap(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t start, uint32_t count,
                    pm_swap_id_t *ids)
 {
@@ -284,8 +343,10 @@ pm_error_t pm_swap(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t st
     if (pm__lease_holds(pm, ct))
         return PM_EBUSY; /* pinned: a locked container's frames stay put */
     /* Count what the data needs: a slot per physical frame no entry holds
-     * yet (frames repeated in this call once). */
+     * yet (frames repeated in this call once), and an entry for each of
+     * those and each unbound frame. */
     GHashTable *fresh = g_hash_table_new(g_direct_hash, g_direct_equal);
+    uint64_t zeros = 0;
     for (uint32_t i = 0; i < count; i++) {
         uint32_t v = pm__slot(ct, start + i);
         if (v == 0) {
@@ -293,7 +354,9 @@ pm_error_t pm_swap(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t st
             return PM_ENOENT;
         }
         uint32_t pfn = pm->groups[SLOT_GROUP(v)].pfn;
-        if (pfn != NO_PFN && entry_of_pfn(pm, pfn) == NULL)
+        if (pfn == NO_PFN)
+            zeros++;
+        else if (entry_of_pfn(pm, pfn) == NULL)
             g_hash_table_add(fresh, GUINT_TO_POINTER(pfn + 1));
     }
     uint64_t slots = g_hash_table_size(fresh);
@@ -302,6 +365,10 @@ pm_error_t pm_swap(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t st
         return PM_EDQUOT;
     if (!pm->has_swap || slots > pm->dev.slots - pm->st.swap_slots_used)
         return PM_ENOSPC;
+    /* The host memory it all takes, before anything changes. */
+    struct swap_out_mem mem;
+    if (!swap_out_mem_get(&mem, slots + zeros, count))
+        return PM_ENOMEM;
     for (uint32_t i = 0; i < count; i++) {
         frame_t f = start + i;
         uint32_t pfn = pm->groups[SLOT_GROUP(pm__slot(ct, f))].pfn;
@@ -309,11 +376,8 @@ pm_error_t pm_swap(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t st
         if (e != NULL) {
             pm->st.swap_shared++;
         } else {
-            e = calloc(1, sizeof *e);
-            if (e == NULL)
-                g_error("out of memory"); /* glib's own policy for tiny allocations */
-            e->pfn = NO_PFN;
-            e->slot = NO_SLOT;
+            e = mem.entries[--mem.nentries];
+            *e = (struct swent){.pfn = NO_PFN, .slot = NO_SLOT};
             if (pfn == NO_PFN) {
                 e->zero = true;
             } else {
@@ -323,15 +387,16 @@ pm_error_t pm_swap(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t st
             }
         }
         e->refs++;
-        struct swid *s = g_new(struct swid, 1);
-        *s = (struct swid){.e = e, .holder = caller};
-        gint64 *key = g_new(gint64, 1);
+        struct swid *sw = mem.ids[i];
+        *sw = (struct swid){.e = e, .holder = caller};
+        gint64 *key = mem.keys[i];
         *key = (gint64)pm->next_swap_id;
         ids[i] = pm->next_swap_id++;
-        g_hash_table_insert(pm->swap_ids, key, s);
+        g_hash_table_insert(pm->swap_ids, key, sw);
         t->swap_ids++;
         pm__frame_drop(pm, ct, f);
     }
+    swap_out_mem_put(&mem, false);
     pm__charge(pm, ct->owner, -(int64_t)count);
     if (pm->buf.exists)
         pm__policy_write_task(pm, t);
@@ -375,16 +440,18 @@ static pm_error_t read_in_place(pm_physmem_t *pm, l4_task_t caller, pm_swap_id_t
     if (gr->pfn == NO_PFN || gr->members != 1 || gr->pins != 0 || pm->pf[gr->pfn].groups != 1 ||
         pm->pf[gr->pfn].pins != 0)
         return PM_ENOMEM; /* no frame of its own to reuse */
-    void *bounce = g_malloc(pm->page_size);
-    pm_error_t err = pm->dev.read(pm->dev.ctx, e->slot, bounce, pm->page_size);
+    void *bounce = pm__malloc(pm->page_size);
+    if (bounce == NULL)
+        return PM_ENOMEM;
+    pm_error_t err = dev_read(pm, e->slot, bounce);
     if (err != PM_OK) {
-        g_free(bounce);
+        free(bounce);
         read_failed(pm, caller, e, err);
         return PM_EIO;
     }
     pm__unmap_frame(pm, ct, f); /* its contents change under its mappings */
     memcpy(pm_pool_frame(pm->pool, PM_PFN(gr->pfn)), bounce, pm->page_size);
-    g_free(bounce);
+    free(bounce);
     pm->st.swap_reads++;
     if (e->refs > 1)
         entry_hold(pm, e, gr->pfn); /* one read for every identifier */
@@ -431,7 +498,7 @@ static pm_error_t swap_back(pm_physmem_t *pm, l4_task_t caller, pm_swap_id_t id,
              * bounce page so that a failed read changes nothing. */
             return read_in_place(pm, caller, id, s, ct, f);
         }
-        err = pm->dev.read(pm->dev.ctx, e->slot, pm_pool_frame(pm->pool, fresh), pm->page_size);
+        err = dev_read(pm, e->slot, pm_pool_frame(pm->pool, fresh));
         if (err != PM_OK) {
             (void)pm_pool_release(pm->pool, fresh, 0);
             read_failed(pm, caller, e, err);
