@@ -11,6 +11,9 @@
 #include <string.h>
 
 #include "difftest.h"
+#include "pmsim/l4sim.h"
+#include "pmsim/physmem.h"
+#include "pmsim/pool.h"
 #include "pmsim/scenario.h"
 #include "refmodel.h"
 
@@ -82,6 +85,58 @@ START_TEST(test_mutation_caught)
 }
 END_TEST
 
+/* Found by the tester (seed 101, guarantees), minimised: a forced write
+ * over frames whose last is a copy-on-write frame of a leased container
+ * (pinned: it cannot move to break its copy) is EBUSY, and the frames
+ * before it, which the map would have bound, stay unbound. */
+START_TEST(test_map_pinned_break_changes_nothing)
+{
+    pm_pool_t *pool;
+    l4_kernel_t *k;
+    pm_physmem_t *pm;
+    struct pm_pool_config pc = {.page_size = 4096, .frames = 48, .retain_frames = 16};
+    ck_assert_int_eq(pm_pool_new(&pc, &pool), PM_OK);
+    struct l4_kernel_config kc = {.phys_base = pm_pool_base(pool), .page_size = 4096, .frames = 48};
+    ck_assert_int_eq(l4_kernel_new(&kc, &k), PM_OK);
+    struct pm_physmem_config cfg = {.pool = pool, .kernel = k, .thread = l4_root_thread(k)};
+    ck_assert_int_eq(pm_physmem_new(&cfg, &pm), PM_OK);
+    l4_task_t owner, server;
+    l4_thread_t to, ts;
+    ck_assert_int_eq(l4_task_create(k, &owner), PM_OK);
+    ck_assert_int_eq(l4_thread_create(k, owner, &to), PM_OK);
+    ck_assert_int_eq(l4_task_create(k, &server), PM_OK);
+    ck_assert_int_eq(l4_thread_create(k, server, &ts), PM_OK);
+    ck_assert_int_eq(pm_task_add(pm, owner, to), PM_OK);
+    ck_assert_int_eq(pm_task_add(pm, server, ts), PM_OK);
+    container_t c, w, copy, copy_weak;
+    ck_assert_int_eq(pm_container_create(pm, owner, &c), PM_OK);
+    uint32_t n = 4;
+    ck_assert_int_eq(pm_container_allocate(pm, owner, c, 11, &n, 0), PM_OK);
+    ck_assert_int_eq(pm_container_share(pm, owner, c, server, &w), PM_OK);
+    frame_t last = 14;
+    ck_assert_int_eq(pm_container_create_gather(pm, server, w, &last, 1, server, &copy, &copy_weak),
+                     PM_OK);
+    ck_assert_int_eq(pm_container_lock(pm, server, w, 1000), PM_OK);
+    n = 4;
+    ck_assert_int_eq(pm_container_map(pm, server, w, 11, &n,
+                                      CONT_MAP_READ | CONT_MAP_WRITE | CONT_MAP_FORCE_WRITE,
+                                      0x10000000),
+                     PM_EBUSY);
+    for (frame_t f = 11; f < 14; f++) {
+        struct pm_frame_info fi;
+        ck_assert_int_eq(pm_frame_info(pm, owner, c, f, &fi), PM_OK);
+        ck_assert_msg(!fi.bound, "frame %u was bound by a map that failed", f);
+    }
+    struct pm_frame_info fi;
+    ck_assert_int_eq(pm_frame_info(pm, owner, c, 14, &fi), PM_OK);
+    ck_assert(fi.bound && fi.cow);
+    ck_assert_uint_eq(pm_check(pm, NULL, NULL), 0);
+    pm_physmem_free(pm);
+    l4_kernel_free(k);
+    pm_pool_free(pool);
+}
+END_TEST
+
 static Suite *make_suite(void)
 {
     Suite *s = suite_create("diff");
@@ -90,6 +145,9 @@ static Suite *make_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("guarantees");
     tcase_add_loop_test(tc, test_guarantees, 0, 4);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("map_pinned_break_changes_nothing");
+    tcase_add_test(tc, test_map_pinned_break_changes_nothing);
     suite_add_tcase(s, tc);
     tc = tcase_create("mutation_caught");
     tcase_add_loop_test(tc, test_mutation_caught, 0, 6);
