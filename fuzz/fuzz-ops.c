@@ -26,7 +26,8 @@
  *    with a snapshot taken before it: the tasks' accounting, physmem's
  *    and the pool's counters, every physical frame's bytes and mappings,
  *    and what each remembered capability sees of frames 0 … 15.
- * A snapshot costs tens of microseconds, so every failing call is checked.
+ * A snapshot costs tens of microseconds, so every failing call is checked
+ * (a snapshot is taken before every call that has the atomic contract).
  *
  * Physmem ticks (enforces deadlines) at the start of every call; the
  * harness ticks before taking a snapshot, so that what a failing call's
@@ -123,6 +124,9 @@ struct world {
 };
 
 static struct world W;
+
+/* $FUZZ_OPS_TRACE: one line per operation on stderr (to read a crash). */
+static int trace = -1;
 
 static pm_error_t swap_write(void *ctx, uint64_t slot, const void *page, size_t len)
 {
@@ -339,8 +343,11 @@ static void snap_take(struct snap *s)
     for (unsigned i = 0; i < NTASKS; i++) {
         const struct task *t = &W.t[i];
         s->nh[i] = t->nh;
-        for (unsigned h = 0; h < NHANDLES && h < t->nh; h++)
-            for (frame_t f = 0; f < WATCH; f++) {
+        for (unsigned h = 0; h < NHANDLES && h < t->nh; h++) {
+            bool seen = false; /* a handle remembered twice is looked at once */
+            for (unsigned e = 0; e < h && !seen; e++)
+                seen = t->h[e] == t->h[h];
+            for (frame_t f = 0; f < WATCH && !seen; f++) {
                 struct pm_frame_info fi = {0};
                 struct finfo *r = &s->fi[i][h][f];
                 r->err = pm_frame_info(W.pm, t->id, t->h[h], f, &fi);
@@ -349,6 +356,7 @@ static void snap_take(struct snap *s)
                 r->pfn = fi.pfn.n;
                 r->group_size = fi.group_size;
             }
+        }
     }
 }
 
@@ -529,6 +537,10 @@ static pm_error_t run_op(enum op op, struct input *in, bool *may_change)
         start = fix_range(start, cnt);
         fl = flags(in, op == OP_ALLOCATE ? 4 : 3);
         uint32_t asked = cnt;
+        if (trace > 0)
+            fprintf(stderr,
+                    "fuzz-ops: %s by task %u: handle %#llx, start %u, count %u, flags %#x\n",
+                    op_names[op], ti, (unsigned long long)c, start, cnt, fl);
         err = (op == OP_ALLOCATE ? pm_container_allocate
                                  : pm_container_deallocate)(W.pm, caller, c, start, &cnt, fl);
         /* SPEC §3.3, §3.9: the in/out count. */
@@ -801,9 +813,35 @@ static pm_error_t run_op(enum op op, struct input *in, bool *may_change)
     return err;
 }
 
+/* True for the operations that are physmem calls with the atomic contract
+ * (a failure changes nothing unless a flag says otherwise): only for them
+ * is a snapshot taken before the call. */
+static bool atomic_op(enum op op)
+{
+    switch (op) {
+    case OP_INFO: /* takes its own */
+    case OP_WRITE:
+    case OP_READ:
+    case OP_ADVANCE:
+    case OP_SET_GUARANTEE:
+    case OP_SWAP_FLUSH:
+    case OP_SWAP_FAIL:
+    case OP_PRESSURE:
+    case OP_ANSWER:
+    case OP_REMOVE:
+    case OP_EXILE:
+    case OP_CONTROL:
+        return false;
+    default:
+        return true;
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct input in = {data, size};
+    if (trace < 0)
+        trace = getenv("FUZZ_OPS_TRACE") != NULL;
     world_init(1 + byte(&in) % 31);
     /* A guarantee for some tasks ends first come, first served. */
     uint8_t g = byte(&in);
@@ -815,10 +853,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         enum op op = (enum op)(byte(&in) % OP_COUNT);
         /* Deadlines first, so that a failing call's own tick changes nothing. */
         pm_physmem_tick(W.pm);
-        snap_take(&before);
+        if (atomic_op(op))
+            snap_take(&before);
         bool may_change = false;
         pm_error_t err = run_op(op, &in, &may_change);
-        if (err != PM_OK && !may_change)
+        if (trace > 0)
+            fprintf(stderr, "fuzz-ops: %u: %s: %s\n", k, op_names[op], pm_strerror(err));
+        if (err != PM_OK && !may_change && atomic_op(op))
             snap_same(op_names[op], err);
         if (pm_check(W.pm, report, (void *)op_names[op]) != 0)
             abort();
