@@ -18,7 +18,7 @@
 #include "pmsim/pool.h"
 #include "refmodel.h"
 
-#define FRAMES 48
+#define FRAMES 96
 #define PAGE 4096
 #define GUARANTEE (FRAMES / RM_TASKS)
 #define MAXLIST 6
@@ -506,6 +506,38 @@ static frame_t pick_frame(struct gen *g, const struct rm *m, struct href h)
     return (frame_t)rnd(g, RM_IDS);
 }
 
+/* Most of the time a full capability of TASK (one it owns or was given),
+ * else what pick gives. */
+static struct href pick_full(struct gen *g, const struct rm *m, int task)
+{
+    int full[RM_CAPS / 8], n = 0;
+    for (int i = 0; i < m->ncaps && n < (int)G_N_ELEMENTS(full); i++)
+        if (m->cap[i].live && m->cap[i].task == task && !m->cap[i].weak)
+            full[n++] = i;
+    if (n > 0 && rnd(g, 10) < 7)
+        return g->cap_ref[full[rnd(g, n)]];
+    return pick(g, m, task);
+}
+
+/* A free identifier of the container H names, most of the time. */
+static frame_t pick_free(struct gen *g, const struct rm *m, struct href h)
+{
+    for (int i = 0; h.op >= 0 && i < m->ncaps; i++) {
+        if (g->cap_ref[i].op != h.op || g->cap_ref[i].which != h.which || rnd(g, 5) == 0)
+            continue;
+        const struct rm_container *c = &m->c[m->cap[i].container];
+        frame_t free_ids[RM_IDS];
+        int n = 0;
+        for (int f = 0; f < RM_IDS; f++)
+            if (c->frame[f] == 0)
+                free_ids[n++] = (frame_t)f;
+        if (n > 0)
+            return free_ids[rnd(g, n)];
+        break;
+    }
+    return (frame_t)rnd(g, RM_IDS);
+}
+
 static unsigned pick_flags(struct gen *g, unsigned valid)
 {
     unsigned f = (unsigned)rnd(g, 16) & valid;
@@ -544,9 +576,9 @@ static void pick_list(struct gen *g, frame_t *l, uint32_t count)
 static void generate(struct gen *g, const struct rm *m, int index, struct op *o)
 {
     static const int weight[OP_KINDS] = {
-        [OP_CREATE] = 5,  [OP_DESTROY] = 2, [OP_SHARE] = 5,       [OP_GIVE] = 2,
+        [OP_CREATE] = 5,  [OP_DESTROY] = 3, [OP_SHARE] = 5,       [OP_GIVE] = 2,
         [OP_REVOKE] = 3,  [OP_LOCK] = 3,    [OP_UNLOCK] = 2,      [OP_ADVANCE] = 2,
-        [OP_ALLOC] = 14,  [OP_DEALLOC] = 7, [OP_WRITE] = 10,      [OP_READ] = 5,
+        [OP_ALLOC] = 14,  [OP_DEALLOC] = 9, [OP_WRITE] = 10,      [OP_READ] = 5,
         [OP_MAP] = 4,     [OP_COPY] = 14,   [OP_CREATE_WITH] = 2, [OP_CREATE_FROM] = 3,
         [OP_RELEASE] = 3, [OP_INFO] = 3,    [OP_NEXT] = 2,        [OP_KILL] = 0,
     };
@@ -556,7 +588,7 @@ static void generate(struct gen *g, const struct rm *m, int index, struct op *o)
     memset(o, 0, sizeof *o);
     o->orig = index;
     o->kind = OP_KILL;
-    if (rnd(g, 2000) != 0) {
+    if (rnd(g, 6000) != 0) {
         int x = rnd(g, total);
         for (int k = 0; k < OP_KINDS; k++) {
             if (x < weight[k]) {
@@ -568,7 +600,9 @@ static void generate(struct gen *g, const struct rm *m, int index, struct op *o)
     }
     o->task = rnd(g, RM_TASKS);
     o->remote = rnd(g, RM_TASKS);
-    o->a = pick(g, m, o->task);
+    bool owner_only =
+        o->kind == OP_DESTROY || o->kind == OP_SHARE || o->kind == OP_GIVE || o->kind == OP_REVOKE;
+    o->a = owner_only ? pick_full(g, m, o->task) : pick(g, m, o->task);
     o->b = pick(g, m, o->task);
     switch (o->kind) {
     case OP_REVOKE: {
@@ -603,11 +637,23 @@ static void generate(struct gen *g, const struct rm *m, int index, struct op *o)
         o->x = 1 + (uint64_t)rnd(g, 1000);
         break;
     case OP_ALLOC:
+        o->a = pick_full(g, m, o->task);
         pick_range(g, o, true);
+        if (o->count > 0 && o->count < 8 && rnd(g, 10) < 7) {
+            o->start = pick_free(g, m, o->a);
+            o->count = 1 + (uint32_t)rnd(g, 3);
+            if (o->start + o->count > RM_IDS)
+                o->count = RM_IDS - o->start;
+        }
         o->flags = pick_flags(g, CONT_ALLOC_PARTIAL | CONT_ALLOC_SQUASH | CONT_ALLOC_EXTRA);
         break;
     case OP_DEALLOC:
+        o->a = pick_full(g, m, o->task);
         pick_range(g, o, false);
+        if (o->count > 0 && o->count < 8 && rnd(g, 2) == 0) {
+            o->start = pick_frame(g, m, o->a);
+            o->count = 1 + (uint32_t)rnd(g, 2);
+        }
         o->flags = pick_flags(g, CONT_DEALLOC_PARTIAL | CONT_DEALLOC_SQUASH);
         break;
     case OP_WRITE:
@@ -632,13 +678,22 @@ static void generate(struct gen *g, const struct rm *m, int index, struct op *o)
         o->start2 = 1 + (frame_t)rnd(g, 255); /* the byte a write fills with */
         break;
     case OP_COPY:
+        /* Both capabilities the task's own, most of the time. */
+        for (int side = 0; side < 2; side++) {
+            int live[RM_CAPS / 8], nl = 0;
+            for (int i = 0; i < m->ncaps && nl < (int)G_N_ELEMENTS(live); i++)
+                if (m->cap[i].live && m->cap[i].task == o->task)
+                    live[nl++] = i;
+            if (nl > 0 && rnd(g, 10) < 8)
+                *(side ? &o->b : &o->a) = g->cap_ref[live[rnd(g, nl)]];
+        }
         pick_range(g, o, false);
         if (o->count > MAXLIST)
             o->count = MAXLIST;
         if (rnd(g, 3) == 0)
             o->b = o->a; /* within one container */
         if (o->count > 0 && rnd(g, 3) != 0) {
-            o->count = 1 + (uint32_t)rnd(g, 3);
+            o->count = 1 + (uint32_t)rnd(g, rnd(g, 2) ? 1 : 3);
             o->start = pick_frame(g, m, o->a);
         }
         o->start2 = rnd(g, 3) != 0 ? pick_frame(g, m, o->b) : (frame_t)rnd(g, RM_IDS);
@@ -657,6 +712,8 @@ static void generate(struct gen *g, const struct rm *m, int index, struct op *o)
                 o->l2[i] = pick_frame(g, m, o->b);
         }
         o->flags = pick_flags(g, CONT_COPY_SHARED | CONT_COPY_MOVE | CONT_COPY_ALL_OR_NONE);
+        if ((o->flags & CONT_COPY_SHARED) && (o->flags & CONT_COPY_MOVE) && rnd(g, 4) != 0)
+            o->flags &= ~(unsigned)(rnd(g, 2) ? CONT_COPY_SHARED : CONT_COPY_MOVE);
         break;
     case OP_CREATE_WITH:
     case OP_CREATE_FROM:
