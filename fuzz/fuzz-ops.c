@@ -385,6 +385,19 @@ static void snap_same(const char *what, pm_error_t err)
     if (diff != NULL) {
         fprintf(stderr, "fuzz-ops: %s failed with %s and changed %s\n", what, pm_strerror(err),
                 diff);
+        for (unsigned i = 0; i < NTASKS; i++) {
+            const struct pm_task_info *x = &before.ti[i], *y = &after.ti[i];
+            if (memcmp(x, y, sizeof *x) != 0 || before.ti_err[i] != after.ti_err[i])
+                fprintf(stderr,
+                        "fuzz-ops: task %u: %s -> %s, G %llu -> %llu, A %llu -> %llu, owed %llu "
+                        "-> %llu, exiles %llu -> %llu, containers %llu -> %llu\n",
+                        i, pm_strerror(before.ti_err[i]), pm_strerror(after.ti_err[i]),
+                        (unsigned long long)x->guaranteed, (unsigned long long)y->guaranteed,
+                        (unsigned long long)x->allocated, (unsigned long long)y->allocated,
+                        (unsigned long long)x->owed, (unsigned long long)y->owed,
+                        (unsigned long long)x->exiles, (unsigned long long)y->exiles,
+                        (unsigned long long)x->containers, (unsigned long long)y->containers);
+        }
         abort();
     }
 }
@@ -560,6 +573,24 @@ static pm_error_t run_op(enum op op, struct input *in, bool *may_change)
             abort();
         }
         *may_change = (fl & partial) != 0 && cnt != 0;
+        if (op == OP_ALLOCATE && err == PM_ENOMEM && !*may_change && ti < NTASKS) {
+            /* Short of room within G, physmem asks other tasks for their
+             * extra frames (SPEC §5.1) and fails now: the upcalls, and the
+             * exile of a task that cannot receive one, are its side
+             * effects (src/physmem.c, ask_for_guarantee).  The caller's
+             * own A must not change. */
+            struct pm_stats st;
+            struct pm_task_info info;
+            pm_stats(W.pm, &st);
+            if (st.reclaim_upcalls != before.st.reclaim_upcalls || st.exiles != before.st.exiles) {
+                if (pm_task_info(W.pm, caller, &info) == PM_OK &&
+                    info.allocated != before.ti[ti].allocated) {
+                    fprintf(stderr, "fuzz-ops: allocate failed and changed the caller's A\n");
+                    abort();
+                }
+                *may_change = true;
+            }
+        }
         break;
     }
     case OP_RECLAIM:
