@@ -11,7 +11,7 @@ _Thread_local bool pm__inject_armed;
 
 static _Thread_local struct {
     uint64_t k;
-    unsigned kinds;
+    unsigned kinds, always;
     struct pm_inject_stats st;
 } inj;
 
@@ -19,12 +19,21 @@ void pm_inject_arm(uint64_t k, unsigned kinds)
 {
     inj.k = k;
     inj.kinds = kinds & PM_INJECT_ALL;
+    inj.always = 0;
     inj.st = (struct pm_inject_stats){0};
     pm__inject_armed = k != 0 && inj.kinds != 0;
 }
 
+void pm_inject_always(unsigned kinds)
+{
+    inj.always = kinds & PM_INJECT_ALL;
+    pm__inject_armed = (inj.k != 0 && inj.kinds != 0) || inj.always != 0;
+}
+
 bool pm__inject_hit(enum pm_inject_kind kind)
 {
+    if (inj.always & (1u << kind))
+        return true;
     if (!(inj.kinds & (1u << kind)))
         return false;
     inj.st.acquisitions++;

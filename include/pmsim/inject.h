@@ -52,6 +52,11 @@ enum pm_inject_kind {
  *  counting); K = UINT64_MAX only counts.  The counts start again at 0. */
 void pm_inject_arm(uint64_t k, unsigned kinds);
 
+/** Besides the K-th: make every acquisition of the kinds in KINDS fail
+ *  (not counted), until the next pm_inject_arm — "the pool is empty and
+ *  nothing can be reclaimed", to reach the paths taken then. */
+void pm_inject_always(unsigned kinds);
+
 /** What happened since the last pm_inject_arm. */
 struct pm_inject_stats {
     uint64_t acquisitions;             /**< of the chosen kinds, the failed one included */

@@ -15,8 +15,10 @@
  * design; here it is an argument) and returns 0 or an error of
  * pmsim/error.h.  Every call is atomic: when it fails it changes nothing,
  * except the PARTIAL flags and copies without CONT_COPY_ALL_OR_NONE, which
- * report exactly what they did.  On failure out-parameters are untouched,
- * except `count` and `frame_error` (SPEC §3.9).  Errors, when several apply,
+ * report exactly what they did; host memory that cannot be had is ENOMEM
+ * and changes nothing either (tests/inject fails each acquisition of every
+ * call in turn to prove it: pmsim/inject.h).  On failure out-parameters
+ * are untouched, except `count` and `frame_error` (SPEC §3.9).  Errors, when several apply,
  * come in this order: ESRCH, EINVAL, EBADF, EPERM, EBUSY, then per frame in
  * visiting order EEXIST / ENOENT / ENOMEM.
  *
@@ -351,7 +353,8 @@ struct pm_swap_dev {
  *  all or nothing.  Returns 0; ESRCH; EINVAL (count 0, past 2^32, IDS
  *  NULL); EBADF; EPERM (weak); EBUSY (locked); ENOENT (an identifier
  *  without a frame); EDQUOT (over the task's quota); ENOSPC (no device, or
- *  no free slot for the data). */
+ *  no free slot for the data); ENOMEM (no host memory for the entries and
+ *  identifiers). */
 pm_error_t pm_swap(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t start, uint32_t count,
                    pm_swap_id_t *ids);
 
@@ -360,7 +363,7 @@ pm_error_t pm_swap(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t st
  *  the inactive list).  ID is used up.  Weak capabilities may (copy into).
  *  Returns 0; ESRCH; EBADF (C, or ID not one of CALLER's); EBUSY; ENOENT
  *  (no frame at F); ESTALE (the data is on the device only: use
- *  pm_swap_in; ID stays valid). */
+ *  pm_swap_in; ID stays valid); ENOMEM (no host memory). */
 pm_error_t pm_swap_recover(pm_physmem_t *pm, l4_task_t caller, pm_swap_id_t id, container_t c,
                            frame_t f);
 
@@ -435,8 +438,9 @@ pm_error_t pm_container_unlock(pm_physmem_t *pm, l4_task_t caller, container_t c
  * excepted). Returns 0; ESRCH; EINVAL (count 0, START + count past 2^32, unknown flag); EBADF;
  * EPERM (weak); EBUSY (SQUASH over a frame of a container locked by a server: squashing
  * deallocates); EEXIST (an identifier in use without SQUASH: nothing allocated); ENOMEM (over G
- * without EXTRA, no memory; with PARTIAL the first k are allocated).  On every error *COUNT is 0,
- * except k for a PARTIAL shortfall. */
+ * without EXTRA, no memory; with PARTIAL the first k are allocated); with DMA, EIO or ENOSPC
+ * (a frame could only come from the swap inactive list and writing it failed: nothing done).
+ * On every error *COUNT is 0, except k for a PARTIAL shortfall. */
 pm_error_t pm_container_allocate(pm_physmem_t *pm, l4_task_t caller, container_t c, frame_t start,
                                  uint32_t *count, unsigned flags);
 
@@ -552,7 +556,7 @@ pm_error_t pm_container_create_gather(pm_physmem_t *pm, l4_task_t caller, contai
  *  copies and share groups: they stay allocated and read as zero, so that
  *  reusing them costs no needless copy.  Their mappings go.
  *  Returns 0; ESRCH; EINVAL (count 0); EBADF; EBUSY (locked); ENOENT (a
- *  missing frame: nothing done). */
+ *  missing frame: nothing done); ENOMEM (no host memory). */
 pm_error_t pm_release_data(pm_physmem_t *pm, l4_task_t caller, container_t c, const frame_t *frames,
                            uint32_t count);
 

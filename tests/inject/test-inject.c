@@ -26,7 +26,7 @@
 #define DMA_FRAMES 16
 #define SWAP_SLOTS 64
 #define PAGE 4096u
-#define IDS 48             /* identifiers 0 … IDS − 1 are looked at, and */
+#define IDS 64             /* identifiers 0 … IDS − 1 are looked at, and */
 #define FAR_ID 5000u       /* FAR_ID …, in a sparse leaf of its own */
 #define VA_A 0x10000000ull /* where task A maps ca */
 #define VA_S 0x20000000ull /* where task A maps cs */
@@ -61,17 +61,17 @@ static void remember(struct iw *w, unsigned task, container_t h)
     w->handle[w->nhandles++] = h;
 }
 
-/* The world every case starts from.  Deterministic: built twice, it is the
- * same to the byte and the handle. */
-static void build(struct iw *w)
+/* A machine of FRAMES_ frames (DMA_ of them DMA), a swap file, physmem,
+ * three tasks. */
+static void machine(struct iw *w, uint32_t frames, uint32_t dma)
 {
     memset(w, 0, sizeof *w);
     struct pmworld *p = &w->p;
     struct pm_pool_config pc = {
-        .page_size = PAGE, .frames = FRAMES, .dma_frames = DMA_FRAMES, .retain_frames = 16};
+        .page_size = PAGE, .frames = frames, .dma_frames = dma, .retain_frames = 16};
     ck_assert_int_eq(pm_pool_new(&pc, &p->w.pool), PM_OK);
     struct l4_kernel_config kc = {
-        .phys_base = pm_pool_base(p->w.pool), .page_size = PAGE, .frames = FRAMES};
+        .phys_base = pm_pool_base(p->w.pool), .page_size = PAGE, .frames = frames};
     ck_assert_int_eq(l4_kernel_new(&kc, &p->w.k), PM_OK);
     p->w.page = PAGE;
     p->w.shift = 12;
@@ -86,6 +86,14 @@ static void build(struct iw *w)
         p->thread[i] = world_task(&p->w, &p->task[i]);
         ck_assert_int_eq(pm_task_add(p->pm, p->task[i], p->thread[i]), PM_OK);
     }
+}
+
+/* The world most cases start from.  Deterministic: built twice, it is the
+ * same to the byte and the handle. */
+static void build(struct iw *w)
+{
+    machine(w, FRAMES, DMA_FRAMES);
+    struct pmworld *p = &w->p;
     /* Guarantees in force, nobody over them (no upcalls, no exiles). */
     ck_assert_int_eq(pm_task_set_guarantee(p->pm, p->task[A], 56, true), PM_OK);
     ck_assert_int_eq(pm_task_set_guarantee(p->pm, p->task[B], 24, false), PM_OK);
@@ -155,6 +163,69 @@ static void build(struct iw *w)
     remember(w, C, w->cc);
     remember(w, A, w->cs);
     remember(w, C, w->wc);
+    remember(w, B, wb);
+    PM_CHECK_INVARIANTS(p);
+}
+
+/* The world under pressure: a pool of PRESSED_FRAMES frames, every one
+ * taken — by A's frames, a soft reference (ca 52) and three dirty swap
+ * entries in memory (cs 0 … 2) — while A has two frames not bound yet (ca
+ * 56 … 57) and B two copy-on-write copies (cb 0 … 1 of ca 0 … 1).  A frame
+ * physmem needs comes from the soft reference first, then from the dirty
+ * entries, written to the device first: what may change when a call
+ * fails is what physmem may take at any time (soft references go stale,
+ * inactive frames go once written), so these cases compare what the
+ * containers show (LOGICAL).  A fourth entry (cs 4) is on the device
+ * only. */
+#define PRESSED_FRAMES 64
+static void build_pressed(struct iw *w)
+{
+    machine(w, PRESSED_FRAMES, 0);
+    struct pmworld *p = &w->p;
+    pm_physmem_t *pm = p->pm;
+    l4_task_t ta = p->task[A], tb = p->task[B];
+    ck_assert_int_eq(pm_task_set_guarantee(pm, ta, 62, false), PM_OK);
+    ck_assert_int_eq(pm_task_set_guarantee(pm, tb, 2, false), PM_OK);
+    uint32_t n;
+    /* cs: 0 … 11 written; 4 swapped to the device only; 0 … 2 swapped
+     * (dirty). */
+    ck_assert_int_eq(pm_container_create(pm, ta, &w->cs), PM_OK);
+    n = 12;
+    ck_assert_int_eq(pm_container_allocate(pm, ta, w->cs, 0, &n, 0), PM_OK);
+    ck_assert_int_eq(pm_container_map(pm, ta, w->cs, 0, &n, CONT_MAP_WRITE, VA_S), PM_OK);
+    for (unsigned i = 0; i < 12; i++)
+        fill_page(w, A, VA_S + (uint64_t)i * PAGE, (unsigned char)(0x60 + i));
+    ck_assert_int_eq(pm_swap(pm, ta, w->cs, 4, 1, w->dev), PM_OK);
+    uint64_t written;
+    ck_assert_int_eq(pm_swap_flush(pm, UINT64_MAX, &written), PM_OK);
+    ck_assert_int_eq(pm_pressure(pm, PRESSED_FRAMES, NULL), PM_OK);
+    pm_swap_id_t ids[3];
+    ck_assert_int_eq(pm_swap(pm, ta, w->cs, 0, 3, ids), PM_OK);
+    /* ca: 0 … 52 written, 52 then soft; 56 … 57 unbound. */
+    ck_assert_int_eq(pm_container_create(pm, ta, &w->ca), PM_OK);
+    n = 53;
+    ck_assert_int_eq(pm_container_allocate(pm, ta, w->ca, 0, &n, 0), PM_OK);
+    ck_assert_int_eq(pm_container_map(pm, ta, w->ca, 0, &n, CONT_MAP_WRITE, VA_A), PM_OK);
+    ck_assert_uint_eq(n, 53);
+    for (unsigned i = 0; i < 53; i++)
+        fill_page(w, A, VA_A + (uint64_t)i * PAGE, (unsigned char)(0x10 + i));
+    n = 1;
+    ck_assert_int_eq(pm_container_deallocate(pm, ta, w->ca, 52, &n, CONT_DEALLOC_SOFT), PM_OK);
+    n = 2;
+    ck_assert_int_eq(pm_container_allocate(pm, ta, w->ca, 56, &n, 0), PM_OK);
+    /* cb: copies of ca 0 … 1. */
+    ck_assert_int_eq(pm_container_create(pm, tb, &w->cb), PM_OK);
+    n = 2;
+    ck_assert_int_eq(pm_container_allocate(pm, tb, w->cb, 0, &n, 0), PM_OK);
+    container_t wb;
+    ck_assert_int_eq(pm_container_share(pm, ta, w->ca, tb, &wb), PM_OK);
+    ck_assert_int_eq(pm_container_copy(pm, tb, wb, 0, w->cb, 0, 2, 0, NULL), PM_OK);
+    struct pm_pool_stats ps;
+    pm_pool_stats(p->w.pool, &ps);
+    ck_assert_uint_eq(ps.free, 0);
+    remember(w, A, w->ca);
+    remember(w, B, w->cb);
+    remember(w, A, w->cs);
     remember(w, B, wb);
     PM_CHECK_INVARIANTS(p);
 }
@@ -316,7 +387,8 @@ struct call {
     const char *name;
     call_fn fn;
     enum expect expect;
-    pm_error_t own; /* its answer without injection */
+    pm_error_t own;              /* its answer without injection */
+    void (*build)(struct iw *w); /* the world (NULL: build) */
 };
 
 #define PM (w->p.pm)
@@ -623,56 +695,83 @@ static pm_error_t c_task_remove(struct iw *w, uint64_t limit, uint64_t *done)
     return pm_task_remove(PM, T(C));
 }
 
+static pm_error_t p_map_unbound(struct iw *w, uint64_t limit, uint64_t *done)
+{
+    return map(w, A, w->ca, 56, 2, CONT_MAP_WRITE); /* the soft frame, then a dirty one */
+}
+
+static pm_error_t p_map_force(struct iw *w, uint64_t limit, uint64_t *done)
+{
+    return map(w, B, w->cb, 0, 2, CONT_MAP_WRITE | CONT_MAP_FORCE_WRITE);
+}
+
+static pm_error_t p_swap_in(struct iw *w, uint64_t limit, uint64_t *done)
+{
+    return pm_swap_in(PM, T(A), w->dev[0], w->ca, 56);
+}
+
+static pm_error_t p_swap_in_place(struct iw *w, uint64_t limit, uint64_t *done)
+{
+    /* No frame to be had at all: the data is read into ca 3's own frame
+     * through a bounce page. */
+    pm_inject_always(1u << PM_INJECT_FRAME);
+    return pm_swap_in(PM, T(A), w->dev[0], w->ca, 3);
+}
+
 static const struct call calls[] = {
-    {"create", c_create, EXACT, PM_OK},
-    {"destroy", c_destroy, EXACT, PM_OK},
-    {"share", c_share, EXACT, PM_OK},
-    {"give", c_give, EXACT, PM_OK},
-    {"revoke", c_revoke, EXACT, PM_OK},
-    {"lock", c_lock, EXACT, PM_OK},
-    {"allocate", c_alloc, EXACT, PM_OK},
-    {"allocate (new sparse leaf)", c_alloc_far, EXACT, PM_OK},
-    {"allocate 41 (the group table grows)", c_alloc_grow, EXACT, PM_OK},
-    {"allocate PARTIAL, short of G", c_alloc_partial_short, PARTIAL, PM_ENOMEM},
-    {"allocate PARTIAL|EXTRA past G", c_alloc_partial_extra, PARTIAL, PM_OK},
-    {"allocate SQUASH", c_alloc_squash, EXACT, PM_OK},
-    {"allocate DMA", c_alloc_dma, EXACT, PM_OK},
-    {"allocate DMA|PARTIAL", c_alloc_dma_partial, PARTIAL, PM_OK},
-    {"allocate DMA|SQUASH", c_alloc_dma_squash, EXACT, PM_OK},
-    {"deallocate", c_dealloc, EXACT, PM_OK},
-    {"deallocate SOFT", c_dealloc_soft, EXACT, PM_OK},
-    {"reclaim", c_reclaim, EXACT, PM_OK},
-    {"map 1 unbound", c_map_one_unbound, EXACT, PM_OK},
-    {"map 4 unbound", c_map_range_unbound, EXACT, PM_OK},
-    {"map 8 READ (cow + unbound)", c_map_range_mixed, EXACT, PM_OK},
-    {"map 1 FORCE_WRITE (cow)", c_map_force_one, EXACT, PM_OK},
-    {"map 8 FORCE_WRITE (cow + unbound)", c_map_force_range, EXACT, PM_OK},
-    {"map 6 FORCE_WRITE (weak, share group)", c_map_force_shared, EXACT, PM_OK},
-    {"copy logical (unbound sources)", c_copy_logical, EXACT, PM_OK},
-    {"copy logical (bound sources)", c_copy_logical_bound, EXACT, PM_OK},
-    {"copy ALL_OR_NONE", c_copy_all_or_none, EXACT, PM_ENOMEM},
-    {"copy keeping the pairs before", c_copy_keep_before, EXACT, PM_ENOMEM},
-    {"copy SHARED", c_copy_shared, EXACT, PM_OK},
-    {"copy MOVE", c_copy_move, EXACT, PM_OK},
-    {"copy_scatter", c_copy_scatter, EXACT, PM_OK},
-    {"copy_gather", c_copy_gather, EXACT, PM_OK},
-    {"copy_scatter_gather", c_copy_scatter_gather, EXACT, PM_OK},
-    {"create_with", c_create_with, EXACT, PM_OK},
-    {"create_from (weak source)", c_create_from, EXACT, PM_OK},
-    {"create_from (unbound source)", c_create_from_unbound, EXACT, PM_OK},
-    {"create_gather", c_create_gather, EXACT, PM_OK},
-    {"release_data", c_release, EXACT, PM_OK},
-    {"swap out", c_swap_out, EXACT, PM_OK},
-    {"swap out (unbound)", c_swap_out_unbound, EXACT, PM_OK},
-    {"swap out (logical copies)", c_swap_out_shared, EXACT, PM_OK},
-    {"swap in (from the device)", c_swap_in_device, EXACT, PM_OK},
-    {"swap in (from memory)", c_swap_in_memory, EXACT, PM_OK},
-    {"swap recover", c_swap_recover, EXACT, PM_OK},
-    {"swap flush", c_swap_flush, PARTIAL, PM_OK},
-    {"pressure", c_pressure, LOGICAL, PM_OK},
-    {"get_control", c_get_control, EXACT, PM_OK},
-    {"task_add", c_task_add, EXACT, PM_OK},
-    {"task_remove", c_task_remove, EXACT, PM_OK},
+    {"create", c_create, EXACT, PM_OK, NULL},
+    {"destroy", c_destroy, EXACT, PM_OK, NULL},
+    {"share", c_share, EXACT, PM_OK, NULL},
+    {"give", c_give, EXACT, PM_OK, NULL},
+    {"revoke", c_revoke, EXACT, PM_OK, NULL},
+    {"lock", c_lock, EXACT, PM_OK, NULL},
+    {"allocate", c_alloc, EXACT, PM_OK, NULL},
+    {"allocate (new sparse leaf)", c_alloc_far, EXACT, PM_OK, NULL},
+    {"allocate 41 (the group table grows)", c_alloc_grow, EXACT, PM_OK, NULL},
+    {"allocate PARTIAL, short of G", c_alloc_partial_short, PARTIAL, PM_ENOMEM, NULL},
+    {"allocate PARTIAL|EXTRA past G", c_alloc_partial_extra, PARTIAL, PM_OK, NULL},
+    {"allocate SQUASH", c_alloc_squash, EXACT, PM_OK, NULL},
+    {"allocate DMA", c_alloc_dma, EXACT, PM_OK, NULL},
+    {"allocate DMA|PARTIAL", c_alloc_dma_partial, PARTIAL, PM_OK, NULL},
+    {"allocate DMA|SQUASH", c_alloc_dma_squash, EXACT, PM_OK, NULL},
+    {"deallocate", c_dealloc, EXACT, PM_OK, NULL},
+    {"deallocate SOFT", c_dealloc_soft, EXACT, PM_OK, NULL},
+    {"reclaim", c_reclaim, EXACT, PM_OK, NULL},
+    {"map 1 unbound", c_map_one_unbound, EXACT, PM_OK, NULL},
+    {"map 4 unbound", c_map_range_unbound, EXACT, PM_OK, NULL},
+    {"map 8 READ (cow + unbound)", c_map_range_mixed, EXACT, PM_OK, NULL},
+    {"map 1 FORCE_WRITE (cow)", c_map_force_one, EXACT, PM_OK, NULL},
+    {"map 8 FORCE_WRITE (cow + unbound)", c_map_force_range, EXACT, PM_OK, NULL},
+    {"map 6 FORCE_WRITE (weak, share group)", c_map_force_shared, EXACT, PM_OK, NULL},
+    {"copy logical (unbound sources)", c_copy_logical, EXACT, PM_OK, NULL},
+    {"copy logical (bound sources)", c_copy_logical_bound, EXACT, PM_OK, NULL},
+    {"copy ALL_OR_NONE", c_copy_all_or_none, EXACT, PM_ENOMEM, NULL},
+    {"copy keeping the pairs before", c_copy_keep_before, EXACT, PM_ENOMEM, NULL},
+    {"copy SHARED", c_copy_shared, EXACT, PM_OK, NULL},
+    {"copy MOVE", c_copy_move, EXACT, PM_OK, NULL},
+    {"copy_scatter", c_copy_scatter, EXACT, PM_OK, NULL},
+    {"copy_gather", c_copy_gather, EXACT, PM_OK, NULL},
+    {"copy_scatter_gather", c_copy_scatter_gather, EXACT, PM_OK, NULL},
+    {"create_with", c_create_with, EXACT, PM_OK, NULL},
+    {"create_from (weak source)", c_create_from, EXACT, PM_OK, NULL},
+    {"create_from (unbound source)", c_create_from_unbound, EXACT, PM_OK, NULL},
+    {"create_gather", c_create_gather, EXACT, PM_OK, NULL},
+    {"release_data", c_release, EXACT, PM_OK, NULL},
+    {"swap out", c_swap_out, EXACT, PM_OK, NULL},
+    {"swap out (unbound)", c_swap_out_unbound, EXACT, PM_OK, NULL},
+    {"swap out (logical copies)", c_swap_out_shared, EXACT, PM_OK, NULL},
+    {"swap in (from the device)", c_swap_in_device, EXACT, PM_OK, NULL},
+    {"swap in (from memory)", c_swap_in_memory, EXACT, PM_OK, NULL},
+    {"swap recover", c_swap_recover, EXACT, PM_OK, NULL},
+    {"swap flush", c_swap_flush, PARTIAL, PM_OK, NULL},
+    {"pressure", c_pressure, LOGICAL, PM_OK, NULL},
+    {"get_control", c_get_control, EXACT, PM_OK, NULL},
+    {"task_add", c_task_add, EXACT, PM_OK, NULL},
+    {"task_remove", c_task_remove, EXACT, PM_OK, NULL},
+    {"pressed: map 2 unbound", p_map_unbound, LOGICAL, PM_OK, build_pressed},
+    {"pressed: map 2 FORCE_WRITE (cow)", p_map_force, LOGICAL, PM_OK, build_pressed},
+    {"pressed: swap in (from the device)", p_swap_in, LOGICAL, PM_OK, build_pressed},
+    {"pressed: swap in, no frame (in place)", p_swap_in_place, EXACT, PM_OK, build_pressed},
 };
 
 #define NCALLS (sizeof calls / sizeof calls[0])
@@ -690,9 +789,10 @@ static uint64_t loop(const struct call *cl, unsigned kinds, struct pm_inject_sta
     ref.bytes = mem + (size_t)2 * FRAMES * PAGE;
     char why[256];
     bool full = cl->expect != LOGICAL;
+    void (*world)(struct iw *) = cl->build != NULL ? cl->build : build;
     for (uint64_t k = 1;; k++) {
         struct iw w;
-        build(&w);
+        world(&w);
         snap_take(&w, &before, full);
         uint64_t done = UINT64_MAX;
         pm_inject_arm(k, kinds);
@@ -721,7 +821,7 @@ static uint64_t loop(const struct call *cl, unsigned kinds, struct pm_inject_sta
         if (cl->expect == PARTIAL && done != 0 && done != UINT64_MAX) {
             /* What it reports doing: the same call asked for that much. */
             struct iw w2;
-            build(&w2);
+            world(&w2);
             uint64_t d2 = UINT64_MAX;
             (void)cl->fn(&w2, done, &d2);
             snap_take(&w2, &ref, full);
