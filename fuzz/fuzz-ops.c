@@ -340,14 +340,24 @@ static void snap_take(struct snap *s)
         s->maps[f] = 0xcbf29ce484222325ull;
         s->nmaps[f] = l4_mappings_of(W.k, PM_PFN(f), hash_mapping, &s->maps[f]);
     }
+    /* Each live container once (through the first handle that reaches
+     * it: a weak, given or remembered-twice handle sees the same frames);
+     * for every handle, whether it works. */
+    uint32_t ids[NTASKS * NHANDLES];
+    unsigned nids = 0;
     for (unsigned i = 0; i < NTASKS; i++) {
         const struct task *t = &W.t[i];
         s->nh[i] = t->nh;
         for (unsigned h = 0; h < NHANDLES && h < t->nh; h++) {
-            bool seen = false; /* a handle remembered twice is looked at once */
-            for (unsigned e = 0; e < h && !seen; e++)
-                seen = t->h[e] == t->h[h];
-            for (frame_t f = 0; f < WATCH && !seen; f++) {
+            struct pm_container_info ci;
+            s->fi[i][h][0].err = pm_container_info(W.pm, t->id, t->h[h], &ci);
+            bool seen = s->fi[i][h][0].err != PM_OK;
+            for (unsigned e = 0; e < nids && !seen; e++)
+                seen = ids[e] == ci.id;
+            if (seen)
+                continue;
+            ids[nids++] = ci.id;
+            for (frame_t f = 0; f < WATCH; f++) {
                 struct pm_frame_info fi = {0};
                 struct finfo *r = &s->fi[i][h][f];
                 r->err = pm_frame_info(W.pm, t->id, t->h[h], f, &fi);

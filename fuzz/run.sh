@@ -32,7 +32,7 @@ scenario)
     ;;
 ops)
     # shellcheck disable=SC2086
-    exec "$build/fuzz/fuzz-ops" $common -max_len=1024 "$@" "$corpus"
+    exec "$build/fuzz/fuzz-ops" $common -max_len=256 "$@" "$corpus"
     ;;
 *)
     echo "$0: no harness '$name' (scenario or ops)" >&2
