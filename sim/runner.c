@@ -1867,6 +1867,8 @@ static void kill_injected(struct sim_run *r)
     for (guint i = 0; i < r->sc->tasks->len; i++)
         if (strcmp(task_name(r, (int)i), name) == 0)
             t = (int)i;
+    if (t < 0)
+        failure(r, "kill of %s: no such task", name);
     if (t < 0 || !r->tasks[t].started || r->tasks[t].dead)
         return;
     void *zero = g_malloc0(r->sc->page_size);
@@ -2438,6 +2440,9 @@ sim_run_t *sim_scenario_run(const sim_scenario_t *sc, const struct sim_run_optio
             }
             kill_injected(r);
         }
+        if (r->opt->kill_task != NULL && !r->kill.asked)
+            failure(r, "kill of %s after step %zu: the run has %zu steps", r->opt->kill_task,
+                    r->opt->kill_after, r->nsteps);
     } else {
         r->setup_failed = true;
     }

@@ -190,7 +190,7 @@ static int cmd_demo(int argc, char **argv)
 static int cmd_run(int argc, char **argv)
 {
     gboolean json = FALSE, trace = FALSE, check = FALSE;
-    char **params = NULL, *timeline = NULL, *backend = NULL;
+    char **params = NULL, *timeline = NULL, *backend = NULL, *kill = NULL;
     GOptionEntry entries[] = {
         {"json", 'j', 0, G_OPTION_ARG_NONE, &json, "Write the report as JSON", NULL},
         {"param", 'p', 0, G_OPTION_ARG_STRING_ARRAY, &params,
@@ -206,6 +206,10 @@ static int cmd_run(int argc, char **argv)
          "Print one line per event as it happens (to stderr with --json)", NULL},
         {"check", 'c', 0, G_OPTION_ARG_NONE, &check,
          "Check the invariants (SPEC §12) after every step", NULL},
+        {"kill", 'k', 0, G_OPTION_ARG_STRING, &kill,
+         "Kill TASK right after step STEP (0: before the first), checking that the other "
+         "tasks' containers are unchanged by it; the run goes on",
+         "TASK@STEP"},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
     GOptionContext *ctx = g_option_context_new("FILE - run a scenario file");
@@ -232,6 +236,17 @@ static int cmd_run(int argc, char **argv)
     if (backend != NULL && strcmp(backend, "sim") != 0 && strcmp(backend, "host-mmu") != 0) {
         fprintf(stderr, "pmsim run: --backend: sim or host-mmu, not '%s'\n", backend);
         goto out;
+    }
+    if (kill != NULL) {
+        char *at = strrchr(kill, '@'), *end = NULL;
+        unsigned long long step = at != NULL ? g_ascii_strtoull(at + 1, &end, 10) : 0;
+        if (at == NULL || at == kill || end == at + 1 || *end != '\0' || at[1] == '-') {
+            fprintf(stderr, "pmsim run: --kill: TASK@STEP, not '%s'\n", kill);
+            goto out;
+        }
+        *at = '\0';
+        opt.kill_task = kill;
+        opt.kill_after = (size_t)step;
     }
     opt.backend = backend == NULL                    ? SIM_BACKEND_DEFAULT
                   : strcmp(backend, "host-mmu") == 0 ? SIM_BACKEND_HOST_MMU
@@ -264,6 +279,7 @@ out:
     g_strfreev(params);
     g_free(timeline);
     g_free(backend);
+    g_free(kill);
     return status;
 }
 

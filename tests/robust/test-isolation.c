@@ -65,6 +65,7 @@ static GRand *rnd;
 
 struct vframe {
     frame_t f;
+    bool readable; /* its owner could read it through its mapping after the setup */
     struct pm_frame_info fi;
     unsigned char bytes[PG];
 };
@@ -75,7 +76,9 @@ struct vcont {
     container_t vh; /* the owner's handle */
     uint32_t id;
     bool reachable; /* the attacker holds a capability to it */
+    bool ever;      /* it did at some time */
     bool gone;      /* destroyed (by the attacker, through its capability) */
+    uint64_t va;    /* where its owner mapped it */
     struct pm_container_info ci;
     GArray *frames; /* struct vframe */
 };
@@ -141,14 +144,19 @@ static void vc_read(struct vcont *v, struct pm_container_info *ci, GArray *frame
     }
 }
 
-static struct vcont *vc_add(const char *name, unsigned owner, container_t h)
+static struct vcont *vc_add(const char *name, unsigned owner, container_t h, uint64_t va)
 {
     ck_assert_uint_lt(nvc, MAX_VC);
     struct vcont *v = &vc[nvc++];
-    *v = (struct vcont){.name = name, .owner = owner, .vh = h};
+    *v = (struct vcont){.name = name, .owner = owner, .vh = h, .va = va};
     v->frames = g_array_new(FALSE, FALSE, sizeof(struct vframe));
     vc_read(v, &v->ci, v->frames);
     v->id = v->ci.id;
+    static unsigned char page[PG];
+    for (guint j = 0; j < v->frames->len; j++) {
+        struct vframe *x = &g_array_index(v->frames, struct vframe, j);
+        x->readable = pm_rw(&p, owner, L4_ACCESS_READ, va + (uint64_t)x->f * PG, page, PG) == PM_OK;
+    }
     return v;
 }
 
@@ -200,7 +208,7 @@ static container_t w1; /* its weak share of V1's C1 */
 /* What the calls got: without a capability (EBADF, or EINVAL/ESRCH
  * first), owner-only through the weak share (EPERM), with capabilities
  * (succeeded, failed). */
-static uint64_t n_foreign, n_ebadf, n_eperm, n_held_ok, n_held_err;
+static uint64_t n_foreign, n_ebadf, n_eperm, n_held_ok, n_held_err, n_victim_reads;
 
 static bool trace; /* $PMSIM_ISOLATION_TRACE: every call on stderr */
 static bool huge;  /* $PMSIM_ISOLATION_HUGE: well-formed huge ranges on its own containers too */
@@ -265,6 +273,7 @@ static void update_reachable(void)
         vc[i].reachable = false;
         for (guint j = 0; j < held->len; j++)
             vc[i].reachable |= g_array_index(held, struct held, j).id == vc[i].id;
+        vc[i].ever |= vc[i].reachable;
     }
 }
 
@@ -323,7 +332,7 @@ static void world_setup(void)
     shared_pfns = g_hash_table_new(g_direct_hash, g_direct_equal);
     nvc = 0;
     max_slot = max_gen = max_swap = 0;
-    n_foreign = n_ebadf = n_eperm = n_held_ok = n_held_err = 0;
+    n_foreign = n_ebadf = n_eperm = n_held_ok = n_held_err = n_victim_reads = 0;
     const l4_task_t *T = p.task;
     uint32_t k;
     frame_t fe;
@@ -412,12 +421,12 @@ static void world_setup(void)
     g_array_append_val(foreign, c2g);
     g_array_append_val(foreign, c2x);
     g_array_append_val(foreign, c3);
-    vc_add("V1.C1", 0, c1);
-    vc_add("V1.C1R", 0, c1r);
-    vc_add("V1.C1V", 0, c1v);
-    vc_add("V2.C2", 1, c2);
-    vc_add("V2.C2G", 1, c2g);
-    vc_add("V3.C3", 2, c3);
+    vc_add("V1.C1", 0, c1, V_VA);
+    vc_add("V1.C1R", 0, c1r, V_VA + 0x100000);
+    vc_add("V1.C1V", 0, c1v, V_VA + 0x300000);
+    vc_add("V2.C2", 1, c2, V_VA);
+    vc_add("V2.C2G", 1, c2g, V_VA + 0x100000);
+    vc_add("V3.C3", 2, c3, V_VA);
     for (unsigned i = 0; i < nvc; i++)
         note_handle(vc[i].vh);
     note_handle(x1);
@@ -984,9 +993,28 @@ static void attack_one(struct acall *a)
     victims_intact(what, err != PM_OK && !partial);
 }
 
-/* V3's swapped frames come back whole. */
+/* At the end: what the victims read through their own mappings is their
+ * bytes (a mapping physmem took away is EFAULT: they have no pager), then
+ * V3's swapped frames come back whole. */
 static void swap_back(void)
 {
+    static unsigned char page[PG];
+    for (unsigned i = 0; i < nvc; i++) {
+        const struct vcont *v = &vc[i];
+        for (guint j = 0; !v->gone && j < v->frames->len; j++) {
+            const struct vframe *x = &g_array_index(v->frames, struct vframe, j);
+            pm_error_t err =
+                pm_rw(&p, v->owner, L4_ACCESS_READ, v->va + (uint64_t)x->f * PG, page, PG);
+            if (err == PM_OK && memcmp(page, x->bytes, PG) != 0)
+                ck_abort_msg("%s reads other bytes in its frame %u than it holds", v->name, x->f);
+            CHECK(err == PM_OK || err == PM_EFAULT);
+            /* Unmapping is minimal (SPEC §3.9): nothing the attacker did
+             * took a mapping of a container it never reached. */
+            if (!v->ever && x->readable && err != PM_OK)
+                ck_abort_msg("%s lost its mapping of frame %u", v->name, x->f);
+            n_victim_reads += err == PM_OK;
+        }
+    }
     container_t c3 = 0;
     for (unsigned i = 0; i < nvc; i++)
         if (strcmp(vc[i].name, "V3.C3") == 0)
@@ -1028,10 +1056,12 @@ START_TEST(test_random_attacker)
         ck_assert_uint_gt(counts[op], 0);
     printf("isolation: seed %d: %u calls: %llu without a capability (%llu EBADF, the rest "
            "EINVAL or ESRCH first), %llu owner-only through a weak share (EPERM), %llu with "
-           "capabilities (%llu succeeded); %u handles held at the end, %u stale\n",
+           "capabilities (%llu succeeded); %u handles held at the end, %u stale; the victims read "
+           "%llu frames back\n",
            _i, CALLS, (unsigned long long)n_foreign, (unsigned long long)n_ebadf,
            (unsigned long long)n_eperm, (unsigned long long)(n_held_ok + n_held_err),
-           (unsigned long long)n_held_ok, held->len, stale->len);
+           (unsigned long long)n_held_ok, held->len, stale->len,
+           (unsigned long long)n_victim_reads);
     g_rand_free(rnd);
     world_teardown();
 }

@@ -15,9 +15,12 @@
  * the others changed by the kill, and every step run.
  *
  * Coverage: every (step, task) pair, steps 0 (before the first) … N, of
- * every scenario whose pairs fit in a budget of host time; for the few slow
- * ones (a single run of a tenth of a second or more), every step, the
- * task killed going round the tasks (step n kills task n mod T).  Each
+ * every scenario whose pairs fit in a budget of host time (a second each,
+ * estimated from the run without a kill; $PMSIM_KILL_BUDGET_MS sets
+ * another); for the slow ones (copy-vs-map, copy-vs-map-steady and
+ * zipf-policies on the default build, a few more under the sanitizers),
+ * every step, the task killed going round the tasks (step n kills task
+ * n mod T).  A small file checks the option itself first.  Each
  * scenario prints what it covered, and the last test the totals. */
 #include <glib.h>
 #include <json-glib/json-glib.h>
@@ -210,6 +213,113 @@ START_TEST(test_kill_totals)
 }
 END_TEST
 
+/* The kill option itself, on a small file: a task whose frames another
+ * took as logical copies and as a real share dies after step N, N in a
+ * parallel block included; what the others hold is compared, and is
+ * intact (the survivor reads its bytes afterwards); a task that is not
+ * alive, an unknown task and a step past the end are reported. */
+static const char kill_yaml[] =
+    "name: the kill option\n"
+    "machine: { frames: 32 }\n"
+    "tasks: { a: {}, b: {} }\n"
+    "steps:\n"
+    "  - { task: a, do: create, as: C }\n"
+    "  - { task: a, do: allocate, container: C, count: 2 }\n"
+    "  - { task: a, do: map, container: C, count: 2, at: 0x100000 }\n"
+    "  - { task: a, do: write, at: 0x100000, bytes: 8KiB, pattern: 0x11 }\n"
+    "  - { task: a, do: share, container: C, with: b, as: W }\n"
+    "  - { task: b, do: create, as: D }\n"
+    "  - { task: b, do: allocate, container: D, count: 3 }\n"
+    "  - { task: b, do: copy, src: W, dest: D, count: 2 }\n"
+    "  - { task: b, do: copy, src: W, src_start: 1, dest: D, dest_start: 2, count: 1, "
+    "flags: [shared] }\n"
+    "  - parallel:\n"
+    "      a:\n"
+    "        - { do: advance, time: 1us }\n"
+    "        - { do: read, at: 0x100000, bytes: 4KiB, expect_pattern: 0x11 }\n"
+    "      b:\n"
+    "        - { do: map, container: D, count: 3, at: 0x200000, flags: [read] }\n"
+    "        - { do: advance, time: 2us }\n"
+    "  - { task: b, do: read, at: 0x200000, bytes: 12KiB, expect_pattern: 0x11 }\n"
+    "  - { task: a, do: kill }\n";
+
+static sim_run_t *run_killing(sim_scenario_t *sc, const char *task, size_t after,
+                              struct sim_kill_result *kr)
+{
+    struct sim_run_options o = {
+        .check = true, .backend = SIM_BACKEND_SIM, .kill_task = task, .kill_after = after};
+    sim_run_t *run = sim_scenario_run(sc, &o);
+    sim_run_kill_result(run, kr);
+    ck_assert_uint_eq(sim_run_invariant_failures(run), 0);
+    return run;
+}
+
+static bool has_failure(const sim_run_t *run, const char *text)
+{
+    for (size_t i = 0; i < sim_run_failures(run); i++)
+        if (strstr(sim_run_failure(run, i), text) != NULL)
+            return true;
+    return false;
+}
+
+START_TEST(test_kill_option)
+{
+    char *msg = NULL;
+    sim_scenario_t *sc = sim_scenario_load_string("k.yaml", kill_yaml, strlen(kill_yaml), &msg);
+    if (sc == NULL)
+        ck_abort_msg("%s", msg);
+    struct sim_kill_result kr;
+    sim_run_t *run = run_killing(sc, NULL, 0, &kr);
+    ck_assert_uint_eq(sim_run_failures(run), 0);
+    ck_assert_uint_eq(sim_run_steps(run), 15);
+    ck_assert(!kr.asked && !kr.killed);
+    sim_run_free(run);
+
+    /* After the copies: b's three frames are compared, and read back. */
+    run = run_killing(sc, "a", 9, &kr);
+    ck_assert(kr.asked && kr.killed);
+    ck_assert_uint_eq(kr.after, 9);
+    ck_assert_uint_eq(kr.containers, 1);
+    ck_assert_uint_eq(kr.frames, 3);
+    ck_assert_uint_eq(kr.changed, 0);
+    ck_assert(!has_failure(run, "read by b")); /* the bytes survived */
+    ck_assert(has_failure(run, "read by a gave ESRCH"));
+    sim_run_free(run);
+
+    /* Inside the parallel block (step 11: a's advance or b's map). */
+    run = run_killing(sc, "a", 11, &kr);
+    ck_assert(kr.killed);
+    ck_assert_uint_eq(kr.frames, 3);
+    ck_assert_uint_eq(kr.changed, 0);
+    ck_assert_uint_eq(sim_run_steps(run), 15);
+    ck_assert(!has_failure(run, "read by b"));
+    sim_run_free(run);
+
+    /* Before the first step: nothing of the others yet. */
+    run = run_killing(sc, "b", 0, &kr);
+    ck_assert(kr.killed);
+    ck_assert_uint_eq(kr.frames, 0);
+    sim_run_free(run);
+
+    /* a killed by the file already: nobody dies, and it is not a failure. */
+    run = run_killing(sc, "a", 15, &kr);
+    ck_assert(kr.asked && !kr.killed);
+    ck_assert_uint_eq(sim_run_failures(run), 0);
+    sim_run_free(run);
+
+    /* An unknown task, a step past the end: failures saying so. */
+    run = run_killing(sc, "nobody", 3, &kr);
+    ck_assert(!kr.killed);
+    ck_assert(has_failure(run, "kill of nobody: no such task"));
+    sim_run_free(run);
+    run = run_killing(sc, "a", 16, &kr);
+    ck_assert(!kr.asked);
+    ck_assert(has_failure(run, "kill of a after step 16: the run has 15 steps"));
+    sim_run_free(run);
+    sim_scenario_free(sc);
+}
+END_TEST
+
 static gint path_cmp(gconstpointer a, gconstpointer b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -230,6 +340,9 @@ static Suite *make_suite(void)
     unlink(tally);
 
     Suite *s = suite_create("kill");
+    TCase *opt = tcase_create("the kill option");
+    tcase_add_test(opt, test_kill_option);
+    suite_add_tcase(s, opt);
     TCase *tc = tcase_create("every step");
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_kill_every_step, 0, (int)scenario_files->len);
