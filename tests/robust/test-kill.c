@@ -20,7 +20,10 @@
  * another); for the slow ones (copy-vs-map, copy-vs-map-steady and
  * zipf-policies on the default build, a few more under the sanitizers),
  * every step, the task killed going round the tasks (step n kills task
- * n mod T).  A small file checks the option itself first.  Each
+ * n mod T).  Then every scenario again on the host-MMU back end, the
+ * tasks in rotation, at every step (every k-th for the slow ones, within
+ * a quarter of the budget).  A small file checks the option itself
+ * first.  Each
  * scenario prints what it covered, and the last test the totals. */
 #include <glib.h>
 #include <json-glib/json-glib.h>
@@ -75,13 +78,20 @@ static GPtrArray *task_names(sim_run_t *run)
 /* What this scenario's kills compared, and the over-commits let pass. */
 static uint64_t containers, frames, tolerated;
 
+/* The budget of host time per scenario, in nanoseconds. */
+static uint64_t host_budget(void)
+{
+    const char *env = getenv("PMSIM_KILL_BUDGET_MS");
+    return env != NULL ? g_ascii_strtoull(env, NULL, 10) * 1000000u : PAIR_BUDGET_NS;
+}
+
 /* Run SC with TASK killed after step AFTER; check what the run says.
  * Returns true when the task was alive there and died. */
 static bool kill_one(const char *file, sim_scenario_t *sc, const char *task, size_t after,
-                     size_t steps)
+                     size_t steps, enum sim_backend backend)
 {
     struct sim_run_options o = {
-        .check = true, .backend = SIM_BACKEND_SIM, .kill_task = task, .kill_after = after};
+        .check = true, .backend = backend, .kill_task = task, .kill_after = after};
     sim_run_t *run = sim_scenario_run(sc, &o);
     ck_assert_ptr_nonnull(run);
     struct sim_kill_result kr;
@@ -158,9 +168,7 @@ START_TEST(test_kill_every_step)
     size_t ntasks = names->len;
     ck_assert_uint_gt(ntasks, 0);
 
-    uint64_t budget = PAIR_BUDGET_NS;
-    if (getenv("PMSIM_KILL_BUDGET_MS") != NULL)
-        budget = g_ascii_strtoull(getenv("PMSIM_KILL_BUDGET_MS"), NULL, 10) * 1000000u;
+    uint64_t budget = host_budget();
     bool all_pairs = (uint64_t)(steps + 1) * ntasks * once <= budget;
     uint64_t kills = 0, tries = 0;
     for (size_t after = 0; after <= steps; after++) {
@@ -168,7 +176,7 @@ START_TEST(test_kill_every_step)
             if (!all_pairs && k != after % ntasks)
                 continue;
             tries++;
-            kills += kill_one(file, sc, g_ptr_array_index(names, k), after, steps);
+            kills += kill_one(file, sc, g_ptr_array_index(names, k), after, steps, SIM_BACKEND_SIM);
         }
     }
     printf("kill: %-34s %3zu steps, %2zu tasks, %4llu kills of %4llu tries (%s); %llu "
@@ -190,26 +198,69 @@ START_TEST(test_kill_every_step)
 }
 END_TEST
 
+/* The same on the host-MMU back end (real host mappings of a memfd pool,
+ * torn down with the dead task): every step, the tasks in rotation. */
+START_TEST(test_kill_host_mmu)
+{
+    const char *path = g_ptr_array_index(scenario_files, _i);
+    char *file = g_path_get_basename(path);
+    char *msg = NULL;
+    sim_scenario_t *sc = sim_scenario_load(path, &msg);
+    if (sc == NULL)
+        ck_abort_msg("%s", msg);
+    struct sim_run_options o = {.check = true, .backend = SIM_BACKEND_HOST_MMU};
+    uint64_t t0 = mono_ns();
+    sim_run_t *run = sim_scenario_run(sc, &o);
+    uint64_t once = mono_ns() - t0;
+    ck_assert_uint_eq(sim_run_failures(run), 0);
+    size_t steps = sim_run_steps(run);
+    GPtrArray *names = task_names(run);
+    sim_run_free(run);
+    /* Every step within a quarter of the budget, else every STRIDE-th. */
+    size_t stride = 1 + (size_t)((steps + 1) * once / (host_budget() / 4 + 1));
+    uint64_t kills = 0;
+    for (size_t after = 0; after <= steps; after += stride)
+        kills += kill_one(file, sc, g_ptr_array_index(names, after % names->len), after, steps,
+                          SIM_BACKEND_HOST_MMU);
+    FILE *f = fopen(tally, "a");
+    CHECK(f != NULL);
+    fprintf(f, "host %llu %zu\n", (unsigned long long)kills, stride);
+    fclose(f);
+    g_ptr_array_free(names, TRUE);
+    sim_scenario_free(sc);
+    g_free(file);
+}
+END_TEST
+
 /* The totals of the loop tests before it. */
 START_TEST(test_kill_totals)
 {
     FILE *f = fopen(tally, "r");
     ck_assert_ptr_nonnull(f);
-    unsigned long long kills = 0, steps = 0, k, s;
-    unsigned scenarios = 0, full = 0;
+    unsigned long long kills = 0, steps = 0, host = 0, k, s;
+    unsigned scenarios = 0, full = 0, host_scenarios = 0, host_every = 0;
     int all;
-    while (fscanf(f, "%llu %llu %d", &k, &s, &all) == 3) {
-        kills += k;
-        steps += s;
-        scenarios++;
-        full += all != 0;
+    char line[128];
+    while (fgets(line, sizeof line, f) != NULL) {
+        if (sscanf(line, "host %llu %llu", &k, &s) == 2) {
+            host += k;
+            host_scenarios++;
+            host_every += s == 1;
+        } else if (sscanf(line, "%llu %llu %d", &k, &s, &all) == 3) {
+            kills += k;
+            steps += s;
+            scenarios++;
+            full += all != 0;
+        }
     }
     fclose(f);
     unlink(tally);
     printf("kill: %u scenarios (%u with every task at every step), %llu steps, %llu (scenario, "
-           "step, task) kills\n",
-           scenarios, full, steps, kills);
+           "step, task) kills; on the host-MMU back end %llu more (%u scenarios, every step of "
+           "%u, the tasks in rotation)\n",
+           scenarios, full, steps, kills, host, host_scenarios, host_every);
     ck_assert_uint_eq(scenarios, scenario_files->len);
+    ck_assert_uint_eq(host_scenarios, scenario_files->len);
 }
 END_TEST
 
@@ -346,6 +397,7 @@ static Suite *make_suite(void)
     TCase *tc = tcase_create("every step");
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, test_kill_every_step, 0, (int)scenario_files->len);
+    tcase_add_loop_test(tc, test_kill_host_mmu, 0, (int)scenario_files->len);
     tcase_add_test(tc, test_kill_totals);
     suite_add_tcase(s, tc);
     return s;
