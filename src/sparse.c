@@ -39,54 +39,54 @@ static unsigned idx(uint32_t key, unsigned level)
     return (key >> (BITS * level)) & (FAN - 1);
 }
 
-/* The leaf holding KEY, made when MAKE; NULL if absent (or out of memory). */
-static uint32_t *leaf(const struct pm__sparse *cs, uint32_t key, bool make)
+/* The leaf holding KEY, or NULL.  Kept apart from leaf_make, which
+ * allocates, so that this one (every lookup's) stays small enough to be
+ * inlined. */
+static inline uint32_t *leaf(const struct pm__sparse *s, uint32_t key)
 {
-    struct pm__sparse *s = (struct pm__sparse *)cs;
+    void **t = s->root;
+    for (unsigned level = LEVELS - 1; level > 0 && t != NULL; level--)
+        t = t[idx(key, level)];
+    return (uint32_t *)t;
+}
+
+/* The leaf holding KEY, made if missing; NULL when out of memory. */
+static uint32_t *leaf_make(struct pm__sparse *s, uint32_t key)
+{
     void ***slot = &s->root;
     for (unsigned level = LEVELS - 1; level > 0; level--) {
-        if (*slot == NULL) {
-            if (!make)
-                return NULL;
-            *slot = pm__calloc(FAN, sizeof(void *));
-            if (*slot == NULL)
-                return NULL;
-        }
+        if (*slot == NULL && (*slot = pm__calloc(FAN, sizeof(void *))) == NULL)
+            return NULL;
         slot = (void ***)&(*slot)[idx(key, level)];
     }
-    if (*slot == NULL) {
-        if (!make)
-            return NULL;
+    if (*slot == NULL)
         *slot = pm__calloc(FAN + 1, sizeof(uint32_t)); /* [FAN]: values set */
-        if (*slot == NULL)
-            return NULL;
-    }
     return (uint32_t *)*slot;
 }
 
 uint32_t pm__sparse_get(const struct pm__sparse *s, uint32_t key)
 {
-    const uint32_t *l = leaf(s, key, false);
+    const uint32_t *l = leaf(s, key);
     return l != NULL ? l[key & (FAN - 1)] : 0;
 }
 
 uint32_t *pm__sparse_at(struct pm__sparse *s, uint32_t key)
 {
-    uint32_t *l = leaf(s, key, false);
+    uint32_t *l = leaf(s, key);
     return l != NULL ? &l[key & (FAN - 1)] : NULL;
 }
 
 bool pm__sparse_reserve(struct pm__sparse *s, uint32_t key, uint64_t n)
 {
     for (uint64_t k = key; k < (uint64_t)key + n; k = (k | (FAN - 1)) + 1)
-        if (leaf(s, (uint32_t)k, true) == NULL)
+        if (leaf_make(s, (uint32_t)k) == NULL)
             return false;
     return true;
 }
 
 void pm__sparse_set(struct pm__sparse *s, uint32_t key, uint32_t value)
 {
-    uint32_t *l = leaf(s, key, value != 0);
+    uint32_t *l = value != 0 ? leaf_make(s, key) : leaf(s, key);
     if (l == NULL)
         return; /* removing from nothing */
     uint32_t *v = &l[key & (FAN - 1)];
@@ -132,7 +132,7 @@ bool pm__sparse_all(const struct pm__sparse *s, uint32_t key, uint64_t n)
         uint64_t leaf_end = (k | (FAN - 1)) + 1;
         if (leaf_end > end)
             leaf_end = end;
-        const uint32_t *l = leaf(s, (uint32_t)k, false);
+        const uint32_t *l = leaf(s, (uint32_t)k);
         if (l == NULL)
             return false;
         if (l[FAN] != FAN)

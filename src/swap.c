@@ -287,12 +287,16 @@ void pm__swap_free(pm_physmem_t *pm)
 /* What pm_swap takes from the host: ENTRIES new entries (some may be left
  * over: frames repeated in the call share one) and, per frame, an
  * identifier record and its key, all taken before anything changes. */
+#define SWAP_OUT_LOCAL 8 /* frames whose pointers fit on the stack (the pager swaps one) */
 struct swap_out_mem {
     struct swent **entries;
     uint64_t nentries;
     struct swid **ids;
     gint64 **keys;
     uint32_t count;
+    struct swent *local_entries[SWAP_OUT_LOCAL];
+    struct swid *local_ids[SWAP_OUT_LOCAL];
+    gint64 *local_keys[SWAP_OUT_LOCAL];
 };
 
 /* Free what is left of M (ALL: the identifiers and keys too). */
@@ -304,17 +308,25 @@ static void swap_out_mem_put(struct swap_out_mem *m, bool all)
         free(m->ids[i]);
     for (uint32_t i = 0; all && m->keys != NULL && i < m->count; i++)
         free(m->keys[i]);
-    free(m->entries);
-    free(m->ids);
-    free(m->keys);
+    if (m->entries != m->local_entries) {
+        free(m->entries);
+        free(m->ids);
+        free(m->keys);
+    }
 }
 
 static bool swap_out_mem_get(struct swap_out_mem *m, uint64_t entries, uint32_t count)
 {
     *m = (struct swap_out_mem){.count = count};
-    m->entries = pm__calloc(entries + 1, sizeof *m->entries);
-    m->ids = pm__calloc(count, sizeof *m->ids);
-    m->keys = pm__calloc(count, sizeof *m->keys);
+    if (entries <= SWAP_OUT_LOCAL && count <= SWAP_OUT_LOCAL) {
+        m->entries = m->local_entries;
+        m->ids = m->local_ids;
+        m->keys = m->local_keys;
+    } else {
+        m->entries = pm__calloc(entries + 1, sizeof *m->entries);
+        m->ids = pm__calloc(count, sizeof *m->ids);
+        m->keys = pm__calloc(count, sizeof *m->keys);
+    }
     bool ok = m->entries != NULL && m->ids != NULL && m->keys != NULL;
     for (; ok && m->nentries < entries; m->nentries++)
         ok = (m->entries[m->nentries] = pm__malloc(sizeof **m->entries)) != NULL;
