@@ -18,7 +18,16 @@
  * - the loop ends at the first k the call does not reach: n = k − 1
  *   acquisitions, printed per call ("inject: NAME n=N").
  * A world is built anew for each k, so that every k starts from the same
- * state (the pool hands out the same frames, the handles are the same). */
+ * state (the pool hands out the same frames, the handles are the same).
+ * A second world has its pool full ("pressed:" cases): the frames calls
+ * need come from a soft reference and from dirty swap entries written on
+ * the way, so the reclaim paths are failed too; there a failed call may
+ * have taken what physmem may take at any time, and the comparison is of
+ * what the containers show.
+ *
+ * Calls that acquire nothing (n = 0: destroy, revoke, lock, deallocate,
+ * reclaim, release_data, swap recover, task_remove …) are in the table
+ * all the same, so that one that starts acquiring is caught by it. */
 #include "../harness.h"
 #include "pmsim/inject.h"
 
