@@ -45,9 +45,9 @@ static unsigned idx(uint32_t key, unsigned level)
 static inline uint32_t *leaf(const struct pm__sparse *s, uint32_t key)
 {
     void **t = s->root;
-    for (unsigned level = LEVELS - 1; level > 0 && t != NULL; level--)
-        t = t[idx(key, level)];
-    return (uint32_t *)t;
+    if (t == NULL || (t = t[idx(key, 3)]) == NULL || (t = t[idx(key, 2)]) == NULL)
+        return NULL;
+    return (uint32_t *)t[idx(key, 1)];
 }
 
 /* The leaf holding KEY, made if missing; NULL when out of memory. */
@@ -86,7 +86,9 @@ bool pm__sparse_reserve(struct pm__sparse *s, uint32_t key, uint64_t n)
 
 void pm__sparse_set(struct pm__sparse *s, uint32_t key, uint32_t value)
 {
-    uint32_t *l = value != 0 ? leaf_make(s, key) : leaf(s, key);
+    uint32_t *l = leaf(s, key);
+    if (l == NULL && value != 0)
+        l = leaf_make(s, key);
     if (l == NULL)
         return; /* removing from nothing */
     uint32_t *v = &l[key & (FAN - 1)];
