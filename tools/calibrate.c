@@ -7,9 +7,10 @@
  * - ipc: a one-byte message between two threads over a pair of pipes, half
  *   a round trip (a send and the wake-up of the receiver);
  * - typed_item: an mmap call of one page of a memfd (the call itself);
- *   map_page: what each further page adds to an mmap with MAP_POPULATE;
+ *   map_page: what each further page adds to an mmap with MAP_POPULATE, at
+ *   scale (from 64 pages to 4,096: a transfer maps thousands);
  * - unmap: a munmap call of one page; unmap_page: what each further page
- *   adds to a munmap;
+ *   adds to a munmap, at the same scale;
  * - tlb_flush: what each page adds to an mprotect(PROT_READ) of a range
  *   whose pages are mapped (one PTE rewritten, one TLB entry shot down);
  *   madvise(MADV_DONTNEED) of a page is measured and said too (the pool's
@@ -117,6 +118,8 @@ static void map_unmap(struct cal *c, int fd, size_t n, double *map, double *unma
     unsigned calls = c->quick ? 200 : 2000;
     if (n > 1)
         calls /= 8;
+    if (n > 64)
+        calls = c->quick ? 2 : 8; /* large: a few calls say enough */
     *map = *unmap = -1;
     void **at = g_new(void *, calls);
     for (unsigned r = 0; r < c->reps; r++) {
@@ -145,27 +148,38 @@ static void map_unmap(struct cal *c, int fd, size_t n, double *map, double *unma
 
 static void measure_mappings(struct cal *c, struct sim_cost_table *t)
 {
-    const size_t many = 64;
+    /* A page's price is what it adds at scale: between 64 pages and 4,096
+     * (16 MiB of 4 KiB pages), whose page structures no longer sit in the
+     * cache, as when a transfer maps thousands of pages. */
+    const size_t many = 64, lots = c->quick ? 1024 : 4096;
     int fd = memfd_create("pmsim-calibrate", MFD_CLOEXEC);
-    if (fd < 0 || ftruncate(fd, (off_t)(many * c->page)) != 0) {
+    if (fd < 0 || ftruncate(fd, (off_t)(lots * c->page)) != 0) {
         if (fd >= 0)
             close(fd);
         return;
     }
-    double m1, u1, mn, un;
+    /* The memfd's pages exist first, as the pool's do: a map enters them. */
+    void *fill = mmap(NULL, lots * c->page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (fill != MAP_FAILED) {
+        memset(fill, 1, lots * c->page);
+        munmap(fill, lots * c->page);
+    }
+    double m1, u1, mn, un, ml, ul;
     map_unmap(c, fd, 1, &m1, &u1);
     map_unmap(c, fd, many, &mn, &un);
-    if (m1 > 0 && mn > 0) {
+    map_unmap(c, fd, lots, &ml, &ul);
+    if (m1 > 0 && mn > 0 && ml > 0) {
         t->ns[SIM_COST_TYPED_ITEM] = m1;
-        t->ns[SIM_COST_MAP_PAGE] = mn > m1 ? (mn - m1) / (double)(many - 1) : 0;
+        t->ns[SIM_COST_MAP_PAGE] = ml > mn ? (ml - mn) / (double)(lots - many) : 0;
         t->ns[SIM_COST_UNMAP] = u1;
-        t->ns[SIM_COST_UNMAP_PAGE] = un > u1 ? (un - u1) / (double)(many - 1) : 0;
+        t->ns[SIM_COST_UNMAP_PAGE] = ul > un ? (ul - un) / (double)(lots - many) : 0;
     }
     g_string_append_printf(c->log,
                            "typed_item, map_page: mmap(MAP_POPULATE) of 1 page of a memfd %.0f ns, "
-                           "of %zu pages %.0f ns\n"
-                           "unmap, unmap_page: munmap of 1 page %.0f ns, of %zu pages %.0f ns\n",
-                           m1, many, mn, u1, many, un);
+                           "of %zu pages %.0f ns, of %zu pages %.0f ns\n"
+                           "unmap, unmap_page: munmap of 1 page %.0f ns, of %zu pages %.0f ns, "
+                           "of %zu pages %.0f ns\n",
+                           m1, many, mn, lots, ml, u1, many, un, lots, ul);
     /* tlb_flush: what a page adds to mprotect(PROT_READ) of mapped pages. */
     double best = -1;
     void *p = mmap(NULL, many * c->page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
