@@ -2490,6 +2490,10 @@ static Suite *make_suite(void)
     tcase_add_test(tc, test_files);
     suite_add_tcase(s, tc);
     tc = tcase_create("huge");
+    /* HUGE_STEPS steps: minutes under valgrind, whose run (.ci/run) leaves it
+     * out with CK_EXCLUDE_TAGS=slow; the paths it takes are the small
+     * documents' paths, and the sanitizer builds run it. */
+    tcase_set_tags(tc, "slow");
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_huge_document);
     suite_add_tcase(s, tc);
