@@ -2120,6 +2120,67 @@ START_TEST(test_check_rogue_mapping)
 }
 END_TEST
 
+/* The tag physmem gave the mapping of PFN it made (there is one). */
+static void first_tag(void *ctx, const struct l4_mapping_info *m)
+{
+    uint64_t *tag = ctx;
+    if (m->depth == 1 && *tag == 0)
+        *tag = m->tag;
+}
+
+START_TEST(test_check_stale_tag)
+{
+    /* A mapping straight from the root that carries a live capability's tag
+     * but for a frame that does not name its physical frame: the checker
+     * says which container frame the mapping claims.  Made from outside
+     * with a tagged map item (l4_send_tagged) of physmem's own tag. */
+    struct reports r;
+    container_t c = create(0);
+    alloc_ok(0, c, 0, 2, 0);
+    OK(map_rw(0, c, 0, 2, VA_A));
+    uint32_t pfn0 = finfo(0, c, 0).pfn.n, pfn1 = finfo(0, c, 1).pfn.n;
+    ck_assert_uint_ne(pfn0, pfn1);
+    uint64_t tag0 = 0;
+    ck_assert_uint_eq(l4_mappings_of(p.w.k, PM_PFN(pfn0), first_tag, &tag0), 1);
+    ck_assert_uint_ne(tag0, 0);
+    ck_assert_uint_eq(check_count(&r), 0);
+
+    /* Frame 0's tag on physical frame 1. */
+    l4_task_t rogue;
+    l4_thread_t rogue_th = world_task(&p.w, &rogue);
+    l4_msg_t m;
+    l4_msg_init(&m, 0);
+    ck_assert(l4_msg_put_item(&m, L4_ITEM_MAP,
+                              l4_fpage(world_phys(&p.w, PM_PFN(pfn1)), p.w.shift, L4_R), VA_E));
+    unsigned sent = 0;
+    ck_assert_int_eq(l4_send_tagged(p.w.k, l4_root_thread(p.w.k), rogue_th, &m, &tag0, &sent),
+                     PM_OK);
+    ck_assert_uint_eq(sent, 1);
+    ck_assert_uint_eq(check_count(&r), 1);
+    ck_assert_uint_eq(r.n, 1);
+    ck_assert_ptr_nonnull(strstr(r.last, "which no longer names it"));
+    char want[64];
+    snprintf(want, sizeof want, "maps frame %u at", pfn1);
+    ck_assert_msg(strstr(r.last, want) != NULL, "%s", r.last);
+    ck_assert_int_eq(l4_task_delete(p.w.k, rogue), PM_OK);
+    ck_assert_uint_eq(check_count(&r), 0);
+
+    /* The same capability's tag for a frame the container does not hold. */
+    uint64_t tag5 = (tag0 & ~UINT64_C(0xffffffff)) | 5;
+    rogue_th = world_task(&p.w, &rogue);
+    l4_msg_init(&m, 0);
+    ck_assert(l4_msg_put_item(&m, L4_ITEM_MAP,
+                              l4_fpage(world_phys(&p.w, PM_PFN(pfn0)), p.w.shift, L4_R), VA_E));
+    ck_assert_int_eq(l4_send_tagged(p.w.k, l4_root_thread(p.w.k), rogue_th, &m, &tag5, &sent),
+                     PM_OK);
+    ck_assert_uint_eq(check_count(&r), 1);
+    ck_assert_ptr_nonnull(strstr(r.last, "frame 5, which no longer names it"));
+    ck_assert_uint_eq(pm_check(p.pm, NULL, NULL), 1);
+    ck_assert_int_eq(l4_task_delete(p.w.k, rogue), PM_OK);
+    ck_assert_uint_eq(check_count(&r), 0);
+}
+END_TEST
+
 /* ---- the suite ------------------------------------------------------------ */
 
 /* SPEC §3.9 kill: the dying task's containers go (shares of them EBADF),
@@ -2390,6 +2451,7 @@ static Suite *make_suite(void)
         {"check_healthy", test_check_healthy, 0},
         {"check_overcommit", test_check_overcommit, 0},
         {"check_rogue_mapping", test_check_rogue_mapping, 0},
+        {"check_stale_tag", test_check_stale_tag, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         TCase *tc = tcase_create(cases[i].name);
