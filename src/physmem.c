@@ -619,6 +619,34 @@ static bool range_ok(frame_t start, uint64_t count)
     return count > 0 && (uint64_t)start + count - 1 <= UINT32_MAX;
 }
 
+/* The next frame (soft references skipped) of C at or after FROM and before
+ * END, into *F: a walk over what C holds, however wide the range (a range of
+ * 2^32 identifiers must not cost 2^32 steps). */
+static bool next_frame_in(const struct container *c, uint64_t from, uint64_t end, frame_t *f)
+{
+    uint32_t key, v;
+    for (uint64_t at = from; at < end && pm__sparse_next(&c->frames, at, &key, &v);
+         at = (uint64_t)key + 1) {
+        if ((uint64_t)key >= end)
+            return false;
+        if (!(v & SLOT_SOFT)) {
+            *f = key;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* How many frames C holds among START … START + N − 1. */
+static uint64_t frames_in(const struct container *c, frame_t start, uint64_t n)
+{
+    uint64_t found = 0, end = (uint64_t)start + n;
+    frame_t f;
+    for (uint64_t at = start; next_frame_in(c, at, end, &f); at = (uint64_t)f + 1)
+        found++;
+    return found;
+}
+
 /* An allocation within the owner's G found the frames taken by other
  * tasks' extra frames (SPEC §5.1): ask for them back.  The allocation does
  * not wait (it fails now, or stops short with PARTIAL); it succeeds once
@@ -630,9 +658,7 @@ static uint64_t ask_for_guarantee(pm_physmem_t *pm, const struct container *ct, 
     uint64_t exiled = 0;
     if (!pm->guarantees || (flags & CONT_ALLOC_DMA))
         return 0;
-    uint64_t need = 0;
-    for (uint32_t i = 0; i < n; i++)
-        need += pm__slot(ct, start + i) == 0;
+    uint64_t need = n - frames_in(ct, start, n);
     uint64_t within = t->guaranteed > t->allocated ? t->guaranteed - t->allocated : 0;
     uint64_t want = need < within ? need : within;
     uint64_t avail = pm__available(pm), owed = 0;
@@ -662,9 +688,8 @@ static pm_error_t allocate(pm_physmem_t *pm, l4_task_t caller, container_t c, fr
     struct container *ct = cap->c;
     if ((flags & CONT_ALLOC_SQUASH) && pm__blocked(pm, cap)) {
         /* Squashing a frame deallocates it, which the lease forbids. */
-        for (uint32_t i = 0; i < *count; i++)
-            if (pm__slot(ct, start + i) != 0)
-                return PM_EBUSY;
+        if (frames_in(ct, start, *count) > 0)
+            return PM_EBUSY;
     }
     uint64_t dma_room = UINT64_MAX;
     if (flags & CONT_ALLOC_DMA) {
@@ -799,13 +824,15 @@ static pm_error_t deallocate(pm_physmem_t *pm, l4_task_t caller, container_t c, 
         }
     }
     uint64_t gone = 0;
-    for (uint32_t i = 0; i < k; i++) {
-        if (pm__slot(ct, start + i) == 0)
-            continue;
+    frame_t f;
+    /* The frames there (SQUASH skips the empty identifiers: only what the
+     * container holds is visited). */
+    for (uint64_t at = start; next_frame_in(ct, at, (uint64_t)start + k, &f);
+         at = (uint64_t)f + 1) {
         if (flags & CONT_DEALLOC_SOFT)
-            pm__soften(pm, ct, start + i);
+            pm__soften(pm, ct, f);
         else
-            pm__frame_drop(pm, ct, start + i);
+            pm__frame_drop(pm, ct, f);
         gone++;
     }
     pm__charge(pm, ct->owner, -(int64_t)gone);
