@@ -296,6 +296,7 @@ struct snap {
     struct pm_task_info ti[NTASKS];
     struct pm_stats st;
     struct pm_pool_stats ps;
+    bool bound[FRAMES];
     unsigned char bytes[FRAMES][PG];
     uint64_t maps[FRAMES];
     size_t nmaps[FRAMES];
@@ -335,7 +336,8 @@ static void snap_take(struct snap *s)
     for (uint32_t f = 0; f < FRAMES; f++) {
         /* A frame that is not bound may hold anything (a retained frame
          * is cleared when it is handed out): only bound frames count. */
-        if (pm_pool_is_bound(W.pool, PM_PFN(f)))
+        s->bound[f] = pm_pool_is_bound(W.pool, PM_PFN(f));
+        if (s->bound[f])
             memcpy(s->bytes[f], pm_pool_frame(W.pool, PM_PFN(f)), PG);
         s->maps[f] = 0xcbf29ce484222325ull;
         s->nmaps[f] = l4_mappings_of(W.k, PM_PFN(f), hash_mapping, &s->maps[f]);
@@ -384,11 +386,26 @@ static void snap_same(const char *what, pm_error_t err)
      * counter is for. */
     after.st.swap_errors = before.st.swap_errors;
     if (lenient_bind) {
-        /* Frames bound by a failing map (see OP_MAP): as if they were not. */
+        /* Frames bound by a failing map (see OP_MAP): as if they were not;
+         * and the frames it took to bind them (SPEC §3.4: binding may
+         * reclaim): soft-only frames, inactive swap frames dropped or
+         * written first. */
         after.st.frames_bound = before.st.frames_bound;
+        after.st.frames_freed = before.st.frames_freed;
+        after.st.soft_lost = before.st.soft_lost;
+        after.st.inactive_dropped = before.st.inactive_dropped;
+        after.st.swap_writes = before.st.swap_writes;
+        after.st.swap_inactive = before.st.swap_inactive;
+        after.st.swap_dirty = before.st.swap_dirty;
+        after.st.swap_slots_used = before.st.swap_slots_used;
         after.ps.free = before.ps.free;
         after.ps.bound = before.ps.bound;
         after.ps.dma_free = before.ps.dma_free;
+        for (uint32_t f = 0; f < FRAMES; f++)
+            if (before.bound[f] != after.bound[f]) {
+                after.bound[f] = before.bound[f];
+                memcpy(after.bytes[f], before.bytes[f], PG);
+            }
         for (unsigned i = 0; i < NTASKS; i++)
             for (unsigned h = 0; h < NHANDLES; h++)
                 for (frame_t f = 0; f < WATCH; f++) {
