@@ -291,9 +291,16 @@ void pm__undo_rollback(pm_physmem_t *pm, struct pm__undo *u)
         struct group *gr = &pm->groups[r.g];
         uint32_t pfn = gr->pfn;
         gr->pfn = r.old_pfn;
-        if (r.old_pfn != NO_PFN)
+        if (r.old_pfn != NO_PFN) {
             pm->pf[r.old_pfn].groups++;
-        pm__pframe_put(pm, pfn);
+            pm->st.cow_breaks--;
+            pm->st.bytes_copied -= pm->page_size;
+        }
+        /* Not counted: what is undone was not done (frames_bound). */
+        pm->pf[pfn].groups = 0;
+        if (pm->pf[pfn].pins == 0)
+            (void)pm_pool_release(pm->pool, PM_PFN(pfn), 0);
+        pm->st.frames_bound--;
     }
     pm__undo_fini(u);
 }
