@@ -83,9 +83,9 @@ static int prot_of(unsigned rights)
 }
 
 /* A host call waiting in the batch: a page to map (NODE, at HOST, frame
- * PFN, protection PROT) or a host page to put back to its reservation
- * (NODE NULL; SPACE, to give the host page up for good if the host will
- * not). */
+ * PFN, protection PROT: in k->host_maps) or a host page to put back to its
+ * reservation (HOST; SPACE, to give the host page up for good if the host
+ * will not: in k->host_clears). */
 struct host_op {
     struct space *space;
     struct mapnode *node;
@@ -94,11 +94,11 @@ struct host_op {
     int prot;
 };
 
-static void host_op_push(l4_kernel_t *k, struct host_op op)
+static void host_op_push(GArray **list, struct host_op op)
 {
-    if (k->host_ops == NULL)
-        k->host_ops = g_array_new(FALSE, FALSE, sizeof(struct host_op));
-    g_array_append_val(k->host_ops, op);
+    if (*list == NULL)
+        *list = g_array_new(FALSE, FALSE, sizeof(struct host_op));
+    g_array_append_val(*list, op);
 }
 
 /* The host page of S that N is at (slot + 1, the key of host_used). */
@@ -107,11 +107,16 @@ static gpointer slot_key(const l4_kernel_t *k, const struct space *s, const unsi
     return GSIZE_TO_POINTER(((uint64_t)(host - s->host_base) >> k->shift) + 1);
 }
 
+static bool unplace(l4_kernel_t *k, unsigned char *host, size_t n);
+
 /* N's place was not made after all: its accesses go through physical
- * memory. */
+ * memory, and its host page goes back to the reservation (a refused
+ * MAP_FIXED may have left what was there, or nothing), or stays taken for
+ * good if the host will not. */
 static void unset(l4_kernel_t *k, struct space *s, struct mapnode *n)
 {
-    g_hash_table_remove(s->host_used, slot_key(k, s, n->host));
+    if (unplace(k, n->host, 1))
+        g_hash_table_remove(s->host_used, slot_key(k, s, n->host));
     n->host = NULL;
     k->host_mapped--;
     k->host_unplaced++;
@@ -180,16 +185,15 @@ void l4__host_set(l4_kernel_t *k, struct space *s, struct mapnode *n)
     if (k->host_batching > 0) {
         /* A page put back just before at the same place needs no call of
          * its own: the mapping replaces the reservation there. */
-        GArray *ops = k->host_ops;
-        if (ops != NULL && ops->len > 0) {
-            struct host_op *last = &g_array_index(ops, struct host_op, ops->len - 1);
-            if (last->node == NULL && last->host == at)
-                g_array_set_size(ops, ops->len - 1);
-        }
+        GArray *clears = k->host_clears;
+        if (clears != NULL && clears->len > 0 &&
+            g_array_index(clears, struct host_op, clears->len - 1).host == at)
+            g_array_set_size(clears, clears->len - 1);
         n->host_pending = true;
         host_op_push(
-            k, (struct host_op){
-                   .space = s, .node = n, .host = at, .pfn = n->pfn, .prot = prot_of(n->rights)});
+            &k->host_maps,
+            (struct host_op){
+                .space = s, .node = n, .host = at, .pfn = n->pfn, .prot = prot_of(n->rights)});
         return;
     }
     if (!place(k, at, n->pfn, 1, prot_of(n->rights)))
@@ -217,40 +221,38 @@ static void host_run(l4_kernel_t *k, struct host_op *run, size_t len)
     }
 }
 
-/* Carry out the batch: the pages put back first, then those mapped (a host
- * page put back and mapped again in one batch is always put back first: a
- * page mapped in the batch and then taken away is made at once), each in
- * the order they came, runs of neighbouring pages (host pages and frames
- * both in order, the same rights) one host call each. */
-static void host_flush(l4_kernel_t *k)
+/* The operations of LIST in the order they came, runs of neighbouring
+ * pages (host pages, and for maps frames too, in order, the same rights) one
+ * host call each. */
+static void host_run_all(l4_kernel_t *k, GArray *list)
 {
-    GArray *ops = k->host_ops;
-    if (ops == NULL || ops->len == 0)
+    if (list == NULL)
         return;
-    struct host_op *o = (struct host_op *)(void *)ops->data;
-    size_t n = ops->len, c = 0;
-    struct host_op *sorted = g_new(struct host_op, n);
-    for (size_t i = 0; i < n; i++)
-        if (o[i].node == NULL)
-            sorted[c++] = o[i];
-    for (size_t i = 0, m = c; i < n; i++)
-        if (o[i].node != NULL)
-            sorted[m++] = o[i];
-    g_array_set_size(ops, 0);
+    struct host_op *o = (struct host_op *)(void *)list->data;
+    size_t n = list->len;
     for (size_t i = 0; i < n;) {
-        const struct host_op *a = &sorted[i];
+        const struct host_op *a = &o[i];
         size_t len = 1;
         for (; i + len < n; len++) {
-            const struct host_op *b = &sorted[i + len];
-            if ((b->node == NULL) != (a->node == NULL) || b->host != a->host + (len << k->shift))
+            const struct host_op *b = &o[i + len];
+            if (b->host != a->host + (len << k->shift))
                 break;
             if (a->node != NULL && (b->prot != a->prot || b->pfn != a->pfn + len))
                 break;
         }
-        host_run(k, &sorted[i], len);
+        host_run(k, &o[i], len);
         i += len;
     }
-    g_free(sorted);
+    g_array_set_size(list, 0);
+}
+
+/* Carry out the batch: the pages put back first, then those mapped (a host
+ * page put back and mapped again in one batch is always put back first: a
+ * page mapped in the batch and then taken away is made at once). */
+static void host_flush(l4_kernel_t *k)
+{
+    host_run_all(k, k->host_clears);
+    host_run_all(k, k->host_maps);
 }
 
 void l4__host_begin(l4_kernel_t *k)
@@ -267,9 +269,11 @@ void l4__host_end(l4_kernel_t *k)
 
 void l4__host_fini(l4_kernel_t *k)
 {
-    if (k->host_ops != NULL)
-        g_array_free(k->host_ops, TRUE);
-    k->host_ops = NULL;
+    if (k->host_clears != NULL)
+        g_array_free(k->host_clears, TRUE);
+    if (k->host_maps != NULL)
+        g_array_free(k->host_maps, TRUE);
+    k->host_clears = k->host_maps = NULL;
 }
 
 void l4__host_protect(l4_kernel_t *k, struct mapnode *n)
@@ -300,7 +304,7 @@ void l4__host_clear(l4_kernel_t *k, struct space *s, struct mapnode *n)
     gpointer key = slot_key(k, s, n->host);
     if (k->host_batching > 0) {
         g_hash_table_remove(s->host_used, key);
-        host_op_push(k, (struct host_op){.space = s, .host = n->host});
+        host_op_push(&k->host_clears, (struct host_op){.space = s, .host = n->host});
     } else if (unplace(k, n->host, 1)) {
         /* The reservation back in its place: no memory, no access. */
         g_hash_table_remove(s->host_used, key);

@@ -89,7 +89,7 @@ struct l4_kernel {
      * calls wait in a batch (l4__host_begin … l4__host_end), so that a run
      * of neighbouring pages is one host call. */
     unsigned host_batching;
-    GArray *host_ops; /* struct host_op */
+    GArray *host_clears, *host_maps; /* struct host_op, in the order they came */
 
     struct l4_stats st;
     l4_event_fn hook;
