@@ -935,12 +935,5 @@ pm_error_t pm_container_next(const pm_physmem_t *pm, l4_task_t caller, container
     pm_error_t err = pm__lookup(pm, caller, c, &t, &cap);
     if (err != PM_OK)
         return err;
-    uint32_t f, v;
-    for (uint64_t at = from; pm__sparse_next(&cap->c->frames, at, &f, &v); at = (uint64_t)f + 1) {
-        if (!(v & SLOT_SOFT)) {
-            *out = f;
-            return PM_OK;
-        }
-    }
-    return PM_ENOENT;
+    return next_frame_in(cap->c, from, (uint64_t)UINT32_MAX + 1, out) ? PM_OK : PM_ENOENT;
 }
