@@ -155,25 +155,26 @@ static void diverge(struct world *w, const struct op *o, const char *fmt, ...)
     g_free(msg);
 }
 
-#define SAME(w, o, real, model, what)                                                              \
-    do {                                                                                           \
-        uint64_t r_ = (uint64_t)(real), m_ = (uint64_t)(model);                                    \
-        if ((w)->res != NULL)                                                                      \
-            (w)->res->checks++;                                                                    \
-        if (r_ != m_)                                                                              \
-            diverge((w), (o), "%s: physmem %llu, model %llu", (what), (unsigned long long)r_,      \
-                    (unsigned long long)m_);                                                       \
-    } while (0)
+/* A value physmem gave and the model's, compared. */
+static void same(struct world *w, const struct op *o, uint64_t real, uint64_t model,
+                 const char *what)
+{
+    if (w->res != NULL)
+        w->res->checks++;
+    if (real != model)
+        diverge(w, o, "%s: physmem %llu, model %llu", what, (unsigned long long)real,
+                (unsigned long long)model);
+}
 
-#define SAME_ERR(w, o, real, model)                                                                \
-    do {                                                                                           \
-        pm_error_t r_ = (real), m_ = (model);                                                      \
-        (w)->last_ok &= r_ == PM_OK && m_ == PM_OK;                                                \
-        if ((w)->res != NULL)                                                                      \
-            (w)->res->checks++;                                                                    \
-        if (r_ != m_)                                                                              \
-            diverge((w), (o), "result: physmem %s, model %s", pm_strerror(r_), pm_strerror(m_));   \
-    } while (0)
+/* The results of a call, compared; the op succeeded if both did. */
+static void same_err(struct world *w, const struct op *o, pm_error_t real, pm_error_t model)
+{
+    w->last_ok &= real == PM_OK && model == PM_OK;
+    if (w->res != NULL)
+        w->res->checks++;
+    if (real != model)
+        diverge(w, o, "result: physmem %s, model %s", pm_strerror(real), pm_strerror(model));
+}
 
 static container_t resolve(const struct world *w, struct href h)
 {
@@ -207,12 +208,12 @@ static void run_op(struct world *w, const struct op *o)
     case OP_CREATE:
         er = pm_container_create(w->pm, me, &ro);
         em = rm_create(m, t, &mo);
-        SAME_ERR(w, o, er, em);
-        SAME(w, o, ro, mo, "handle");
+        same_err(w, o, er, em);
+        same(w, o, ro, mo, "handle");
         w->outs[o->orig][0] = ro;
         break;
     case OP_DESTROY:
-        SAME_ERR(w, o, pm_container_destroy(w->pm, me, a), rm_destroy(m, t, a));
+        same_err(w, o, pm_container_destroy(w->pm, me, a), rm_destroy(m, t, a));
         break;
     case OP_SHARE:
     case OP_GIVE: {
@@ -224,19 +225,19 @@ static void run_op(struct world *w, const struct op *o)
             er = pm_container_give(w->pm, me, a, rem, &ro);
             em = rm_give(m, t, a, o->remote, &mo);
         }
-        SAME_ERR(w, o, er, em);
-        SAME(w, o, ro, mo, "handle");
+        same_err(w, o, er, em);
+        same(w, o, ro, mo, "handle");
         w->outs[o->orig][0] = ro;
         break;
     }
     case OP_REVOKE:
-        SAME_ERR(w, o, pm_container_revoke(w->pm, me, a, b), rm_revoke(m, t, a, b));
+        same_err(w, o, pm_container_revoke(w->pm, me, a, b), rm_revoke(m, t, a, b));
         break;
     case OP_LOCK:
-        SAME_ERR(w, o, pm_container_lock(w->pm, me, a, o->x), rm_lock(m, t, a, o->x));
+        same_err(w, o, pm_container_lock(w->pm, me, a, o->x), rm_lock(m, t, a, o->x));
         break;
     case OP_UNLOCK:
-        SAME_ERR(w, o, pm_container_unlock(w->pm, me, a), rm_unlock(m, t, a));
+        same_err(w, o, pm_container_unlock(w->pm, me, a), rm_unlock(m, t, a));
         break;
     case OP_ADVANCE:
         l4_clock_advance(w->k, o->x);
@@ -246,15 +247,15 @@ static void run_op(struct world *w, const struct op *o)
         rc = mc = o->count;
         er = pm_container_allocate(w->pm, me, a, o->start, &rc, o->flags);
         em = rm_allocate(m, t, a, o->start, &mc, o->flags);
-        SAME_ERR(w, o, er, em);
-        SAME(w, o, rc, mc, "count");
+        same_err(w, o, er, em);
+        same(w, o, rc, mc, "count");
         break;
     case OP_DEALLOC:
         rc = mc = o->count;
         er = pm_container_deallocate(w->pm, me, a, o->start, &rc, o->flags);
         em = rm_deallocate(m, t, a, o->start, &mc, o->flags);
-        SAME_ERR(w, o, er, em);
-        SAME(w, o, rc, mc, "count");
+        same_err(w, o, er, em);
+        same(w, o, rc, mc, "count");
         break;
     case OP_MAP:
     case OP_WRITE:
@@ -264,14 +265,14 @@ static void run_op(struct world *w, const struct op *o)
         uint64_t va = o->x;
         er = pm_container_map(w->pm, me, a, o->start, &rc, o->flags, va);
         em = rm_map(m, t, a, o->start, &mc, o->flags, va, writable);
-        SAME_ERR(w, o, er, em);
-        SAME(w, o, rc, mc, "count");
+        same_err(w, o, er, em);
+        same(w, o, rc, mc, "count");
         if (er != PM_OK || em != PM_OK || o->kind == OP_MAP)
             break;
         if (o->kind == OP_WRITE) {
             fill(buf, o->start2);
             er = l4_access(w->k, w->th[t], L4_ACCESS_WRITE, va, buf, PAGE, NULL);
-            SAME_ERR(w, o, er, writable[0] ? PM_OK : PM_EFAULT);
+            same_err(w, o, er, writable[0] ? PM_OK : PM_EFAULT);
             if (er == PM_OK && writable[0])
                 rm_write(m, t, a, o->start, o->start2);
         } else {
@@ -279,7 +280,7 @@ static void run_op(struct world *w, const struct op *o)
             int d = 0;
             (void)rm_frame_info(m, t, a, o->start, &fi, &d);
             er = l4_access(w->k, w->th[t], L4_ACCESS_READ, va, buf, PAGE, NULL);
-            SAME_ERR(w, o, er, PM_OK);
+            same_err(w, o, er, PM_OK);
             fill(want, d != 0 ? m->d[d].tag : 0);
             if (er == PM_OK && memcmp(buf, want, PAGE) != 0)
                 diverge(w, o, "read through a mapping of frame %u: byte %u, model %u", o->start,
@@ -301,8 +302,8 @@ static void run_op(struct world *w, const struct op *o)
             er = pm_container_copy(w->pm, me, a, o->start, b, o->start2, o->count, o->flags, &rfe);
         em = rm_copy(m, t, a, o->start, o->list1 ? o->l1 : NULL, b, o->start2,
                      o->list2 ? o->l2 : NULL, o->count, o->flags, &mfe);
-        SAME_ERR(w, o, er, em);
-        SAME(w, o, rfe, mfe, "frame_error");
+        same_err(w, o, er, em);
+        same(w, o, rfe, mfe, "frame_error");
         break;
     case OP_CREATE_WITH:
     case OP_CREATE_FROM: {
@@ -318,38 +319,38 @@ static void run_op(struct world *w, const struct op *o)
         else
             em = rm_create_from(m, t, o->kind == OP_CREATE_WITH ? PM_CONTAINER_NONE : a, o->start,
                                 o->list1 ? o->l1 : NULL, o->count, o->remote, &mo, &mw);
-        SAME_ERR(w, o, er, em);
-        SAME(w, o, ro, mo, "handle");
-        SAME(w, o, rw, mw, "weak handle");
+        same_err(w, o, er, em);
+        same(w, o, ro, mo, "handle");
+        same(w, o, rw, mw, "weak handle");
         w->outs[o->orig][0] = ro;
         w->outs[o->orig][1] = rw;
         break;
     }
     case OP_RELEASE:
-        SAME_ERR(w, o, pm_release_data(w->pm, me, a, o->l1, o->count),
+        same_err(w, o, pm_release_data(w->pm, me, a, o->l1, o->count),
                  rm_release(m, t, a, o->l1, o->count));
         break;
     case OP_INFO: {
         struct pm_container_info ri = {0}, mi = {0};
         er = pm_container_info(w->pm, me, a, &ri);
         em = rm_container_info(m, t, a, &mi);
-        SAME_ERR(w, o, er, em);
+        same_err(w, o, er, em);
         struct pm_frame_info rf = {0}, mf = {0};
         er = pm_frame_info(w->pm, me, a, o->start, &rf);
         em = rm_frame_info(m, t, a, o->start, &mf, NULL);
-        SAME_ERR(w, o, er, em);
+        same_err(w, o, er, em);
         break;
     }
     case OP_NEXT: {
         frame_t rn = 777, mn = 777;
         er = pm_container_next(w->pm, me, a, o->start, &rn);
         em = rm_container_next(m, t, a, o->start, &mn);
-        SAME_ERR(w, o, er, em);
-        SAME(w, o, rn, mn, "next identifier");
+        same_err(w, o, er, em);
+        same(w, o, rn, mn, "next identifier");
         break;
     }
     case OP_KILL:
-        SAME_ERR(w, o, pm_task_remove(w->pm, me), rm_task_remove(m, t));
+        same_err(w, o, pm_task_remove(w->pm, me), rm_task_remove(m, t));
         break;
     case OP_KINDS:
         break;
@@ -372,14 +373,14 @@ static void compare_tasks(struct world *w, const struct op *o)
     for (int t = 0; t < RM_TASKS; t++) {
         struct pm_task_info ri = {0}, mi = {0};
         pm_error_t er = pm_task_info(w->pm, w->tid[t], &ri), em = rm_task_info(w->m, t, &mi);
-        SAME_ERR(w, o, er, em);
+        same_err(w, o, er, em);
         if (er != PM_OK || em != PM_OK)
             continue;
-        SAME(w, o, ri.guaranteed, mi.guaranteed, "G");
-        SAME(w, o, ri.allocated, mi.allocated, "A");
-        SAME(w, o, ri.extra, mi.extra, "E");
-        SAME(w, o, ri.containers, mi.containers, "containers owned");
-        SAME(w, o, ri.capabilities, mi.capabilities, "capabilities held");
+        same(w, o, ri.guaranteed, mi.guaranteed, "G");
+        same(w, o, ri.allocated, mi.allocated, "A");
+        same(w, o, ri.extra, mi.extra, "E");
+        same(w, o, ri.containers, mi.containers, "containers owned");
+        same(w, o, ri.capabilities, mi.capabilities, "capabilities held");
     }
     if (pm_check(w->pm, report_problem, w) != 0 && !w->diverged)
         diverge(w, o, "invariants broken");
@@ -408,13 +409,13 @@ static void compare_all(struct world *w, const struct op *o)
         container_t h = rm_handle(m, k);
         l4_task_t me = w->tid[cap->task];
         struct pm_container_info ri = {0}, mi = {0};
-        SAME_ERR(w, o, pm_container_info(w->pm, me, h, &ri),
+        same_err(w, o, pm_container_info(w->pm, me, h, &ri),
                  rm_container_info(m, cap->task, h, &mi));
-        SAME(w, o, ri.owner, w->tid[mi.owner], "owner");
-        SAME(w, o, ri.weak, mi.weak, "weak");
-        SAME(w, o, ri.frames, mi.frames, "frames in the container");
-        SAME(w, o, ri.locked, mi.locked, "locked");
-        SAME(w, o, ri.id, mi.id, "container id");
+        same(w, o, ri.owner, w->tid[mi.owner], "owner");
+        same(w, o, ri.weak, mi.weak, "weak");
+        same(w, o, ri.frames, mi.frames, "frames in the container");
+        same(w, o, ri.locked, mi.locked, "locked");
+        same(w, o, ri.id, mi.id, "container id");
         if (seen[cap->container])
             continue;
         seen[cap->container] = true;
@@ -423,12 +424,12 @@ static void compare_all(struct world *w, const struct op *o)
             int d = 0;
             pm_error_t er = pm_frame_info(w->pm, me, h, f, &rf);
             pm_error_t em = rm_frame_info(m, cap->task, h, f, &mf, &d);
-            SAME_ERR(w, o, er, em);
+            same_err(w, o, er, em);
             if (er != PM_OK || em != PM_OK)
                 continue;
-            SAME(w, o, rf.bound, mf.bound, "bound");
-            SAME(w, o, rf.cow, mf.cow, "copy-on-write");
-            SAME(w, o, rf.group_size, mf.group_size, "share group size");
+            same(w, o, rf.bound, mf.bound, "bound");
+            same(w, o, rf.cow, mf.cow, "copy-on-write");
+            same(w, o, rf.group_size, mf.group_size, "share group size");
             if (!rf.bound || !mf.bound)
                 continue;
             uint32_t pfn = rf.pfn.n;
