@@ -444,6 +444,9 @@ static int run_grid(const char *file, const struct grid *g, unsigned jobs, bool 
         }
         fclose(f);
     }
+    /* The points' reports, while they run (removed after the merge); the
+     * XXXXXX is the template g_dir_make_tmp (mkdtemp) replaces by a unique
+     * name. */
     char *dir = g_dir_make_tmp("pmsim-sweep-XXXXXX", NULL);
     if (dir == NULL) {
         fprintf(stderr, "pmsim sweep: cannot make a temporary folder\n");

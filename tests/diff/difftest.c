@@ -1041,7 +1041,7 @@ static void write_scenario(const struct dt_options *opt, const struct op *ops, i
     g_string_free(s, TRUE);
 }
 
-/* One machine's share of a stream: N ops from index BASE on.  Returns
+/* One machine's share of a stream: N ops, numbered from 0.  Returns
  * false on a divergence (minimised and written). */
 static bool epoch(const struct dt_options *opt, struct dt_result *res, struct gen *g, int n)
 {

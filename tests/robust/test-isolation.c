@@ -216,7 +216,7 @@ static container_t w1; /* its weak share of V1's C1 */
  * (succeeded, failed). */
 static uint64_t n_foreign, n_ebadf, n_eperm, n_held_ok, n_held_err, n_victim_reads;
 
-static bool trace; /* $PMSIM_ISOLATION_TRACE: every call on stderr */
+static bool trace;                        /* $PMSIM_ISOLATION_TRACE: every call on stderr */
 static const char *current = "the setup"; /* the call being made (for messages) */
 
 static void note_handle(container_t h)
@@ -734,7 +734,9 @@ static pm_error_t run_call(struct acall *a, bool *partial)
         break;
     }
     case A_SHARE:
-        err = pm_container_share(pm, me, a->c, a->remote, &out);
+    case A_GIVE:
+        err = (a->op == A_SHARE ? pm_container_share : pm_container_give)(pm, me, a->c, a->remote,
+                                                                          &out);
         if (err == PM_OK) {
             if (a->remote == me)
                 acquire(out);
@@ -746,15 +748,6 @@ static pm_error_t run_call(struct acall *a, bool *partial)
         err = pm_container_revoke(pm, me, a->c, a->c2);
         if (err == PM_OK)
             drop_handle(a->c2); /* when it revoked a share it had made itself */
-        break;
-    case A_GIVE:
-        err = pm_container_give(pm, me, a->c, a->remote, &out);
-        if (err == PM_OK) {
-            if (a->remote == me)
-                acquire(out);
-            else
-                g_array_append_val(foreign, out);
-        }
         break;
     case A_LOCK:
         if (a->duration == 0)

@@ -147,24 +147,36 @@ static bool kill_one(const char *file, sim_scenario_t *sc, const char *task, siz
     return killed;
 }
 
-START_TEST(test_kill_every_step)
+/* Scenario file I loaded, and its run without a kill on BACKEND: healthy
+ * (no failure, invariants checked), its steps, its tasks' names, and how
+ * long one run takes (*ONCE, ns). */
+static sim_scenario_t *healthy_run(int i, enum sim_backend backend, char **file, size_t *steps,
+                                   GPtrArray **names, uint64_t *once)
 {
-    const char *path = g_ptr_array_index(scenario_files, _i);
-    char *file = g_path_get_basename(path);
+    const char *path = g_ptr_array_index(scenario_files, i);
+    *file = g_path_get_basename(path);
     char *msg = NULL;
     sim_scenario_t *sc = sim_scenario_load(path, &msg);
     if (sc == NULL)
         ck_abort_msg("%s", msg);
-
-    /* The run without a kill: healthy, and how long one takes. */
-    struct sim_run_options o = {.check = true, .backend = SIM_BACKEND_SIM};
+    struct sim_run_options o = {.check = true, .backend = backend};
     uint64_t t0 = mono_ns();
     sim_run_t *run = sim_scenario_run(sc, &o);
-    uint64_t once = mono_ns() - t0;
+    *once = mono_ns() - t0;
     ck_assert_uint_eq(sim_run_failures(run), 0);
-    size_t steps = sim_run_steps(run);
-    GPtrArray *names = task_names(run);
+    *steps = sim_run_steps(run);
+    *names = task_names(run);
     sim_run_free(run);
+    return sc;
+}
+
+START_TEST(test_kill_every_step)
+{
+    char *file;
+    size_t steps;
+    GPtrArray *names;
+    uint64_t once;
+    sim_scenario_t *sc = healthy_run(_i, SIM_BACKEND_SIM, &file, &steps, &names, &once);
     size_t ntasks = names->len;
     ck_assert_uint_gt(ntasks, 0);
 
@@ -208,20 +220,11 @@ END_TEST
  * torn down with the dead task): every step, the tasks in rotation. */
 START_TEST(test_kill_host_mmu)
 {
-    const char *path = g_ptr_array_index(scenario_files, _i);
-    char *file = g_path_get_basename(path);
-    char *msg = NULL;
-    sim_scenario_t *sc = sim_scenario_load(path, &msg);
-    if (sc == NULL)
-        ck_abort_msg("%s", msg);
-    struct sim_run_options o = {.check = true, .backend = SIM_BACKEND_HOST_MMU};
-    uint64_t t0 = mono_ns();
-    sim_run_t *run = sim_scenario_run(sc, &o);
-    uint64_t once = mono_ns() - t0;
-    ck_assert_uint_eq(sim_run_failures(run), 0);
-    size_t steps = sim_run_steps(run);
-    GPtrArray *names = task_names(run);
-    sim_run_free(run);
+    char *file;
+    size_t steps;
+    GPtrArray *names;
+    uint64_t once;
+    sim_scenario_t *sc = healthy_run(_i, SIM_BACKEND_HOST_MMU, &file, &steps, &names, &once);
     /* Every step within a quarter of the budget, else every STRIDE-th. */
     size_t stride = 1 + (size_t)((steps + 1) * once / (host_budget() / 4 + 1));
     uint64_t kills = 0;
