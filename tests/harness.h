@@ -194,6 +194,27 @@ static inline void pmworld_report(void *ctx, const char *problem)
     fprintf(stderr, "invariant: %s\n", problem);
 }
 
+/* What the invariant checker reported: how many problems, the last one's
+ * words. */
+struct pm_problems {
+    size_t n;
+    char last[256];
+};
+
+static inline void pm_problems_note(void *ctx, const char *problem)
+{
+    struct pm_problems *pr = ctx;
+    pr->n++;
+    snprintf(pr->last, sizeof pr->last, "%s", problem);
+}
+
+/* Run the invariant checker on P into *PR; returns how many it found. */
+static inline size_t pm_problems_check(struct pmworld *p, struct pm_problems *pr)
+{
+    memset(pr, 0, sizeof *pr);
+    return pm_check(p->pm, pm_problems_note, pr);
+}
+
 /* Run the invariant checker; fail the test if anything is broken. */
 #define PM_CHECK_INVARIANTS(p)                                                                     \
     do {                                                                                           \

@@ -2022,28 +2022,10 @@ END_TEST
 
 /* ---- the invariant checker ------------------------------------------------- */
 
-struct reports {
-    size_t n;
-    char last[256];
-};
-
-static void count_report(void *ctx, const char *problem)
-{
-    struct reports *r = ctx;
-    r->n++;
-    snprintf(r->last, sizeof r->last, "%s", problem);
-}
-
-static size_t check_count(struct reports *r)
-{
-    memset(r, 0, sizeof *r);
-    return pm_check(p.pm, count_report, r);
-}
-
 START_TEST(test_check_healthy)
 {
-    struct reports r;
-    ck_assert_uint_eq(check_count(&r), 0);
+    struct pm_problems r;
+    ck_assert_uint_eq(pm_problems_check(&p, &r), 0);
     ck_assert_uint_eq(r.n, 0);
     /* A busy but healthy state: containers, shares, gifts, maps, copies,
      * leases, DMA frames, holes. */
@@ -2054,13 +2036,13 @@ START_TEST(test_check_healthy)
     alloc_ok(0, D, 10, 2, CONT_ALLOC_DMA);
     OK(map_rw(0, D, 10, 2, VA_D));
     OK(map_rw(3, W3, 0, 4, VA_B));
-    ck_assert_uint_eq(check_count(&r), 0);
+    ck_assert_uint_eq(pm_problems_check(&p, &r), 0);
     ck_assert_uint_eq(r.n, 0);
     l4_clock_advance(p.w.k, 100);
     OK(dealloc(0, C, 1, 2, 0));
     OK(pm_container_revoke(p.pm, T(0), C, W1));
     OK(pm_container_destroy(p.pm, T(1), S));
-    ck_assert_uint_eq(check_count(&r), 0);
+    ck_assert_uint_eq(pm_problems_check(&p, &r), 0);
     ck_assert_uint_eq(r.n, 0);
     ck_assert_uint_eq(pm_check(p.pm, NULL, NULL), 0);
 }
@@ -2068,23 +2050,23 @@ END_TEST
 
 START_TEST(test_check_overcommit)
 {
-    struct reports r;
+    struct pm_problems r;
     /* ΣG over the pool is a policy violation the checker reports. */
     OK(pm_task_set_guarantee(p.pm, T(0), 40, false));
     ck_assert_int_eq(pm_task_set_guarantee(p.pm, T(1), 30, false), PM_OK);
-    ck_assert_uint_eq(check_count(&r), 1);
+    ck_assert_uint_eq(pm_problems_check(&p, &r), 1);
     ck_assert_uint_eq(r.n, 1);
     ck_assert_ptr_nonnull(strstr(r.last, "over-commit"));
     ck_assert_uint_eq(pm_check(p.pm, NULL, NULL), 1);
     /* Exactly the pool is fine. */
     OK(pm_task_set_guarantee(p.pm, T(1), 24, false));
-    ck_assert_uint_eq(check_count(&r), 0);
+    ck_assert_uint_eq(pm_problems_check(&p, &r), 0);
 }
 END_TEST
 
 START_TEST(test_check_rogue_mapping)
 {
-    struct reports r;
+    struct pm_problems r;
     container_t c = create(0), d = create(0);
     alloc_ok(0, c, 0, 2, 0);
     alloc_ok(0, d, 0, 1, 0);
@@ -2095,28 +2077,28 @@ START_TEST(test_check_rogue_mapping)
     l4_task_t rogue;
     l4_thread_t rogue_th = world_task(&p.w, &rogue);
     ck_assert_int_eq(world_map_frame(&p.w, PM_PFN(pfn0), rogue_th, VA_E, L4_R), PM_OK);
-    ck_assert_uint_eq(check_count(&r), 1);
+    ck_assert_uint_eq(pm_problems_check(&p, &r), 1);
     ck_assert_uint_eq(r.n, 1);
     ck_assert_ptr_nonnull(strstr(r.last, "dead capability"));
     ck_assert_int_eq(l4_task_delete(p.w.k, rogue), PM_OK);
-    ck_assert_uint_eq(check_count(&r), 0);
+    ck_assert_uint_eq(pm_problems_check(&p, &r), 0);
     /* A writable mapping of a copy-on-write frame: two problems. */
     OK(copy(0, c, 1, d, 0, 1));
     uint32_t pfn1 = finfo(0, c, 1).pfn.n;
     ck_assert(finfo(0, d, 0).cow);
     rogue_th = world_task(&p.w, &rogue);
     ck_assert_int_eq(world_map_frame(&p.w, PM_PFN(pfn1), rogue_th, VA_E, L4_RW), PM_OK);
-    ck_assert_uint_eq(check_count(&r), 2);
+    ck_assert_uint_eq(pm_problems_check(&p, &r), 2);
     ck_assert_uint_eq(r.n, 2);
     ck_assert_int_eq(l4_task_delete(p.w.k, rogue), PM_OK);
-    ck_assert_uint_eq(check_count(&r), 0);
+    ck_assert_uint_eq(pm_problems_check(&p, &r), 0);
     /* A mapping of a free frame is none of physmem's business. */
     uint32_t free_pfn = DMA;
     while (pm_pool_is_bound(p.w.pool, PM_PFN(free_pfn)))
         free_pfn++;
     rogue_th = world_task(&p.w, &rogue);
     ck_assert_int_eq(world_map_frame(&p.w, PM_PFN(free_pfn), rogue_th, VA_E, L4_RW), PM_OK);
-    ck_assert_uint_eq(check_count(&r), 0);
+    ck_assert_uint_eq(pm_problems_check(&p, &r), 0);
 }
 END_TEST
 
@@ -2134,7 +2116,7 @@ START_TEST(test_check_stale_tag)
      * but for a frame that does not name its physical frame: the checker
      * says which container frame the mapping claims.  Made from outside
      * with a tagged map item (l4_send_tagged) of physmem's own tag. */
-    struct reports r;
+    struct pm_problems r;
     container_t c = create(0);
     alloc_ok(0, c, 0, 2, 0);
     OK(map_rw(0, c, 0, 2, VA_A));
@@ -2143,7 +2125,7 @@ START_TEST(test_check_stale_tag)
     uint64_t tag0 = 0;
     ck_assert_uint_eq(l4_mappings_of(p.w.k, PM_PFN(pfn0), first_tag, &tag0), 1);
     ck_assert_uint_ne(tag0, 0);
-    ck_assert_uint_eq(check_count(&r), 0);
+    ck_assert_uint_eq(pm_problems_check(&p, &r), 0);
 
     /* Frame 0's tag on physical frame 1. */
     l4_task_t rogue;
@@ -2156,14 +2138,14 @@ START_TEST(test_check_stale_tag)
     ck_assert_int_eq(l4_send_tagged(p.w.k, l4_root_thread(p.w.k), rogue_th, &m, &tag0, &sent),
                      PM_OK);
     ck_assert_uint_eq(sent, 1);
-    ck_assert_uint_eq(check_count(&r), 1);
+    ck_assert_uint_eq(pm_problems_check(&p, &r), 1);
     ck_assert_uint_eq(r.n, 1);
     ck_assert_ptr_nonnull(strstr(r.last, "which no longer names it"));
     char want[64];
     snprintf(want, sizeof want, "maps frame %u at", pfn1);
     ck_assert_msg(strstr(r.last, want) != NULL, "%s", r.last);
     ck_assert_int_eq(l4_task_delete(p.w.k, rogue), PM_OK);
-    ck_assert_uint_eq(check_count(&r), 0);
+    ck_assert_uint_eq(pm_problems_check(&p, &r), 0);
 
     /* The same capability's tag for a frame the container does not hold. */
     uint64_t tag5 = (tag0 & ~UINT64_C(0xffffffff)) | 5;
@@ -2173,11 +2155,11 @@ START_TEST(test_check_stale_tag)
                               l4_fpage(world_phys(&p.w, PM_PFN(pfn0)), p.w.shift, L4_R), VA_E));
     ck_assert_int_eq(l4_send_tagged(p.w.k, l4_root_thread(p.w.k), rogue_th, &m, &tag5, &sent),
                      PM_OK);
-    ck_assert_uint_eq(check_count(&r), 1);
+    ck_assert_uint_eq(pm_problems_check(&p, &r), 1);
     ck_assert_ptr_nonnull(strstr(r.last, "frame 5, which no longer names it"));
     ck_assert_uint_eq(pm_check(p.pm, NULL, NULL), 1);
     ck_assert_int_eq(l4_task_delete(p.w.k, rogue), PM_OK);
-    ck_assert_uint_eq(check_count(&r), 0);
+    ck_assert_uint_eq(pm_problems_check(&p, &r), 0);
 }
 END_TEST
 

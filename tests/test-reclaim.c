@@ -356,30 +356,13 @@ END_TEST
  * buffer is mapped by the holder alone, and a server that guarantees more
  * than the pool has is reported (the guarantees past the pool are not
  * honoured). */
-struct problems {
-    size_t n;
-    char last[256];
-};
-
-static void note_problem(void *ctx, const char *problem)
-{
-    struct problems *pr = ctx;
-    pr->n++;
-    snprintf(pr->last, sizeof pr->last, "%s", problem);
-}
-
-static size_t check_problems(struct problems *pr)
-{
-    memset(pr, 0, sizeof *pr);
-    return pm_check(p.pm, note_problem, pr);
-}
 
 START_TEST(test_check_control)
 {
     pmworld_init(&p, 64, 0, 3);
-    struct problems pr;
+    struct pm_problems pr;
     take_control(0);
-    ck_assert_uint_eq(check_problems(&pr), 0);
+    ck_assert_uint_eq(pm_problems_check(&p, &pr), 0);
     /* Another task maps a frame of the buffer (an item straight from the
      * root, not through physmem). */
     pm_pfn_t pfn;
@@ -389,14 +372,14 @@ START_TEST(test_check_control)
     l4_task_t rogue;
     l4_thread_t rogue_th = world_task(&p.w, &rogue);
     ck_assert_int_eq(world_map_frame(&p.w, pfn, rogue_th, VA, L4_R), PM_OK);
-    ck_assert_uint_eq(check_problems(&pr), 1);
+    ck_assert_uint_eq(pm_problems_check(&p, &pr), 1);
     ck_assert_uint_eq(pr.n, 1);
     char want[128];
     snprintf(want, sizeof want, "task %u maps frame %u of the policy buffer at 0x%llx", rogue,
              pfn.n, (unsigned long long)VA);
     ck_assert_msg(strstr(pr.last, want) != NULL, "%s", pr.last);
     ck_assert_int_eq(l4_task_delete(p.w.k, rogue), PM_OK);
-    ck_assert_uint_eq(check_problems(&pr), 0);
+    ck_assert_uint_eq(pm_problems_check(&p, &pr), 0);
 
     /* The server guarantees task 1 more than the pool: physmem honours
      * what it can, counts a violation, and the checker says so until the
@@ -406,13 +389,13 @@ START_TEST(test_check_control)
     struct pm_task_info ti;
     ck_assert_int_eq(pm_task_info(p.pm, p.task[1], &ti), PM_OK);
     ck_assert_uint_lt(ti.guaranteed, 64);
-    ck_assert_uint_eq(check_problems(&pr), 1);
+    ck_assert_uint_eq(pm_problems_check(&p, &pr), 1);
     ck_assert_msg(strstr(pr.last, "the policy server over-commits: it guarantees 1000 frames") !=
                       NULL,
                   "%s", pr.last);
     write_guarantee(0, p.task[1], 10, false);
     (void)pm_physmem_tick(p.pm);
-    ck_assert_uint_eq(check_problems(&pr), 0);
+    ck_assert_uint_eq(pm_problems_check(&p, &pr), 0);
     ck_assert_int_eq(pm_task_info(p.pm, p.task[1], &ti), PM_OK);
     ck_assert_uint_eq(ti.guaranteed, 10);
     pmworld_fini(&p);
