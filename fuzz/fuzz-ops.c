@@ -41,6 +41,7 @@
 #include "pmsim/l4sim.h"
 #include "pmsim/physmem.h"
 #include "pmsim/pool.h"
+#include "../tests/mapping_hash.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -306,21 +307,6 @@ struct snap {
 };
 
 static struct snap before, after;
-
-static uint64_t fnv(uint64_t h, const void *data, size_t len)
-{
-    const unsigned char *b = data;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ b[i]) * 0x100000001b3ull;
-    return h;
-}
-
-static void hash_mapping(void *ctx, const struct l4_mapping_info *m)
-{
-    uint64_t *h = ctx;
-    uint64_t v[5] = {m->task, m->vaddr, m->rights, m->depth, m->tag};
-    *h = fnv(*h, v, sizeof v);
-}
 
 static void snap_take(struct snap *s)
 {

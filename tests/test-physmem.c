@@ -29,6 +29,7 @@
  * checked through real mappings and simulated accesses; tasks have no
  * pager, so an access to an unmapped page is EFAULT. */
 #include "harness.h"
+#include "mapping_hash.h"
 
 #define PG 4096u
 #define FRAMES 64u
@@ -87,21 +88,6 @@ struct snap {
     size_t nmaps[MAX_FRAMES];
     struct finfo_rec fi[MAX_WATCH][WATCH_FRAMES];
 };
-
-static uint64_t fnv(uint64_t h, const void *data, size_t len)
-{
-    const unsigned char *b = data;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ b[i]) * 0x100000001b3ull;
-    return h;
-}
-
-static void hash_mapping(void *ctx, const struct l4_mapping_info *m)
-{
-    uint64_t *h = ctx;
-    uint64_t v[5] = {m->task, m->vaddr, m->rights, m->depth, m->tag};
-    *h = fnv(*h, v, sizeof v);
-}
 
 static struct snap *snap_take(void)
 {
